@@ -1,0 +1,3 @@
+//! Image batches for the data-dependent proxies.
+
+pub mod cifar;

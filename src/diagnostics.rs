@@ -1,0 +1,102 @@
+//! Numerical health checks on a proxy's output. A score that is round-off, NaN or a pure
+//! tie-break is reported, never silently turned into an architecture.
+
+use serde::Serialize;
+
+use crate::derive::EdgeDecision;
+use crate::proxy::ProxyOutput;
+
+/// One finding, with what to do about it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Warning {
+    /// Stable identifier: `non_finite`, `alpha_insensitive`, `zero_row` or `tie`.
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+}
+
+/// Headroom over the unit round-off before a first-order effect counts as signal: a sum over
+/// a few thousand terms can accumulate this much error.
+const ROUNDOFF_FACTOR: f64 = 64.0;
+
+/// Checks the objective, gradients and scores, and the per-row decisions of each group
+/// (`decisions[g]` belongs to `output.groups[g]`).
+pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let non_finite = !output.objective.is_finite()
+        || output
+            .groups
+            .iter()
+            .any(|g| g.grad.iter().chain(&g.score).any(|v| !v.is_finite()));
+    if non_finite {
+        warnings.push(Warning {
+            code: "non_finite",
+            message: format!(
+                "{} produced NaN or infinite values (objective {} = {}); the derived \
+                 architecture is meaningless",
+                output.proxy, output.objective_name, output.objective
+            ),
+            remedy: Some(
+                "use the default alpha initialisation (1e-3 * N(0,1)) or --dtype f64".into(),
+            ),
+        });
+        return warnings;
+    }
+
+    // First-order change of the objective if every alpha went to zero: when it is below the
+    // round-off of the objective itself, the gradients carry no information about alpha.
+    let sensitivity = output
+        .groups
+        .iter()
+        .flat_map(|g| g.alpha.iter().zip(&g.grad).map(|(a, d)| (a * d).abs()))
+        .fold(0.0, f64::max);
+    let roundoff = output.objective.abs() * output.precision.epsilon() * ROUNDOFF_FACTOR;
+    if sensitivity <= roundoff {
+        warnings.push(Warning {
+            code: "alpha_insensitive",
+            message: format!(
+                "the objective barely depends on alpha: max |alpha * d{0}/dalpha| = {1:.3e} is \
+                 below the round-off of {0} = {2:.6e} ({3:.1e}); the scores are round-off, \
+                 not signal",
+                output.objective_name, sensitivity, output.objective, roundoff
+            ),
+            remedy: Some(
+                "score with --bn eval or --bn none, or check with --dtype f64 whether the \
+                 architecture changes"
+                    .into(),
+            ),
+        });
+    }
+
+    for (group, rows) in output.groups.iter().zip(decisions) {
+        for d in rows {
+            let row = group.row(d.row);
+            let label = &group.rows[d.row];
+            if row.iter().all(|&v| v == 0.0) {
+                warnings.push(Warning {
+                    code: "zero_row",
+                    message: format!(
+                        "{} edge {label}: every score is exactly 0; its op ({}) is only the \
+                         tie-break",
+                        group.name, group.cols[d.winner]
+                    ),
+                    remedy: None,
+                });
+            } else if d.tie {
+                warnings.push(Warning {
+                    code: "tie",
+                    message: format!(
+                        "{} edge {label}: {} and {} tie at {:.6e}; the first one was kept",
+                        group.name,
+                        group.cols[d.winner],
+                        group.cols[d.runner_up.unwrap_or(d.winner)],
+                        d.winner_score
+                    ),
+                    remedy: None,
+                });
+            }
+        }
+    }
+    warnings
+}

@@ -1,0 +1,17 @@
+//! FreeDARTS: training-free differentiable architecture search.
+//!
+//! The crate follows the data: [`space`] (cell topologies and op sets) -> [`supernet`] (the
+//! weight-sharing network, on burn) -> [`proxy`] (saliencies of the architecture parameters)
+//! -> [`derive`] (scores to an architecture) -> [`report`] and [`benchmark`] (results and
+//! NAS-Bench-201 lookups). [`search`] ties them together for the command line.
+
+pub mod benchmark;
+pub mod data;
+pub mod derive;
+pub mod diagnostics;
+pub mod nn;
+pub mod proxy;
+pub mod report;
+pub mod search;
+pub mod space;
+pub mod supernet;

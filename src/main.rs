@@ -1,0 +1,130 @@
+//! Command-line front end: parses flags and hands them to the library.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use freedarts::nn::ctx::{BnMode, Precision};
+use freedarts::search::{DataSource, ProxyKind, SearchOptions, run_search};
+use freedarts::supernet::nb201::Nb201Config;
+
+#[derive(Parser)]
+#[command(
+    name = "freedarts",
+    version,
+    about = "Training-free differentiable architecture search (FreeDARTS)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Score every candidate op of a supernet at initialisation and derive an architecture.
+    Search(SearchArgs),
+}
+
+#[derive(clap::Args)]
+struct SearchArgs {
+    /// Search space.
+    #[arg(long, default_value = "nb201", value_parser = ["nb201"])]
+    space: String,
+    /// Width C of the first stage.
+    #[arg(long, default_value_t = 16)]
+    channels: usize,
+    /// Search cells per stage (N).
+    #[arg(long, default_value_t = 5)]
+    cells_per_stage: usize,
+    /// Classes of the linear head (10 CIFAR-10, 100 CIFAR-100, 120 ImageNet16-120).
+    #[arg(long, default_value_t = 10)]
+    classes: usize,
+    /// Input height and width (32 CIFAR, 16 ImageNet16-120).
+    #[arg(long, default_value_t = 32)]
+    input_size: usize,
+    /// Seed of the weight and alpha initialisation (ignored with --init-from).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Load every weight, BN buffer and alpha from a safetensors file with PyTorch names.
+    #[arg(long, value_name = "FILE.safetensors")]
+    init_from: Option<PathBuf>,
+    /// Saliency: synflow (data-free, the FreeDARTS default), snip or grasp (one real batch).
+    #[arg(long, value_enum, default_value_t = ProxyKind::Synflow)]
+    proxy: ProxyKind,
+    /// Float precision of the scoring pass (GraSP always uses f64).
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    dtype: Precision,
+    /// BatchNorm during scoring: train (batch statistics, official), eval (running stats), none.
+    #[arg(long, value_enum, default_value_t = BnMode::Train)]
+    bn: BnMode,
+    /// SynFlow: take |alpha| before scoring, as the official NB201 code does.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    alpha_abs: bool,
+    /// Images for snip/grasp: a CIFAR-10/100 binary file, a directory of the official batch
+    /// files, or `synthetic` for seeded Gaussian images.
+    #[arg(long, value_name = "PATH|synthetic")]
+    data: Option<String>,
+    /// Images in the scoring batch.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Draw the batch at random with this seed instead of taking the first images in order.
+    #[arg(long)]
+    shuffle_seed: Option<u64>,
+    /// NAS-Bench-201 accuracy CSV (columns arch, cifar10_valid, ...): report the found cell's
+    /// accuracies and ranks.
+    #[arg(long, value_name = "FILE.csv")]
+    benchmark: Option<PathBuf>,
+    /// Write the full result (scores, decisions, warnings, provenance) as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+impl SearchArgs {
+    fn options(&self) -> SearchOptions {
+        SearchOptions {
+            space: self.space.clone(),
+            config: Nb201Config {
+                channels: self.channels,
+                cells_per_stage: self.cells_per_stage,
+                classes: self.classes,
+                input_size: self.input_size,
+            },
+            proxy: self.proxy,
+            dtype: self.dtype,
+            bn: self.bn,
+            alpha_abs: self.alpha_abs,
+            seed: self.seed,
+            init_from: self.init_from.clone(),
+            data: self.data.as_ref().map(|d| {
+                if d == "synthetic" {
+                    DataSource::Synthetic
+                } else {
+                    DataSource::Cifar(PathBuf::from(d))
+                }
+            }),
+            batch_size: self.batch_size,
+            shuffle_seed: self.shuffle_seed,
+            benchmark: self.benchmark.clone(),
+        }
+    }
+}
+
+fn search(args: &SearchArgs) -> Result<()> {
+    let device = burn::tensor::Device::flex().autodiff();
+    let result = run_search(&args.options(), &device)?;
+    print!("{}", result.render_text());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&result)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write --json {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Search(args) => search(args),
+    }
+}

@@ -1,0 +1,214 @@
+//! Everything a forward pass needs besides the input: the weights on the device, the float
+//! precision, how BatchNorm behaves, and the ReLU-mask tape that makes GraSP's
+//! finite-difference Hessian products exact.
+
+use std::cell::RefCell;
+
+use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::params::{HostParams, ParamId, ParamRegistry};
+
+/// Float precision of a scoring run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F32,
+    F64,
+}
+
+impl Precision {
+    pub fn dtype(self) -> DType {
+        match self {
+            Self::F32 => DType::F32,
+            Self::F64 => DType::F64,
+        }
+    }
+
+    /// Unit round-off of the precision, used to tell signal from round-off.
+    pub fn epsilon(self) -> f64 {
+        match self {
+            Self::F32 => f64::from(f32::EPSILON),
+            Self::F64 => f64::EPSILON,
+        }
+    }
+}
+
+/// How BatchNorm layers normalise during scoring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BnMode {
+    /// Batch statistics (biased variance over N x H x W), as `model.train()`: the official setting.
+    Train,
+    /// Running statistics, as `model.eval()`.
+    Eval,
+    /// BatchNorm removed (identity), as the zero-cost-proxy library's SynFlow does.
+    None,
+}
+
+/// Creates a tensor of the given precision from f64 host values (exact for f32-born values).
+pub fn tensor_from<const D: usize>(
+    values: Vec<f64>,
+    shape: [usize; D],
+    precision: Precision,
+    device: &Device,
+) -> Tensor<D> {
+    let options = TensorCreationOptions::new(device.clone()).with_dtype(precision.dtype());
+    Tensor::from_data(TensorData::new(values, shape), options)
+}
+
+/// Reads a tensor back to the host as f64.
+pub fn to_host<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
+    tensor
+        .into_data()
+        .convert::<f64>()
+        .try_into_vec::<f64>()
+        .expect("a converted tensor holds f64 values")
+}
+
+/// One registered tensor on the device, kept at its natural rank so the forward pass never
+/// reshapes weights.
+#[derive(Clone, Debug)]
+enum DeviceTensor {
+    R1(Tensor<1>),
+    R2(Tensor<2>),
+    R4(Tensor<4>),
+}
+
+/// The device copy of a network's tensors.
+#[derive(Clone, Debug)]
+pub struct DeviceParams {
+    tensors: Vec<Option<DeviceTensor>>,
+}
+
+impl DeviceParams {
+    /// Uploads every numeric tensor; `transform` is applied to each host value on the way (the
+    /// identity, or `f64::abs` for SynFlow's linearisation).
+    pub fn upload(
+        registry: &ParamRegistry,
+        host: &HostParams,
+        precision: Precision,
+        device: &Device,
+        transform: impl Fn(f64) -> f64,
+    ) -> Self {
+        let tensors = registry
+            .specs()
+            .iter()
+            .zip(&host.values)
+            .map(|(spec, values)| {
+                if !spec.kind.is_numeric() {
+                    return None;
+                }
+                let values: Vec<f64> = values.iter().map(|&v| transform(v)).collect();
+                let s = &spec.shape;
+                Some(match s.len() {
+                    1 => DeviceTensor::R1(tensor_from(values, [s[0]], precision, device)),
+                    2 => DeviceTensor::R2(tensor_from(values, [s[0], s[1]], precision, device)),
+                    4 => DeviceTensor::R4(tensor_from(
+                        values,
+                        [s[0], s[1], s[2], s[3]],
+                        precision,
+                        device,
+                    )),
+                    rank => unreachable!("registered tensor {} has rank {rank}", spec.name),
+                })
+            })
+            .collect();
+        Self { tensors }
+    }
+
+    pub fn r1(&self, id: ParamId) -> Tensor<1> {
+        match &self.tensors[id.0] {
+            Some(DeviceTensor::R1(t)) => t.clone(),
+            other => unreachable!("parameter {id:?} is not rank 1: {other:?}"),
+        }
+    }
+
+    pub fn r2(&self, id: ParamId) -> Tensor<2> {
+        match &self.tensors[id.0] {
+            Some(DeviceTensor::R2(t)) => t.clone(),
+            other => unreachable!("parameter {id:?} is not rank 2: {other:?}"),
+        }
+    }
+
+    pub fn r4(&self, id: ParamId) -> Tensor<4> {
+        match &self.tensors[id.0] {
+            Some(DeviceTensor::R4(t)) => t.clone(),
+            other => unreachable!("parameter {id:?} is not rank 4: {other:?}"),
+        }
+    }
+}
+
+/// What ReLUs do with their on/off pattern.
+enum ReluTape {
+    /// Plain ReLU.
+    Off,
+    /// Plain ReLU, and keep each mask (x > 0) in call order.
+    Record(Vec<Tensor<4>>),
+    /// Multiply by the recorded masks instead: the network becomes smooth in alpha around the
+    /// recorded point, exactly what PyTorch's double backward differentiates.
+    Replay { masks: Vec<Tensor<4>>, next: usize },
+}
+
+/// State of one forward pass.
+pub struct Forward<'a> {
+    pub params: &'a DeviceParams,
+    pub bn: BnMode,
+    relu: RefCell<ReluTape>,
+}
+
+impl<'a> Forward<'a> {
+    pub fn new(params: &'a DeviceParams, bn: BnMode) -> Self {
+        Self {
+            params,
+            bn,
+            relu: RefCell::new(ReluTape::Off),
+        }
+    }
+
+    /// A pass that records every ReLU mask; take them with [`Forward::into_masks`].
+    pub fn recording(params: &'a DeviceParams, bn: BnMode) -> Self {
+        Self {
+            params,
+            bn,
+            relu: RefCell::new(ReluTape::Record(Vec::new())),
+        }
+    }
+
+    /// A pass whose ReLUs apply the given masks, in the order they were recorded.
+    pub fn replaying(params: &'a DeviceParams, bn: BnMode, masks: Vec<Tensor<4>>) -> Self {
+        Self {
+            params,
+            bn,
+            relu: RefCell::new(ReluTape::Replay { masks, next: 0 }),
+        }
+    }
+
+    pub fn into_masks(self) -> Vec<Tensor<4>> {
+        match self.relu.into_inner() {
+            ReluTape::Record(masks) | ReluTape::Replay { masks, .. } => masks,
+            ReluTape::Off => Vec::new(),
+        }
+    }
+
+    /// ReLU, subject to the mask tape.
+    pub fn relu(&self, x: Tensor<4>) -> Tensor<4> {
+        let mut tape = self.relu.borrow_mut();
+        match &mut *tape {
+            ReluTape::Off => burn::tensor::activation::relu(x),
+            ReluTape::Record(masks) => {
+                let mask = x.clone().detach().greater_elem(0.0).float();
+                masks.push(mask.clone());
+                x * mask
+            }
+            ReluTape::Replay { masks, next } => {
+                let mask = masks
+                    .get(*next)
+                    .expect("replayed forward pass must have the recorded structure")
+                    .clone();
+                *next += 1;
+                x * mask
+            }
+        }
+    }
+}

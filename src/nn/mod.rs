@@ -1,0 +1,6 @@
+//! Building blocks on top of burn: parameter registry, forward-pass context and layers that
+//! every search space shares.
+
+pub mod ctx;
+pub mod layers;
+pub mod params;

@@ -1,0 +1,150 @@
+//! Parameter registry: the one place where a network's tensors get their PyTorch names,
+//! shapes and initialisers. Initialisation, `--init-from` loading, exporting and parameter
+//! counting all walk the same list, so they cannot disagree about names or order.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Handle to one registered tensor; an index into [`ParamRegistry::specs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ParamId(pub usize);
+
+/// What a registered tensor is, which decides both its initial value and whether it counts as
+/// a trainable parameter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ParamKind {
+    /// Conv or linear weight: PyTorch's default kaiming-uniform with a = sqrt(5), which is
+    /// U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    Weight { fan_in: usize },
+    /// Linear bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    Bias { fan_in: usize },
+    /// BatchNorm gamma (initialised to 1).
+    BnGamma,
+    /// BatchNorm beta (initialised to 0).
+    BnBeta,
+    /// BatchNorm running mean buffer (0).
+    RunningMean,
+    /// BatchNorm running variance buffer (1).
+    RunningVar,
+    /// BatchNorm `num_batches_tracked`: an int64 scalar with no numerical role. Accepted when
+    /// loading, never required.
+    BatchCounter,
+}
+
+impl ParamKind {
+    /// True for tensors PyTorch returns from `model.parameters()`: the official parameter count.
+    pub fn is_trainable(self) -> bool {
+        matches!(
+            self,
+            Self::Weight { .. } | Self::Bias { .. } | Self::BnGamma | Self::BnBeta
+        )
+    }
+
+    /// True for tensors that live on the device during a forward pass.
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, Self::BatchCounter)
+    }
+}
+
+/// One registered tensor.
+#[derive(Clone, Debug)]
+pub struct ParamSpec {
+    /// PyTorch `state_dict` name, e.g. `cells.0.edges.1<-0.2.op.1.weight`.
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub kind: ParamKind,
+}
+
+impl ParamSpec {
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Ordered list of every tensor of a network, in module construction order (the order PyTorch
+/// would create, and so initialise, them).
+#[derive(Clone, Debug, Default)]
+pub struct ParamRegistry {
+    specs: Vec<ParamSpec>,
+}
+
+impl ParamRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, name: impl Into<String>, shape: &[usize], kind: ParamKind) -> ParamId {
+        self.specs.push(ParamSpec {
+            name: name.into(),
+            shape: shape.to_vec(),
+            kind,
+        });
+        ParamId(self.specs.len() - 1)
+    }
+
+    pub fn specs(&self) -> &[ParamSpec] {
+        &self.specs
+    }
+
+    pub fn spec(&self, id: ParamId) -> &ParamSpec {
+        &self.specs[id.0]
+    }
+
+    /// Number of trainable parameters, the way `sum(p.numel() for p in model.parameters())`
+    /// counts them (architecture parameters not included).
+    pub fn trainable_count(&self) -> usize {
+        self.specs
+            .iter()
+            .filter(|s| s.kind.is_trainable())
+            .map(ParamSpec::numel)
+            .sum()
+    }
+
+    /// Draws every tensor with PyTorch's default initialisers, in registration order.
+    pub fn initialise(&self, rng: &mut ChaCha8Rng) -> HostParams {
+        let values = self
+            .specs
+            .iter()
+            .map(|spec| {
+                let n = spec.numel();
+                match spec.kind {
+                    ParamKind::Weight { fan_in } | ParamKind::Bias { fan_in } => {
+                        let bound = 1.0 / (fan_in as f64).sqrt();
+                        (0..n)
+                            .map(|_| f64::from(rng.random_range(-bound as f32..bound as f32)))
+                            .collect()
+                    }
+                    ParamKind::BnGamma | ParamKind::RunningVar => vec![1.0; n],
+                    ParamKind::BnBeta | ParamKind::RunningMean | ParamKind::BatchCounter => {
+                        vec![0.0; n]
+                    }
+                }
+            })
+            .collect();
+        HostParams { values }
+    }
+}
+
+/// Host copy of every registered tensor, as f64 (f32 weights convert exactly), indexed like
+/// the registry.
+#[derive(Clone, Debug)]
+pub struct HostParams {
+    pub values: Vec<Vec<f64>>,
+}
+
+impl HostParams {
+    pub fn get(&self, id: ParamId) -> &[f64] {
+        &self.values[id.0]
+    }
+}
+
+/// Draws `rows x cols` values of `scale * N(0, 1)`: the architecture-parameter initialiser.
+pub fn randn_matrix(rng: &mut ChaCha8Rng, rows: usize, cols: usize, scale: f64) -> Vec<f64> {
+    (0..rows * cols)
+        .map(|_| {
+            let z: f32 = StandardNormal.sample(rng);
+            f64::from(scale as f32 * z)
+        })
+        .collect()
+}

@@ -1,0 +1,198 @@
+//! Search results: the record written by `--json` and the text report printed to the terminal.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::benchmark::BenchmarkEntry;
+use crate::data::cifar::ImageBatch;
+use crate::derive::EdgeDecision;
+use crate::diagnostics::Warning;
+use crate::proxy::ProxyOutput;
+use crate::search::SearchOptions;
+
+/// Identifier and version of the JSON layout of [`SearchResult`].
+pub const SEARCH_SCHEMA: &str = "freedarts.search/1";
+
+/// Wall-clock time of each stage, in seconds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timings {
+    pub build_s: f64,
+    pub data_s: f64,
+    pub score_s: f64,
+    pub derive_s: f64,
+    pub benchmark_s: f64,
+    pub total_s: f64,
+}
+
+/// What is needed to repeat a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Provenance {
+    pub seed: u64,
+    pub options: SearchOptions,
+    pub freedarts_version: String,
+    pub burn_version: String,
+    pub backend: String,
+    /// Shape of the scoring input [N, C, H, W].
+    pub input_shape: Vec<usize>,
+    /// Record indices of the image batch, when one was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_indices: Option<Vec<usize>>,
+    pub threads: usize,
+    /// Top-level tensors of `--init-from` that were not model state (reference results etc.).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_tensors: Vec<String>,
+    pub command_line: Vec<String>,
+}
+
+/// Version of burn this binary was built against (kept in step with Cargo.toml).
+pub const BURN_VERSION: &str = "0.22";
+
+impl Provenance {
+    pub fn new(
+        opts: &SearchOptions,
+        input_shape: Vec<usize>,
+        batch: Option<&ImageBatch>,
+        ignored_tensors: Vec<String>,
+    ) -> Self {
+        Self {
+            seed: opts.seed,
+            options: opts.clone(),
+            freedarts_version: env!("CARGO_PKG_VERSION").into(),
+            burn_version: BURN_VERSION.into(),
+            backend: "burn flex (CPU) + autodiff".into(),
+            input_shape,
+            batch_indices: batch.map(|b| b.indices.clone()),
+            threads: worker_threads(),
+            ignored_tensors,
+            command_line: std::env::args().collect(),
+        }
+    }
+}
+
+/// Threads the CPU backend may use: RAYON_NUM_THREADS if set, else the available cores.
+pub fn worker_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Peak resident memory of this process in MB (Linux `VmHWM`), if the OS tells.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Everything a search produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchResult {
+    pub schema: String,
+    pub space: String,
+    /// The derived architecture in the space's text encoding.
+    pub architecture: String,
+    pub proxy: ProxyOutput,
+    /// Per alpha group, the decision of each row.
+    pub decisions: Vec<Vec<EdgeDecision>>,
+    pub warnings: Vec<Warning>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<BenchmarkEntry>,
+    pub timings: Timings,
+    pub peak_rss_mb: Option<f64>,
+    /// Trainable parameters of the supernet (alpha excluded).
+    pub parameters: usize,
+    pub provenance: Provenance,
+}
+
+impl SearchResult {
+    /// The human-readable report.
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        let p = &self.proxy;
+        let o = &self.provenance.options;
+        let _ = writeln!(
+            s,
+            "FreeDARTS search: space {}, proxy {}, {:?}, BN {:?}, seed {}{}",
+            self.space,
+            p.proxy,
+            p.precision,
+            o.bn,
+            o.seed,
+            o.init_from
+                .as_ref()
+                .map(|f| format!(", weights {}", f.display()))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(
+            s,
+            "supernet: C={} N={} classes={} input {:?}, {} parameters (+ alpha)",
+            o.config.channels,
+            o.config.cells_per_stage,
+            o.config.classes,
+            self.provenance.input_shape,
+            self.parameters
+        );
+        let _ = writeln!(s, "objective {} = {:.7e}", p.objective_name, p.objective);
+        for (group, decisions) in p.groups.iter().zip(&self.decisions) {
+            let _ = writeln!(s, "\nscores ({}), * marks the kept op:", group.name);
+            let _ = write!(s, "{:>6}", "edge");
+            for c in &group.cols {
+                let _ = write!(s, " {c:>13}");
+            }
+            let _ = writeln!(s, " {:>10}", "margin");
+            for d in decisions {
+                let _ = write!(s, "{:>6}", group.rows[d.row]);
+                for (k, v) in group.row(d.row).iter().enumerate() {
+                    let mark = if k == d.winner { '*' } else { ' ' };
+                    let _ = write!(s, " {v:>12.4e}{mark}");
+                }
+                let margin = d
+                    .margin
+                    .map(|m| format!("{m:.2e}"))
+                    .unwrap_or_else(|| "-".into());
+                let _ = writeln!(s, " {margin:>10}");
+            }
+        }
+        let _ = writeln!(s, "\narchitecture: {}", self.architecture);
+        if let Some(b) = &self.benchmark {
+            let index = b.index.map(|i| format!(" (index {i})")).unwrap_or_default();
+            let _ = writeln!(s, "benchmark{index}:");
+            for v in &b.values {
+                let _ = writeln!(
+                    s,
+                    "  {:<17} {:>7.2}  rank {:>5} of {} (best {:.2})",
+                    v.column, v.accuracy, v.rank, v.of, v.best
+                );
+            }
+        } else if o.benchmark.is_some() {
+            let _ = writeln!(s, "benchmark: architecture not found in the file");
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "warning [{}]: {}", w.code, w.message);
+            if let Some(r) = &w.remedy {
+                let _ = writeln!(s, "  remedy: {r}");
+            }
+        }
+        for n in &p.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        let t = &self.timings;
+        let _ = writeln!(
+            s,
+            "\ntime: build {:.3}s, data {:.3}s, score {:.3}s, derive {:.4}s, benchmark {:.3}s, total {:.3}s; peak RSS {}",
+            t.build_s,
+            t.data_s,
+            t.score_s,
+            t.derive_s,
+            t.benchmark_s,
+            t.total_s,
+            self.peak_rss_mb
+                .map(|m| format!("{m:.0} MB"))
+                .unwrap_or_else(|| "unknown".into())
+        );
+        s
+    }
+}

@@ -1,0 +1,3 @@
+//! Search spaces: cell topologies, candidate op sets and their text encodings.
+
+pub mod nb201;

@@ -1,0 +1,46 @@
+//! Search supernets built on burn, and the interface the proxies score them through.
+
+pub mod nb201;
+pub mod weights;
+
+use burn::tensor::Tensor;
+
+use crate::nn::ctx::Forward;
+use crate::nn::params::{HostParams, ParamRegistry};
+
+/// One architecture-parameter matrix of a supernet (NB201 has one, DARTS two).
+#[derive(Clone, Debug)]
+pub struct AlphaGroup {
+    /// Short name used in reports (`alpha`, `normal`, `reduce`).
+    pub name: &'static str,
+    /// Row labels (edges, e.g. `1<-0`).
+    pub rows: Vec<String>,
+    /// Column labels (candidate ops, in alpha column order).
+    pub cols: Vec<&'static str>,
+}
+
+impl AlphaGroup {
+    pub fn shape(&self) -> [usize; 2] {
+        [self.rows.len(), self.cols.len()]
+    }
+}
+
+/// What a proxy needs from a supernet.
+pub trait Supernet {
+    /// Every tensor of the network with its PyTorch name.
+    fn registry(&self) -> &ParamRegistry;
+    /// The alpha matrices, in the order `forward_logits` takes them.
+    fn alpha_groups(&self) -> Vec<AlphaGroup>;
+    /// Input image shape [channels, height, width].
+    fn input_shape(&self) -> [usize; 3];
+    fn num_classes(&self) -> usize;
+    /// Logits [N, classes] for `x` under the given alphas.
+    fn forward_logits(&self, f: &Forward, alphas: &[Tensor<2>], x: Tensor<4>) -> Tensor<2>;
+}
+
+/// The numbers a supernet is scored at: its weights and its alphas (row-major, one per group).
+#[derive(Clone, Debug)]
+pub struct SupernetState {
+    pub params: HostParams,
+    pub alphas: Vec<Vec<f64>>,
+}

@@ -1,0 +1,316 @@
+//! The NAS-Bench-201 search supernet (AutoDL `TinyNetworkDartsV1`, as FreeDARTS uses it):
+//! stem, three stages of search cells joined by residual reduction blocks, `lastact`, global
+//! pooling and a linear head. Every cell shares one 6x5 alpha.
+
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::nn::ctx::Forward;
+use crate::nn::layers::{
+    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, global_avg_pool,
+};
+use crate::nn::params::ParamRegistry;
+use crate::space::nb201::{NB201_EDGES, Nb201Op, edge_label};
+
+/// Macro skeleton of the NB201 supernet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nb201Config {
+    /// Width of the first stage (C); stages run at C, 2C, 4C.
+    pub channels: usize,
+    /// Search cells per stage (N).
+    pub cells_per_stage: usize,
+    pub classes: usize,
+    /// Input height and width (32 for CIFAR, 16 for ImageNet16-120).
+    pub input_size: usize,
+}
+
+impl Default for Nb201Config {
+    fn default() -> Self {
+        Self {
+            channels: 16,
+            cells_per_stage: 5,
+            classes: 10,
+            input_size: 32,
+        }
+    }
+}
+
+/// Rows (edges) and columns (ops) of the NB201 alpha.
+pub const NB201_ALPHA_SHAPE: [usize; 2] = [6, 5];
+
+/// The parametrised candidates of one edge (`none`, `skip_connect` and `avg_pool_3x3` have no
+/// tensors).
+#[derive(Clone, Debug)]
+struct EdgeOps {
+    conv_1x1: ReluConvBn,
+    conv_3x3: ReluConvBn,
+}
+
+/// `ResNetBasicblock`: conv_a (stride 2) -> conv_b, plus an avg-pool + 1x1 conv shortcut.
+#[derive(Clone, Debug)]
+struct ResidualReduction {
+    conv_a: ReluConvBn,
+    conv_b: ReluConvBn,
+    shortcut: Conv2d,
+}
+
+impl ResidualReduction {
+    fn register(reg: &mut ParamRegistry, prefix: &str, c_in: usize, c_out: usize) -> Self {
+        Self {
+            conv_a: ReluConvBn::register(
+                reg,
+                &format!("{prefix}.conv_a"),
+                ConvShape::dense(c_in, c_out, 3, 2, 1),
+                true,
+            ),
+            conv_b: ReluConvBn::register(
+                reg,
+                &format!("{prefix}.conv_b"),
+                ConvShape::dense(c_out, c_out, 3, 1, 1),
+                true,
+            ),
+            shortcut: Conv2d::register(
+                reg,
+                &format!("{prefix}.downsample.1"),
+                ConvShape::dense(c_in, c_out, 1, 1, 0),
+            ),
+        }
+    }
+
+    fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
+        let main = self.conv_b.forward(f, self.conv_a.forward(f, x.clone()));
+        let short = self.shortcut.forward(f, avg_pool(x, 2, 2, 0));
+        short + main
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Layer {
+    Cell(Vec<EdgeOps>),
+    Reduction(ResidualReduction),
+}
+
+/// The NB201 search supernet: its layer structure and the names of all its tensors.
+#[derive(Clone, Debug)]
+pub struct Nb201Supernet {
+    pub config: Nb201Config,
+    registry: ParamRegistry,
+    stem_conv: Conv2d,
+    stem_bn: BatchNorm,
+    layers: Vec<Layer>,
+    lastact: BatchNorm,
+    classifier: Linear,
+}
+
+/// Architecture weights of one edge as scalar tensors, indexed by op column.
+type EdgeWeights = Vec<Option<Tensor<4>>>;
+
+/// Output of a forward pass.
+pub struct Nb201Output {
+    /// Pooled feature after `lastact`, [N, 4C].
+    pub feature: Tensor<2>,
+    /// Logits, [N, classes].
+    pub logits: Tensor<2>,
+}
+
+impl Nb201Supernet {
+    pub fn new(config: Nb201Config) -> Self {
+        let mut reg = ParamRegistry::new();
+        let c = config.channels;
+        let stem_conv = Conv2d::register(&mut reg, "stem.0", ConvShape::dense(3, c, 3, 1, 1));
+        let stem_bn = BatchNorm::register(&mut reg, "stem.1", c, true);
+        let n = config.cells_per_stage;
+        let mut layers = Vec::new();
+        let mut width = c;
+        for stage in 0..3 {
+            if stage > 0 {
+                let prefix = format!("cells.{}", layers.len());
+                layers.push(Layer::Reduction(ResidualReduction::register(
+                    &mut reg,
+                    &prefix,
+                    width,
+                    width * 2,
+                )));
+                width *= 2;
+            }
+            for _ in 0..n {
+                let prefix = format!("cells.{}", layers.len());
+                let edges = (0..NB201_EDGES.len())
+                    .map(|e| {
+                        let edge = format!("{prefix}.edges.{}", edge_label(e));
+                        let op = |op: Nb201Op| format!("{edge}.{}", op.index());
+                        EdgeOps {
+                            conv_1x1: ReluConvBn::register(
+                                &mut reg,
+                                &op(Nb201Op::NorConv1x1),
+                                ConvShape::dense(width, width, 1, 1, 0),
+                                false,
+                            ),
+                            conv_3x3: ReluConvBn::register(
+                                &mut reg,
+                                &op(Nb201Op::NorConv3x3),
+                                ConvShape::dense(width, width, 3, 1, 1),
+                                false,
+                            ),
+                        }
+                    })
+                    .collect();
+                layers.push(Layer::Cell(edges));
+            }
+        }
+        let lastact = BatchNorm::register(&mut reg, "lastact.0", width, true);
+        let classifier = Linear::register(&mut reg, "classifier", width, config.classes);
+        Self {
+            config,
+            registry: reg,
+            stem_conv,
+            stem_bn,
+            layers,
+            lastact,
+            classifier,
+        }
+    }
+
+    pub fn registry(&self) -> &ParamRegistry {
+        &self.registry
+    }
+
+    /// Number of search cells (3N).
+    pub fn num_cells(&self) -> usize {
+        self.layers
+            .iter()
+            .filter(|l| matches!(l, Layer::Cell(_)))
+            .count()
+    }
+
+    /// Forward pass with the given alpha ([6, 5], possibly tracked for autodiff).
+    pub fn forward(&self, f: &Forward, alpha: Tensor<2>, x: Tensor<4>) -> Nb201Output {
+        // Slice each weight once per pass; every cell reuses the same scalars, so autodiff sums
+        // their gradients over the cells exactly as the shared nn.Parameter does in PyTorch.
+        let weights: Vec<EdgeWeights> = (0..NB201_EDGES.len())
+            .map(|e| {
+                Nb201Op::ALL
+                    .iter()
+                    .map(|&op| {
+                        (op != Nb201Op::None).then(|| {
+                            let k = op.index();
+                            alpha
+                                .clone()
+                                .slice([e..e + 1, k..k + 1])
+                                .reshape([1, 1, 1, 1])
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+
+        let mut h = self.stem_bn.forward(f, self.stem_conv.forward(f, x));
+        for layer in &self.layers {
+            h = match layer {
+                Layer::Cell(edges) => cell_forward(f, edges, &weights, h),
+                Layer::Reduction(block) => block.forward(f, h),
+            };
+        }
+        let h = f.relu(self.lastact.forward(f, h));
+        let feature = global_avg_pool(h);
+        let logits = self.classifier.forward(f, feature.clone());
+        Nb201Output { feature, logits }
+    }
+}
+
+/// node_i = sum_j sum_k alpha[row(i<-j), k] * op_k(node_j); the cell output is node 3. The
+/// `none` op contributes an exact zero and is skipped.
+fn cell_forward(
+    f: &Forward,
+    edges: &[EdgeOps],
+    weights: &[EdgeWeights],
+    input: Tensor<4>,
+) -> Tensor<4> {
+    let mut nodes = vec![input];
+    for to in 1..4 {
+        let mut node: Option<Tensor<4>> = None;
+        for (e, &(edge_to, from)) in NB201_EDGES.iter().enumerate() {
+            if edge_to != to {
+                continue;
+            }
+            let x = &nodes[from];
+            let w = &weights[e];
+            let weight = |op: Nb201Op| w[op.index()].clone().expect("non-none op has a weight");
+            let ops = &edges[e];
+            let mut edge_out = x.clone() * weight(Nb201Op::SkipConnect);
+            edge_out = edge_out + ops.conv_1x1.forward(f, x.clone()) * weight(Nb201Op::NorConv1x1);
+            edge_out = edge_out + ops.conv_3x3.forward(f, x.clone()) * weight(Nb201Op::NorConv3x3);
+            edge_out = edge_out + avg_pool(x.clone(), 3, 1, 1) * weight(Nb201Op::AvgPool3x3);
+            node = Some(match node {
+                None => edge_out,
+                Some(acc) => acc + edge_out,
+            });
+        }
+        nodes.push(node.expect("every node has incoming edges"));
+    }
+    nodes.pop().expect("cell has nodes")
+}
+
+impl super::Supernet for Nb201Supernet {
+    fn registry(&self) -> &ParamRegistry {
+        &self.registry
+    }
+
+    fn alpha_groups(&self) -> Vec<super::AlphaGroup> {
+        vec![super::AlphaGroup {
+            name: "alpha",
+            rows: (0..NB201_EDGES.len()).map(edge_label).collect(),
+            cols: Nb201Op::ALL.iter().map(|op| op.name()).collect(),
+        }]
+    }
+
+    fn input_shape(&self) -> [usize; 3] {
+        [3, self.config.input_size, self.config.input_size]
+    }
+
+    fn num_classes(&self) -> usize {
+        self.config.classes
+    }
+
+    fn forward_logits(&self, f: &Forward, alphas: &[Tensor<2>], x: Tensor<4>) -> Tensor<2> {
+        self.forward(f, alphas[0].clone(), x).logits
+    }
+}
+
+impl Nb201Supernet {
+    /// Fresh initial state: PyTorch-default weights, then alpha = 1e-3 * N(0, 1) drawn last.
+    pub fn initial_state(&self, seed: u64) -> super::SupernetState {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let params = self.registry.initialise(&mut rng);
+        let [rows, cols] = NB201_ALPHA_SHAPE;
+        let alpha = crate::nn::params::randn_matrix(&mut rng, rows, cols, 1e-3);
+        super::SupernetState {
+            params,
+            alphas: vec![alpha],
+        }
+    }
+
+    /// Where NB201 weight files keep alpha: its state_dict name, or the reference files' copy.
+    pub fn alpha_specs() -> Vec<super::weights::AlphaSpec> {
+        vec![super::weights::AlphaSpec {
+            names: vec!["arch_parameters", "arch_alpha"],
+            shape: NB201_ALPHA_SHAPE,
+        }]
+    }
+
+    /// Loads a state saved by the official code (or by `--export-weights`).
+    pub fn load_state(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(super::SupernetState, Vec<String>), super::weights::WeightsError> {
+        let loaded = super::weights::load_state(path, &self.registry, &Self::alpha_specs())?;
+        Ok((
+            super::SupernetState {
+                params: loaded.params,
+                alphas: loaded.alphas,
+            },
+            loaded.ignored,
+        ))
+    }
+}

@@ -1,0 +1,197 @@
+//! `--init-from FILE.safetensors`: load every weight, BatchNorm buffer and alpha of a supernet
+//! by its PyTorch `state_dict` name.
+//!
+//! Names containing a dot are module state and must match the network exactly; top-level
+//! names (no dot) are extra data, such as the stored results in the reference files, and are
+//! ignored unless they name an alpha.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::nn::params::{HostParams, ParamKind, ParamRegistry};
+
+/// An architecture-parameter tensor the file must provide under one of its names.
+#[derive(Clone, Debug)]
+pub struct AlphaSpec {
+    /// Names tried in order; when several are present they must hold equal values.
+    pub names: Vec<&'static str>,
+    pub shape: [usize; 2],
+}
+
+/// Everything read from a weights file.
+#[derive(Clone, Debug)]
+pub struct LoadedState {
+    pub params: HostParams,
+    /// One row-major matrix per [`AlphaSpec`], in the order given.
+    pub alphas: Vec<Vec<f64>>,
+    /// Top-level tensors that were not used.
+    pub ignored: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("cannot read weights file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid safetensors file: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("{path} does not match the supernet:{}", list_problems(.problems))]
+    Mismatch {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+}
+
+fn list_problems(problems: &[String]) -> String {
+    problems.iter().map(|p| format!("\n  - {p}")).collect()
+}
+
+/// Reads one tensor as f64, accepting f32 and f64 storage.
+fn read_floats(view: &safetensors::tensor::TensorView<'_>) -> Option<Vec<f64>> {
+    let bytes = view.data();
+    match view.dtype() {
+        Dtype::F32 => Some(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+                .collect(),
+        ),
+        Dtype::F64 => Some(
+            bytes
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("chunk of 8 bytes")))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Loads `path` against `registry` and the alpha specs; every mismatch is collected and
+/// reported at once.
+pub fn load_state(
+    path: &Path,
+    registry: &ParamRegistry,
+    alpha_specs: &[AlphaSpec],
+) -> Result<LoadedState, WeightsError> {
+    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| WeightsError::Format {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    let mut available: BTreeMap<String, safetensors::tensor::TensorView<'_>> =
+        file.tensors().into_iter().collect();
+    let mut problems = Vec::new();
+
+    let mut values = Vec::with_capacity(registry.specs().len());
+    for spec in registry.specs() {
+        let Some(view) = available.remove(&spec.name) else {
+            if spec.kind != ParamKind::BatchCounter {
+                problems.push(format!(
+                    "missing tensor `{}` (expected shape {:?})",
+                    spec.name, spec.shape
+                ));
+            }
+            values.push(vec![0.0; spec.numel()]);
+            continue;
+        };
+        if spec.kind == ParamKind::BatchCounter {
+            values.push(vec![0.0; spec.numel()]);
+            continue;
+        }
+        if view.shape() != spec.shape.as_slice() {
+            problems.push(format!(
+                "tensor `{}` has shape {:?}, expected {:?}",
+                spec.name,
+                view.shape(),
+                spec.shape
+            ));
+            values.push(vec![0.0; spec.numel()]);
+            continue;
+        }
+        match read_floats(&view) {
+            Some(v) => values.push(v),
+            None => {
+                problems.push(format!(
+                    "tensor `{}` has dtype {:?}, expected F32 or F64",
+                    spec.name,
+                    view.dtype()
+                ));
+                values.push(vec![0.0; spec.numel()]);
+            }
+        }
+    }
+
+    let mut alphas = Vec::with_capacity(alpha_specs.len());
+    for spec in alpha_specs {
+        let mut found: Option<(&str, Vec<f64>)> = None;
+        for &name in &spec.names {
+            let Some(view) = available.remove(name) else {
+                continue;
+            };
+            if view.shape() != spec.shape.as_slice() {
+                problems.push(format!(
+                    "alpha `{name}` has shape {:?}, expected {:?}",
+                    view.shape(),
+                    spec.shape
+                ));
+                continue;
+            }
+            let Some(v) = read_floats(&view) else {
+                problems.push(format!(
+                    "alpha `{name}` has dtype {:?}, expected F32 or F64",
+                    view.dtype()
+                ));
+                continue;
+            };
+            match &found {
+                Some((first, prev)) if *prev != v => problems.push(format!(
+                    "alpha tensors `{first}` and `{name}` are both present but differ"
+                )),
+                Some(_) => {}
+                None => found = Some((name, v)),
+            }
+        }
+        match found {
+            Some((_, v)) => alphas.push(v),
+            None => {
+                problems.push(format!(
+                    "missing architecture parameters: none of {:?} (shape {:?})",
+                    spec.names, spec.shape
+                ));
+                alphas.push(vec![0.0; spec.shape[0] * spec.shape[1]]);
+            }
+        }
+    }
+
+    let mut ignored = Vec::new();
+    for (name, view) in &available {
+        if name.contains('.') {
+            problems.push(format!(
+                "unexpected tensor `{name}` with shape {:?} (not part of this supernet)",
+                view.shape()
+            ));
+        } else {
+            ignored.push(name.clone());
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(LoadedState {
+            params: HostParams { values },
+            alphas,
+            ignored,
+        })
+    } else {
+        Err(WeightsError::Mismatch {
+            path: path.to_owned(),
+            problems,
+        })
+    }
+}
