@@ -72,9 +72,12 @@ impl Case {
     }
 
     /// The stored architecture also follows from the stored scores under our derivation.
-    fn check_stored_derivation(&self, key: &str) {
-        let stored = derive_argmax(self.golden.get(&format!("{key}_score"))).0;
-        assert_eq!(stored.to_string(), self.golden.meta(&format!("arch_{key}")));
+    fn check_stored_derivation(&self, proc: &str, suffix: &str) {
+        let stored = derive_argmax(self.golden.get(&format!("{proc}_score{suffix}"))).0;
+        assert_eq!(
+            stored.to_string(),
+            self.golden.meta(&format!("arch_{proc}{suffix}"))
+        );
     }
 }
 
@@ -88,8 +91,10 @@ fn synflow_checks(file: &str) {
         ("_bneval", Precision::F32, BnMode::Eval),
         ("_bneval_f64", Precision::F64, BnMode::Eval),
     ] {
-        let key = format!("synflow{suffix}");
         let out = c.score(&synflow, precision, bn);
+        let proc_name = "synflow";
+        let name = |q: &str| format!("synflow_{q}{suffix}");
+        let arch_key = format!("arch_synflow{suffix}");
         let f64_run = precision == Precision::F64;
         let bneval = bn == BnMode::Eval;
         let (value_tol, grad_tol) = match (f64_run, bneval) {
@@ -99,38 +104,34 @@ fn synflow_checks(file: &str) {
             (false, true) => (1e-5, f64::INFINITY), // architecture only (README §5.2 d)
         };
         assert_rel(
-            &format!("{file} {key}_R"),
+            &format!("{file} {}", name("R")),
             &[out.objective],
-            &[g.scalar(&format!("{key}_R"))],
+            &[g.scalar(&name("R"))],
             value_tol,
         );
         assert_rel(
-            &format!("{file} {key}_logits"),
+            &format!("{file} {}", name("logits")),
             &out.logits,
-            g.get(&format!("{key}_logits")),
+            g.get(&name("logits")),
             value_tol,
         );
         if grad_tol.is_finite() {
             let grp = &out.groups[0];
             assert_close_to_max(
-                &format!("{file} {key}_grad"),
+                &format!("{file} {}", name("grad")),
                 &grp.grad,
-                g.get(&format!("{key}_grad")),
+                g.get(&name("grad")),
                 grad_tol,
             );
             assert_close_to_max(
-                &format!("{file} {key}_score"),
+                &format!("{file} {}", name("score")),
                 &grp.score,
-                g.get(&format!("{key}_score")),
+                g.get(&name("score")),
                 grad_tol,
             );
         }
-        assert_eq!(
-            c.arch(&out),
-            g.meta(&format!("arch_{key}")),
-            "{file} {key} architecture"
-        );
-        c.check_stored_derivation(&key);
+        assert_eq!(c.arch(&out), g.meta(&arch_key), "{file} {arch_key}");
+        c.check_stored_derivation(proc_name, suffix);
     }
 }
 
@@ -181,8 +182,10 @@ fn data_proxy_checks(file: &str) {
     let c = case(file);
     let g = &c.golden;
     for (suffix, precision) in [("", Precision::F32), ("_f64", Precision::F64)] {
-        let key = format!("snip{suffix}");
         let out = c.score(&Snip, precision, BnMode::Train);
+        let proc_name = "snip";
+        let name = |q: &str| format!("snip_{q}{suffix}");
+        let arch_key = format!("arch_snip{suffix}");
         let value_tol = if precision == Precision::F64 {
             1e-10
         } else {
@@ -195,35 +198,31 @@ fn data_proxy_checks(file: &str) {
             (Precision::F32, false) => 1e-4,
         };
         assert_rel(
-            &format!("{file} {key}_L"),
+            &format!("{file} {}", name("L")),
             &[out.objective],
-            &[g.scalar(&format!("{key}_L"))],
+            &[g.scalar(&name("L"))],
             value_tol,
         );
         assert_close_to_max(
-            &format!("{file} {key}_logits"),
+            &format!("{file} {}", name("logits")),
             &out.logits,
-            g.get(&format!("{key}_logits")),
+            g.get(&name("logits")),
             value_tol * 10.0,
         );
         assert_close_to_max(
-            &format!("{file} {key}_grad"),
+            &format!("{file} {}", name("grad")),
             &out.groups[0].grad,
-            g.get(&format!("{key}_grad")),
+            g.get(&name("grad")),
             grad_tol,
         );
         assert_close_to_max(
-            &format!("{file} {key}_score"),
+            &format!("{file} {}", name("score")),
             &out.groups[0].score,
-            g.get(&format!("{key}_score")),
+            g.get(&name("score")),
             grad_tol,
         );
-        assert_eq!(
-            c.arch(&out),
-            g.meta(&format!("arch_{key}")),
-            "{file} {key} architecture"
-        );
-        c.check_stored_derivation(&key);
+        assert_eq!(c.arch(&out), g.meta(&arch_key), "{file} {arch_key}");
+        c.check_stored_derivation(proc_name, suffix);
     }
 
     // GraSP always runs in float64: compare with the float64 reference to 1e-6 relative
@@ -272,8 +271,8 @@ fn data_proxy_checks(file: &str) {
         g.meta("arch_grasp"),
         "{file} grasp architecture"
     );
-    c.check_stored_derivation("grasp");
-    c.check_stored_derivation("grasp_f64");
+    c.check_stored_derivation("grasp", "");
+    c.check_stored_derivation("grasp", "_f64");
 }
 
 #[test]

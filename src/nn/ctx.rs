@@ -197,7 +197,8 @@ impl<'a> Forward<'a> {
         match &mut *tape {
             ReluTape::Off => burn::tensor::activation::relu(x),
             ReluTape::Record(masks) => {
-                let mask = x.clone().detach().greater_elem(0.0).float();
+                let dtype = x.dtype();
+                let mask = x.clone().detach().greater_elem(0.0).float().cast(dtype);
                 masks.push(mask.clone());
                 x * mask
             }
