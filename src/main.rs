@@ -122,9 +122,32 @@ fn search(args: &SearchArgs) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
+/// The cause chain on one line, without a backtrace, skipping causes that the message before
+/// already quotes.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if !text.contains(&msg) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&msg);
+        }
+    }
+    text
+}
+
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
+    let outcome = match &cli.command {
         Command::Search(args) => search(args),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            std::process::ExitCode::FAILURE
+        }
     }
 }

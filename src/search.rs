@@ -94,7 +94,7 @@ pub fn validate_config(c: &Nb201Config) -> Result<(), SearchError> {
             "--channels, --cells-per-stage and --classes must be at least 1".into(),
         ));
     }
-    if c.input_size < 4 || c.input_size % 4 != 0 {
+    if c.input_size < 4 || !c.input_size.is_multiple_of(4) {
         return Err(SearchError::Config(format!(
             "--input-size {} must be a positive multiple of 4 (two stride-2 reductions)",
             c.input_size

@@ -87,7 +87,7 @@ impl ResidualReduction {
 #[derive(Clone, Debug)]
 enum Layer {
     Cell(Vec<EdgeOps>),
-    Reduction(ResidualReduction),
+    Reduction(Box<ResidualReduction>),
 }
 
 /// The NB201 search supernet: its layer structure and the names of all its tensors.
@@ -125,12 +125,12 @@ impl Nb201Supernet {
         for stage in 0..3 {
             if stage > 0 {
                 let prefix = format!("cells.{}", layers.len());
-                layers.push(Layer::Reduction(ResidualReduction::register(
+                layers.push(Layer::Reduction(Box::new(ResidualReduction::register(
                     &mut reg,
                     &prefix,
                     width,
                     width * 2,
-                )));
+                ))));
                 width *= 2;
             }
             for _ in 0..n {

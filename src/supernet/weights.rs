@@ -39,15 +39,63 @@ pub enum WeightsError {
     },
     #[error("{path} is not a valid safetensors file: {message}")]
     Format { path: PathBuf, message: String },
-    #[error("{path} does not match the supernet:{}", list_problems(.problems))]
-    Mismatch {
-        path: PathBuf,
-        problems: Vec<String>,
-    },
+    #[error("{path} does not match the supernet ({}){}", summary(.problems), list_problems(.problems))]
+    Mismatch { path: PathBuf, problems: Problems },
 }
 
-fn list_problems(problems: &[String]) -> String {
-    problems.iter().map(|p| format!("\n  - {p}")).collect()
+/// Everything wrong with a weights file, by kind.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub missing: Vec<String>,
+    pub unexpected: Vec<String>,
+    pub misshaped: Vec<String>,
+    pub other: Vec<String>,
+}
+
+impl Problems {
+    fn is_empty(&self) -> bool {
+        self.missing.is_empty()
+            && self.unexpected.is_empty()
+            && self.misshaped.is_empty()
+            && self.other.is_empty()
+    }
+
+    fn kinds(&self) -> [(&'static str, &[String]); 4] {
+        [
+            ("mis-shaped", &self.misshaped),
+            ("missing", &self.missing),
+            ("unexpected", &self.unexpected),
+            ("other", &self.other),
+        ]
+    }
+}
+
+/// Items listed per kind before the rest is only counted.
+const LISTED: usize = 8;
+
+fn summary(p: &Problems) -> String {
+    p.kinds()
+        .iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(kind, items)| format!("{} {kind}", items.len()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_problems(p: &Problems) -> String {
+    let mut out = String::new();
+    for (_, items) in p.kinds() {
+        for item in items.iter().take(LISTED) {
+            out.push_str(&format!("\n  - {item}"));
+        }
+        if items.len() > LISTED {
+            out.push_str(&format!(
+                "\n  - ... and {} more like these",
+                items.len() - LISTED
+            ));
+        }
+    }
+    out
 }
 
 /// Reads one tensor as f64, accepting f32 and f64 storage.
@@ -87,13 +135,13 @@ pub fn load_state(
     })?;
     let mut available: BTreeMap<String, safetensors::tensor::TensorView<'_>> =
         file.tensors().into_iter().collect();
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
 
     let mut values = Vec::with_capacity(registry.specs().len());
     for spec in registry.specs() {
         let Some(view) = available.remove(&spec.name) else {
             if spec.kind != ParamKind::BatchCounter {
-                problems.push(format!(
+                problems.missing.push(format!(
                     "missing tensor `{}` (expected shape {:?})",
                     spec.name, spec.shape
                 ));
@@ -106,7 +154,7 @@ pub fn load_state(
             continue;
         }
         if view.shape() != spec.shape.as_slice() {
-            problems.push(format!(
+            problems.misshaped.push(format!(
                 "tensor `{}` has shape {:?}, expected {:?}",
                 spec.name,
                 view.shape(),
@@ -118,7 +166,7 @@ pub fn load_state(
         match read_floats(&view) {
             Some(v) => values.push(v),
             None => {
-                problems.push(format!(
+                problems.other.push(format!(
                     "tensor `{}` has dtype {:?}, expected F32 or F64",
                     spec.name,
                     view.dtype()
@@ -136,7 +184,7 @@ pub fn load_state(
                 continue;
             };
             if view.shape() != spec.shape.as_slice() {
-                problems.push(format!(
+                problems.other.push(format!(
                     "alpha `{name}` has shape {:?}, expected {:?}",
                     view.shape(),
                     spec.shape
@@ -144,14 +192,14 @@ pub fn load_state(
                 continue;
             }
             let Some(v) = read_floats(&view) else {
-                problems.push(format!(
+                problems.other.push(format!(
                     "alpha `{name}` has dtype {:?}, expected F32 or F64",
                     view.dtype()
                 ));
                 continue;
             };
             match &found {
-                Some((first, prev)) if *prev != v => problems.push(format!(
+                Some((first, prev)) if *prev != v => problems.other.push(format!(
                     "alpha tensors `{first}` and `{name}` are both present but differ"
                 )),
                 Some(_) => {}
@@ -161,7 +209,7 @@ pub fn load_state(
         match found {
             Some((_, v)) => alphas.push(v),
             None => {
-                problems.push(format!(
+                problems.other.push(format!(
                     "missing architecture parameters: none of {:?} (shape {:?})",
                     spec.names, spec.shape
                 ));
@@ -173,7 +221,7 @@ pub fn load_state(
     let mut ignored = Vec::new();
     for (name, view) in &available {
         if name.contains('.') {
-            problems.push(format!(
+            problems.unexpected.push(format!(
                 "unexpected tensor `{name}` with shape {:?} (not part of this supernet)",
                 view.shape()
             ));

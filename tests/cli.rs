@@ -1,0 +1,175 @@
+//! The command line as a user meets it: the README's search, benchmark lookups, JSON output,
+//! and one clear error line (never a panic) for bad input.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn freedarts(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_freedarts"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .expect("binary runs")
+}
+
+fn path(p: std::path::PathBuf) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Fails, with one `error:` line first and no panic or backtrace.
+fn assert_clean_error(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert!(!out.status.success(), "expected failure, stderr: {err}");
+    assert!(err.starts_with("error: "), "stderr: {err}");
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn default_search_with_benchmark_prints_three_datasets() {
+    let bench = path(common::shared().join("data/nb201/accuracies.csv"));
+    let out = freedarts(&["search", "--benchmark", &bench]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("architecture: |nor_conv_"), "{text}");
+    for column in ["cifar10_test", "cifar100_test", "imagenet16_test"] {
+        assert!(text.contains(column), "{column} missing: {text}");
+    }
+}
+
+#[test]
+fn json_result_reproduces_the_reference_and_records_provenance() {
+    let weights = path(common::reference("nb201_c10_seed4.safetensors"));
+    let dir = std::env::temp_dir().join(format!("freedarts-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json_path = dir.join("result.json");
+    let mut results = Vec::new();
+    for _ in 0..2 {
+        let out = freedarts(&[
+            "search",
+            "--init-from",
+            &weights,
+            "--json",
+            &path(json_path.clone()),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+        results.push(v);
+    }
+    let v = &results[0];
+    assert_eq!(v["schema"], "freedarts.search/1");
+    let golden = common::Golden::open("nb201_c10_seed4.safetensors");
+    assert_eq!(v["architecture"], golden.meta("arch_synflow"));
+    assert_eq!(v["provenance"]["options"]["proxy"], "synflow");
+    assert_eq!(v["provenance"]["options"]["dtype"], "f32");
+    assert!(v["provenance"]["freedarts_version"].is_string());
+    assert_eq!(
+        v["proxy"]["groups"][0]["score"].as_array().unwrap().len(),
+        30
+    );
+    // Same inputs, same numbers.
+    assert_eq!(results[0]["proxy"], results[1]["proxy"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_inputs_are_one_clear_error() {
+    let tiny = path(common::reference("nb201_tiny.safetensors"));
+    let darts = path(common::reference("darts_tiny.safetensors"));
+    let csv = path(common::shared().join("data/nb201/accuracies.csv"));
+    let cifar = path(common::shared().join("data/cifar10/train_first200_exact.bin"));
+
+    assert_clean_error(
+        &freedarts(&["search", "--init-from", &tiny]),
+        "has shape [4, 3, 3, 3], expected [16, 3, 3, 3]",
+    );
+    assert_clean_error(
+        &freedarts(&[
+            "search",
+            "--init-from",
+            &darts,
+            "--channels",
+            "4",
+            "--cells-per-stage",
+            "1",
+        ]),
+        "unexpected tensor `cells.0._ops",
+    );
+    assert_clean_error(
+        &freedarts(&["search", "--init-from", &csv]),
+        "not a valid safetensors file",
+    );
+    assert_clean_error(
+        &freedarts(&["search", "--init-from", "/no/such/file.safetensors"]),
+        "/no/such/file.safetensors",
+    );
+    assert_clean_error(&freedarts(&["search", "--proxy", "snip"]), "--data");
+    assert_clean_error(
+        &freedarts(&["search", "--proxy", "snip", "--data", "/no/such.bin"]),
+        "/no/such.bin",
+    );
+    assert_clean_error(
+        &freedarts(&[
+            "search",
+            "--proxy",
+            "snip",
+            "--data",
+            &cifar,
+            "--classes",
+            "5",
+        ]),
+        "out of range for 5 classes",
+    );
+    assert_clean_error(
+        &freedarts(&["search", "--input-size", "30"]),
+        "--input-size 30",
+    );
+    assert_clean_error(&freedarts(&["search", "--benchmark", &tiny]), &tiny);
+
+    // clap rejects unknown values itself, naming the flag.
+    let out = freedarts(&["search", "--proxy", "nope"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--proxy"), "{}", stderr(&out));
+}
+
+#[test]
+fn snip_runs_on_real_data_and_grasp_on_synthetic() {
+    let cifar = path(common::shared().join("data/cifar10/train_first200_exact.bin"));
+    let out = freedarts(&[
+        "search",
+        "--proxy",
+        "snip",
+        "--data",
+        &cifar,
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = freedarts(&[
+        "search",
+        "--proxy",
+        "grasp",
+        "--data",
+        "synthetic",
+        "--batch-size",
+        "8",
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("float64 central difference"));
+}
