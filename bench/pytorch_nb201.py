@@ -242,6 +242,10 @@ def main():
     torch.set_num_threads(args.threads)
     res = {"torch_version": torch.__version__, "python": sys.version.split()[0],
            "threads": torch.get_num_threads(), "mode": None}
+    try:  # a busy machine distorts every number below; record how busy it was
+        res["loadavg_1min_at_start"] = float(open("/proc/loadavg").read().split()[0])
+    except OSError:
+        pass
 
     ok = True
     if args.config is None:
@@ -326,6 +330,7 @@ def main():
     res["synflow_warm_median_s"] = statistics.median(ts)
     res["synflow_warm_min_s"] = min(ts)
     res["synflow_warm_max_s"] = max(ts)
+    res["synflow_warm_all_s"] = ts
 
     model.train()
     ts2 = []
@@ -339,6 +344,7 @@ def main():
     res["snip_b64_warm_median_s"] = statistics.median(ts2)
     res["snip_b64_warm_min_s"] = min(ts2)
     res["snip_b64_warm_max_s"] = max(ts2)
+    res["snip_b64_warm_all_s"] = ts2
     res["peak_rss_mb"] = peak_rss_mb()
     res["script_wall_s"] = time.perf_counter() - t_start
 

@@ -5,6 +5,7 @@
 //! -> [`derive`] (scores to an architecture) -> [`report`] and [`benchmark`] (results and
 //! NAS-Bench-201 lookups). [`search`] ties them together for the command line.
 
+pub mod bench;
 pub mod benchmark;
 pub mod data;
 pub mod derive;

@@ -24,6 +24,78 @@ struct Cli {
 enum Command {
     /// Score every candidate op of a supernet at initialisation and derive an architecture.
     Search(SearchArgs),
+    /// Time the hot paths: a warm SynFlow search and a batch SNIP pass (see bench/README.md).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    #[arg(long, default_value_t = 16)]
+    channels: usize,
+    #[arg(long, default_value_t = 5)]
+    cells_per_stage: usize,
+    #[arg(long, default_value_t = 10)]
+    classes: usize,
+    #[arg(long, default_value_t = 32)]
+    input_size: usize,
+    /// Weights to load (a seed-0 initialisation otherwise).
+    #[arg(long, value_name = "FILE.safetensors")]
+    init_from: Option<PathBuf>,
+    /// CIFAR binary file for the SNIP batch (synthetic images otherwise).
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+    /// Timed SynFlow searches (after 3 warm-ups); the median is reported.
+    #[arg(long, default_value_t = 20)]
+    repeats: usize,
+    /// Timed SNIP passes (after 1 warm-up).
+    #[arg(long, default_value_t = 5)]
+    snip_repeats: usize,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Write the timings as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn bench(args: &BenchArgs) -> Result<()> {
+    let opts = freedarts::bench::BenchOptions {
+        config: Nb201Config {
+            channels: args.channels,
+            cells_per_stage: args.cells_per_stage,
+            classes: args.classes,
+            input_size: args.input_size,
+        },
+        init_from: args.init_from.clone(),
+        data: args.data.clone(),
+        repeats: args.repeats,
+        snip_repeats: args.snip_repeats,
+        batch_size: args.batch_size,
+    };
+    let device = burn::tensor::Device::flex().autodiff();
+    let r = freedarts::bench::run_bench(&opts, &device)?;
+    println!(
+        "synflow search: cold {:.1} ms, warm median {:.1} ms (min {:.1} ms) over {} runs",
+        r.synflow_cold_s * 1e3,
+        r.synflow_warm_s * 1e3,
+        r.synflow_min_s * 1e3,
+        opts.repeats
+    );
+    println!(
+        "snip pass, batch {}: warm median {:.3} s over {} runs",
+        opts.batch_size, r.snip_warm_s, opts.snip_repeats
+    );
+    println!(
+        "threads {}, peak RSS {}",
+        r.threads,
+        r.peak_rss_mb
+            .map(|m| format!("{m:.0} MB"))
+            .unwrap_or_else(|| "unknown".into())
+    );
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&r)? + "\n")
+            .with_context(|| format!("cannot write --json {}", path.display()))?;
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -142,6 +214,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let outcome = match &cli.command {
         Command::Search(args) => search(args),
+        Command::Bench(args) => bench(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
