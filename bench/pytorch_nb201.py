@@ -234,9 +234,13 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="init seed for --config (default 0)")
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     ap.add_argument("--repeats", type=int, default=20, help="SynFlow timed runs (default 20)")
-    ap.add_argument("--snip-repeats", type=int, default=5, help="SNIP timed runs (default 5)")
+    ap.add_argument("--snip-repeats", type=int, default=5,
+                    help="SNIP timed runs after 1 warm-up (default 5)")
+    ap.add_argument("--skip-snip", action="store_true", help="SynFlow only (no SNIP check/timing)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = ap.parse_args()
+    if args.repeats < 1 or args.snip_repeats < 1 or args.threads < 1:
+        ap.error("--repeats, --snip-repeats and --threads must be >= 1")
 
     t_start = time.perf_counter()
     torch.set_num_threads(args.threads)
@@ -287,20 +291,44 @@ def main():
     x1 = torch.ones(1, 3, size, size)
     res["setup_s"] = time.perf_counter() - t_start
 
-    # ---- 1. SynFlow: first (cold) call, also the correctness run
+    # ---- 1. SynFlow: first (cold) call = the correctness run, then warm timing
     t0 = time.perf_counter()
     sf = synflow(model, state, x1)
     res["synflow_cold_s"] = time.perf_counter() - t0
     res["synflow_R"] = sf["R"].item()
     res["arch_synflow"] = sf["arch"]
+    ts = timeit(lambda: synflow(model, state, x1), warmup=3, repeats=args.repeats)
+    res["synflow_warm_median_s"] = statistics.median(ts)
+    res["synflow_warm_min_s"] = min(ts)
+    res["synflow_warm_max_s"] = max(ts)
+    res["synflow_warm_all_s"] = ts
+    res["peak_rss_after_synflow_mb"] = peak_rss_mb()
 
-    # ---- 2. SNIP, first call (correctness run)
-    t0 = time.perf_counter()
-    sn = snip(model, state, bx, by)
-    res["snip_cold_s"] = time.perf_counter() - t0
-    res["snip_L"] = sn["L"].item()
-    res["arch_snip"] = sn["arch"]
+    # ---- 2. SNIP: first call = the correctness run, then 1 warm-up + timed passes
+    sn = None
+    if not args.skip_snip:
+        t0 = time.perf_counter()
+        sn = snip(model, state, bx, by)
+        res["snip_cold_s"] = time.perf_counter() - t0
+        res["snip_L"] = sn["L"].item()
+        res["arch_snip"] = sn["arch"]
+        model.train()
+        ts2 = []
+        for i in range(1 + args.snip_repeats):
+            model.load_state_dict(state, strict=True)  # fresh BN buffers, not timed
+            t0 = time.perf_counter()
+            snip_pass(model, bx, by)
+            dt = time.perf_counter() - t0
+            if i >= 1:
+                ts2.append(dt)
+        res["snip_b64_warm_median_s"] = statistics.median(ts2)
+        res["snip_b64_warm_min_s"] = min(ts2)
+        res["snip_b64_warm_max_s"] = max(ts2)
+        res["snip_b64_warm_all_s"] = ts2
+    res["peak_rss_mb"] = peak_rss_mb()
+    res["script_wall_s"] = time.perf_counter() - t_start
 
+    # ---- 3. correctness against the stored tensors (README section 5.3 tolerances)
     if res["mode"] == "reference":
         cor = {}
         cor["synflow_R"] = diffs(sf["R"], blob["synflow_R"])
@@ -310,47 +338,28 @@ def main():
         cor["synflow_score"] = diffs(sf["score"], blob["synflow_score"])
         cor["synflow_bitexact_score"] = bool(torch.equal(sf["score"], blob["synflow_score"]))
         cor["arch_synflow_match"] = sf["arch"] == meta.get("arch_synflow")
-        cor["snip_L"] = diffs(sn["L"], blob["snip_L"])
-        cor["snip_logits"] = diffs(sn["logits"], blob["snip_logits"])
-        cor["snip_grad"] = diffs(sn["grad"], blob["snip_grad"])
-        cor["snip_score"] = diffs(sn["score"], blob["snip_score"])
-        cor["snip_bitexact_score"] = bool(torch.equal(sn["score"], blob["snip_score"]))
-        cor["arch_snip_match"] = sn["arch"] == meta.get("arch_snip")
-        # tolerances from reference README section 5.3
         ok = (cor["synflow_R"]["max_elem_rel"] <= 1e-5
               and cor["synflow_score"]["max_abs_over_max_ref"] <= 1e-4
-              and cor["snip_L"]["max_elem_rel"] <= 1e-5
-              and cor["snip_score"]["max_abs_over_max_ref"] <= 3e-2
-              and cor["arch_synflow_match"] and cor["arch_snip_match"])
+              and cor["arch_synflow_match"])
+        if sn is not None:
+            cor["snip_L"] = diffs(sn["L"], blob["snip_L"])
+            cor["snip_logits"] = diffs(sn["logits"], blob["snip_logits"])
+            cor["snip_grad"] = diffs(sn["grad"], blob["snip_grad"])
+            cor["snip_score"] = diffs(sn["score"], blob["snip_score"])
+            cor["snip_bitexact_score"] = bool(torch.equal(sn["score"], blob["snip_score"]))
+            cor["arch_snip_match"] = sn["arch"] == meta.get("arch_snip")
+            ok = (ok and cor["snip_L"]["max_elem_rel"] <= 1e-5
+                  and cor["snip_score"]["max_abs_over_max_ref"] <= 3e-2
+                  and cor["arch_snip_match"])
         cor["all_within_tolerance"] = ok
         res["correctness"] = cor
-
-    # ---- 3. timing
-    ts = timeit(lambda: synflow(model, state, x1), warmup=3, repeats=args.repeats)
-    res["synflow_warm_median_s"] = statistics.median(ts)
-    res["synflow_warm_min_s"] = min(ts)
-    res["synflow_warm_max_s"] = max(ts)
-    res["synflow_warm_all_s"] = ts
-
-    model.train()
-    ts2 = []
-    for i in range(1 + args.snip_repeats):  # 1 warm-up, then the timed passes
-        model.load_state_dict(state, strict=True)  # fresh BN buffers, not timed
-        t0 = time.perf_counter()
-        snip_pass(model, bx, by)
-        dt = time.perf_counter() - t0
-        if i >= 1:
-            ts2.append(dt)
-    res["snip_b64_warm_median_s"] = statistics.median(ts2)
-    res["snip_b64_warm_min_s"] = min(ts2)
-    res["snip_b64_warm_max_s"] = max(ts2)
-    res["snip_b64_warm_all_s"] = ts2
-    res["peak_rss_mb"] = peak_rss_mb()
-    res["script_wall_s"] = time.perf_counter() - t_start
 
     # ---- 4. output
     p = print
     p(f"torch {res['torch_version']} (python {res['python']}), threads = {res['threads']}")
+    if "loadavg_1min_at_start" in res:
+        p(f"1-min load average at start: {res['loadavg_1min_at_start']:.2f} "
+          f"(times are only clean on an idle machine)")
     if res["mode"] == "reference":
         p(f"weights: {args.weights} [{res['config_name']}; reference made with torch "
           f"{res['reference_torch_version']}]")
@@ -361,30 +370,37 @@ def main():
     p("")
     p(f"SynFlow  R = {res['synflow_R']:.7f}")
     p(f"         arch = {res['arch_synflow']}")
-    p(f"SNIP     L = {res['snip_L']:.7f}")
-    p(f"         arch = {res['arch_snip']}")
+    if sn is not None:
+        p(f"SNIP     L = {res['snip_L']:.7f}")
+        p(f"         arch = {res['arch_snip']}")
     if res["mode"] == "reference":
         cor = res["correctness"]
         p("")
         p("correctness vs stored tensors:")
         for k in ("synflow_R", "synflow_logits", "synflow_feat", "synflow_grad", "synflow_score",
                   "snip_L", "snip_logits", "snip_grad", "snip_score"):
-            p(f"  {k:15s} {fmt_d(cor[k])}")
+            if k in cor:
+                p(f"  {k:15s} {fmt_d(cor[k])}")
         p(f"  synflow score bit-exact: {cor['synflow_bitexact_score']}; "
-          f"snip score bit-exact: {cor['snip_bitexact_score']}")
-        p(f"  arch_synflow == metadata: {cor['arch_synflow_match']}  "
-          f"arch_snip == metadata: {cor['arch_snip_match']}")
+          f"arch_synflow == metadata: {cor['arch_synflow_match']}")
+        if sn is not None:
+            p(f"  snip score bit-exact:    {cor['snip_bitexact_score']}; "
+              f"arch_snip == metadata:    {cor['arch_snip_match']}")
         p(f"  within README 5.3 tolerances: {ok}")
     p("")
     p("timing (seconds):")
     p(f"  setup (import done -> model loaded)     {res['setup_s']:.4f}")
     p(f"  SynFlow first (cold) call               {res['synflow_cold_s']:.4f}")
-    p(f"  SynFlow warm median of {args.repeats:<3d}              {res['synflow_warm_median_s']:.4f}"
-      f"  (min {res['synflow_warm_min_s']:.4f}, max {res['synflow_warm_max_s']:.4f})")
-    p(f"  SNIP b64 first call (incl. state copy)  {res['snip_cold_s']:.4f}")
-    p(f"  SNIP b64 warm median of {args.snip_repeats:<3d}             {res['snip_b64_warm_median_s']:.4f}"
-      f"  (min {res['snip_b64_warm_min_s']:.4f}, max {res['snip_b64_warm_max_s']:.4f})")
-    p(f"  peak RSS                                {res['peak_rss_mb']:.1f} MB (ru_maxrss/1024)")
+    p(f"  SynFlow warm median of {args.repeats:<3d}              "
+      f"{res['synflow_warm_median_s']:.4f}  (min {res['synflow_warm_min_s']:.4f}, "
+      f"max {res['synflow_warm_max_s']:.4f})")
+    p(f"  peak RSS after SynFlow                  {res['peak_rss_after_synflow_mb']:.1f} MB")
+    if sn is not None:
+        p(f"  SNIP b64 first call (incl. state copy)  {res['snip_cold_s']:.4f}")
+        p(f"  SNIP b64 warm median of {args.snip_repeats:<3d}             "
+          f"{res['snip_b64_warm_median_s']:.4f}  (min {res['snip_b64_warm_min_s']:.4f}, "
+          f"max {res['snip_b64_warm_max_s']:.4f})")
+    p(f"  peak RSS (whole run)                    {res['peak_rss_mb']:.1f} MB (ru_maxrss/1024)")
     p(f"  script wall (after imports)             {res['script_wall_s']:.3f}")
 
     if args.json:
