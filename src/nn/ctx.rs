@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::params::{HostParams, ParamId, ParamRegistry};
+use super::params::{HostParams, ParamRegistry, TensorRef};
 
 /// Float precision of a scoring run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -79,6 +79,26 @@ enum DeviceTensor {
 #[derive(Clone, Debug)]
 pub struct DeviceParams {
     tensors: Vec<Option<DeviceTensor>>,
+    fused: Vec<DeviceTensor>,
+}
+
+fn device_tensor(
+    values: Vec<f64>,
+    s: &[usize],
+    precision: Precision,
+    device: &Device,
+) -> DeviceTensor {
+    match s.len() {
+        1 => DeviceTensor::R1(tensor_from(values, [s[0]], precision, device)),
+        2 => DeviceTensor::R2(tensor_from(values, [s[0], s[1]], precision, device)),
+        4 => DeviceTensor::R4(tensor_from(
+            values,
+            [s[0], s[1], s[2], s[3]],
+            precision,
+            device,
+        )),
+        rank => unreachable!("registered tensors have rank 1, 2 or 4, not {rank}"),
+    }
 }
 
 impl DeviceParams {
@@ -94,46 +114,60 @@ impl DeviceParams {
         let tensors = registry
             .specs()
             .iter()
+            .enumerate()
             .zip(&host.values)
-            .map(|(spec, values)| {
-                if !spec.kind.is_numeric() {
-                    return None;
-                }
-                let values: Vec<f64> = values.iter().map(|&v| transform(v)).collect();
-                let s = &spec.shape;
-                Some(match s.len() {
-                    1 => DeviceTensor::R1(tensor_from(values, [s[0]], precision, device)),
-                    2 => DeviceTensor::R2(tensor_from(values, [s[0], s[1]], precision, device)),
-                    4 => DeviceTensor::R4(tensor_from(
-                        values,
-                        [s[0], s[1], s[2], s[3]],
-                        precision,
-                        device,
-                    )),
-                    rank => unreachable!("registered tensor {} has rank {rank}", spec.name),
+            .map(|((i, spec), values)| {
+                let direct = spec.kind.is_numeric()
+                    && !registry.is_fused_only(crate::nn::params::ParamId(i));
+                direct.then(|| {
+                    let values = values.iter().map(|&v| transform(v)).collect();
+                    device_tensor(values, &spec.shape, precision, device)
                 })
             })
             .collect();
-        Self { tensors }
+        let fused = (0..registry.fusions().len())
+            .map(|f| {
+                let id = crate::nn::params::FusedId(f);
+                // Row-major, so concatenation along dim 0 is appending the members' values.
+                let values = registry.fusions()[f]
+                    .iter()
+                    .flat_map(|m| host.get(*m).iter().map(|&v| transform(v)))
+                    .collect();
+                device_tensor(values, &registry.fused_shape(id), precision, device)
+            })
+            .collect();
+        Self { tensors, fused }
     }
 
-    pub fn r1(&self, id: ParamId) -> Tensor<1> {
-        match &self.tensors[id.0] {
-            Some(DeviceTensor::R1(t)) => t.clone(),
+    fn get(&self, r: TensorRef) -> &DeviceTensor {
+        match r {
+            TensorRef::Param(id) => self.tensors[id.0]
+                .as_ref()
+                .unwrap_or_else(|| unreachable!("parameter {id:?} is only read fused")),
+            TensorRef::Fused(id) => &self.fused[id.0],
+        }
+    }
+
+    pub fn r1(&self, id: impl Into<TensorRef>) -> Tensor<1> {
+        let id = id.into();
+        match self.get(id) {
+            DeviceTensor::R1(t) => t.clone(),
             other => unreachable!("parameter {id:?} is not rank 1: {other:?}"),
         }
     }
 
-    pub fn r2(&self, id: ParamId) -> Tensor<2> {
-        match &self.tensors[id.0] {
-            Some(DeviceTensor::R2(t)) => t.clone(),
+    pub fn r2(&self, id: impl Into<TensorRef>) -> Tensor<2> {
+        let id = id.into();
+        match self.get(id) {
+            DeviceTensor::R2(t) => t.clone(),
             other => unreachable!("parameter {id:?} is not rank 2: {other:?}"),
         }
     }
 
-    pub fn r4(&self, id: ParamId) -> Tensor<4> {
-        match &self.tensors[id.0] {
-            Some(DeviceTensor::R4(t)) => t.clone(),
+    pub fn r4(&self, id: impl Into<TensorRef>) -> Tensor<4> {
+        let id = id.into();
+        match self.get(id) {
+            DeviceTensor::R4(t) => t.clone(),
             other => unreachable!("parameter {id:?} is not rank 4: {other:?}"),
         }
     }

@@ -10,6 +10,24 @@ use rand_distr::{Distribution, StandardNormal};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ParamId(pub usize);
 
+/// Handle to a fusion: registered tensors of equal trailing shape concatenated along dim 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FusedId(pub usize);
+
+/// Where a layer finds a tensor on the device: one registered tensor, or a fusion of several
+/// (so that, e.g., the convolutions of all edges leaving one node run as one larger GEMM).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TensorRef {
+    Param(ParamId),
+    Fused(FusedId),
+}
+
+impl From<ParamId> for TensorRef {
+    fn from(id: ParamId) -> Self {
+        Self::Param(id)
+    }
+}
+
 /// What a registered tensor is, which decides both its initial value and whether it counts as
 /// a trainable parameter.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,6 +85,9 @@ impl ParamSpec {
 #[derive(Clone, Debug, Default)]
 pub struct ParamRegistry {
     specs: Vec<ParamSpec>,
+    fusions: Vec<Vec<ParamId>>,
+    /// Tensors that are only read through a fusion, so need no device copy of their own.
+    fused_only: Vec<bool>,
 }
 
 impl ParamRegistry {
@@ -80,7 +101,38 @@ impl ParamRegistry {
             shape: shape.to_vec(),
             kind,
         });
+        self.fused_only.push(false);
         ParamId(self.specs.len() - 1)
+    }
+
+    /// Declares that `members` are read concatenated along dim 0 (and never one by one).
+    pub fn fuse(&mut self, members: &[ParamId]) -> TensorRef {
+        let tail = &self.specs[members[0].0].shape[1..];
+        assert!(
+            members.iter().all(|m| &self.specs[m.0].shape[1..] == tail),
+            "fused tensors must agree past dim 0"
+        );
+        for m in members {
+            self.fused_only[m.0] = true;
+        }
+        self.fusions.push(members.to_vec());
+        TensorRef::Fused(FusedId(self.fusions.len() - 1))
+    }
+
+    pub fn fusions(&self) -> &[Vec<ParamId>] {
+        &self.fusions
+    }
+
+    pub fn is_fused_only(&self, id: ParamId) -> bool {
+        self.fused_only[id.0]
+    }
+
+    /// Shape of a fusion: the members' shape with dim 0 summed.
+    pub fn fused_shape(&self, id: FusedId) -> Vec<usize> {
+        let members = &self.fusions[id.0];
+        let mut shape = self.specs[members[0].0].shape.clone();
+        shape[0] = members.iter().map(|m| self.specs[m.0].shape[0]).sum();
+        shape
     }
 
     pub fn specs(&self) -> &[ParamSpec] {

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::ctx::Forward;
 use crate::nn::layers::{
-    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, global_avg_pool,
+    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same, global_avg_pool,
 };
 use crate::nn::params::ParamRegistry;
-use crate::space::nb201::{NB201_EDGES, Nb201Op, edge_label};
+use crate::space::nb201::{NB201_EDGES, NB201_NODES, Nb201Op, edge_label};
 
 /// Macro skeleton of the NB201 supernet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +44,33 @@ pub const NB201_ALPHA_SHAPE: [usize; 2] = [6, 5];
 struct EdgeOps {
     conv_1x1: ReluConvBn,
     conv_3x3: ReluConvBn,
+}
+
+/// Everything computed once per cell node for all the edges leaving it: every edge from a
+/// node sees the same input, so the ReLU and the pooling are shared and the convolutions of
+/// those edges run fused (outputs stacked along channels in `edges` order).
+#[derive(Clone, Debug)]
+struct SourceOps {
+    /// Alpha rows of the edges leaving this node.
+    edges: Vec<usize>,
+    conv_1x1: ReluConvBn,
+    conv_3x3: ReluConvBn,
+}
+
+impl SourceOps {
+    fn fuse(reg: &mut ParamRegistry, from: usize, per_edge: &[EdgeOps]) -> Self {
+        let edges: Vec<usize> = (0..NB201_EDGES.len())
+            .filter(|&e| NB201_EDGES[e].1 == from)
+            .collect();
+        let pick = |op: fn(&EdgeOps) -> &ReluConvBn| -> Vec<&ReluConvBn> {
+            edges.iter().map(|&e| op(&per_edge[e])).collect()
+        };
+        Self {
+            conv_1x1: ReluConvBn::fused(reg, &pick(|e| &e.conv_1x1)),
+            conv_3x3: ReluConvBn::fused(reg, &pick(|e| &e.conv_3x3)),
+            edges,
+        }
+    }
 }
 
 /// `ResNetBasicblock`: conv_a (stride 2) -> conv_b, plus an avg-pool + 1x1 conv shortcut.
@@ -86,7 +113,8 @@ impl ResidualReduction {
 
 #[derive(Clone, Debug)]
 enum Layer {
-    Cell(Vec<EdgeOps>),
+    /// One `SourceOps` per node 0..2.
+    Cell(Vec<SourceOps>),
     Reduction(Box<ResidualReduction>),
 }
 
@@ -135,7 +163,7 @@ impl Nb201Supernet {
             }
             for _ in 0..n {
                 let prefix = format!("cells.{}", layers.len());
-                let edges = (0..NB201_EDGES.len())
+                let edges: Vec<EdgeOps> = (0..NB201_EDGES.len())
                     .map(|e| {
                         let edge = format!("{prefix}.edges.{}", edge_label(e));
                         let op = |op: Nb201Op| format!("{edge}.{}", op.index());
@@ -155,7 +183,10 @@ impl Nb201Supernet {
                         }
                     })
                     .collect();
-                layers.push(Layer::Cell(edges));
+                let sources = (0..NB201_NODES - 1)
+                    .map(|from| SourceOps::fuse(&mut reg, from, &edges))
+                    .collect();
+                layers.push(Layer::Cell(sources));
             }
         }
         let lastact = BatchNorm::register(&mut reg, "lastact.0", width, true);
@@ -219,36 +250,45 @@ impl Nb201Supernet {
 }
 
 /// node_i = sum_j sum_k alpha[row(i<-j), k] * op_k(node_j); the cell output is node 3. The
-/// `none` op contributes an exact zero and is skipped.
+/// `none` op contributes an exact zero and is skipped. Sources are visited in order, so node
+/// j is complete when its own out-edges are computed, and each node sums its in-edges in
+/// increasing j, as the official code does.
 fn cell_forward(
     f: &Forward,
-    edges: &[EdgeOps],
+    sources: &[SourceOps],
     weights: &[EdgeWeights],
     input: Tensor<4>,
 ) -> Tensor<4> {
-    let mut nodes = vec![input];
-    for to in 1..4 {
-        let mut node: Option<Tensor<4>> = None;
-        for (e, &(edge_to, from)) in NB201_EDGES.iter().enumerate() {
-            if edge_to != to {
-                continue;
-            }
-            let x = &nodes[from];
-            let w = &weights[e];
-            let weight = |op: Nb201Op| w[op.index()].clone().expect("non-none op has a weight");
-            let ops = &edges[e];
-            let mut edge_out = x.clone() * weight(Nb201Op::SkipConnect);
-            edge_out = edge_out + ops.conv_1x1.forward(f, x.clone()) * weight(Nb201Op::NorConv1x1);
-            edge_out = edge_out + ops.conv_3x3.forward(f, x.clone()) * weight(Nb201Op::NorConv3x3);
-            edge_out = edge_out + avg_pool(x.clone(), 3, 1, 1) * weight(Nb201Op::AvgPool3x3);
-            node = Some(match node {
+    let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(input), None, None, None];
+    for (from, src) in sources.iter().enumerate() {
+        let x = nodes[from]
+            .clone()
+            .expect("node is complete before its out-edges");
+        let [n, c, h, w] = x.dims();
+        let relu_x = f.relu(x.clone());
+        let conv_1x1 = src.conv_1x1.forward_after_relu(f, relu_x.clone());
+        let conv_3x3 = src.conv_3x3.forward_after_relu(f, relu_x);
+        let pooled = avg_pool_3x3_same(x.clone());
+        for (k, &e) in src.edges.iter().enumerate() {
+            let w_e = &weights[e];
+            let weight = |op: Nb201Op| w_e[op.index()].clone().expect("non-none op has a weight");
+            let channels = k * c..(k + 1) * c;
+            let edge_out = x.clone() * weight(Nb201Op::SkipConnect)
+                + conv_1x1.clone().slice([0..n, channels.clone(), 0..h, 0..w])
+                    * weight(Nb201Op::NorConv1x1)
+                + conv_3x3.clone().slice([0..n, channels, 0..h, 0..w])
+                    * weight(Nb201Op::NorConv3x3)
+                + pooled.clone() * weight(Nb201Op::AvgPool3x3);
+            let to = NB201_EDGES[e].0;
+            nodes[to] = Some(match nodes[to].take() {
                 None => edge_out,
                 Some(acc) => acc + edge_out,
             });
         }
-        nodes.push(node.expect("every node has incoming edges"));
     }
-    nodes.pop().expect("cell has nodes")
+    nodes[NB201_NODES - 1]
+        .take()
+        .expect("cell output node is computed")
 }
 
 impl super::Supernet for Nb201Supernet {
