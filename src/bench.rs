@@ -48,7 +48,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, SearchError> {
-    crate::search::validate_config(&opts.config)?;
+    crate::search::validate_config(&crate::search::SpaceConfig::Nb201(opts.config))?;
     let net = Nb201Supernet::new(opts.config);
     let state = match &opts.init_from {
         Some(path) => net.load_state(path)?.0,

@@ -70,32 +70,47 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
     }
 
     for (group, rows) in output.groups.iter().zip(decisions) {
-        for d in rows {
-            let row = group.row(d.row);
-            let label = &group.rows[d.row];
-            if row.iter().all(|&v| v == 0.0) {
-                warnings.push(Warning {
-                    code: "zero_row",
-                    message: format!(
-                        "{} edge {label}: every score is exactly 0; its op ({}) is only the \
-                         tie-break",
-                        group.name, group.cols[d.winner]
-                    ),
-                    remedy: None,
-                });
-            } else if d.tie {
-                warnings.push(Warning {
-                    code: "tie",
-                    message: format!(
-                        "{} edge {label}: {} and {} tie at {:.6e}; the first one was kept",
-                        group.name,
-                        group.cols[d.winner],
-                        group.cols[d.runner_up.unwrap_or(d.winner)],
-                        d.winner_score
-                    ),
-                    remedy: None,
-                });
-            }
+        let zero_rows: Vec<usize> = (0..group.rows.len())
+            .filter(|&r| group.row(r).iter().all(|&v| v == 0.0))
+            .collect();
+        if !zero_rows.is_empty() {
+            let labels: Vec<&str> = zero_rows.iter().map(|&r| group.rows[r].as_str()).collect();
+            let decided: Vec<String> = rows
+                .iter()
+                .filter(|d| zero_rows.contains(&d.row))
+                .map(|d| format!("{} on {}", group.cols[d.winner], group.rows[d.row]))
+                .collect();
+            let consequence = if decided.is_empty() {
+                "no kept op depends on them".to_string()
+            } else {
+                format!(
+                    "these choices are only the tie-break: {}",
+                    decided.join(", ")
+                )
+            };
+            warnings.push(Warning {
+                code: "zero_row",
+                message: format!(
+                    "{}: every score of edge(s) {} is exactly 0; {consequence}",
+                    group.name,
+                    labels.join(", ")
+                ),
+                remedy: None,
+            });
+        }
+        for d in rows.iter().filter(|d| d.tie && !zero_rows.contains(&d.row)) {
+            warnings.push(Warning {
+                code: "tie",
+                message: format!(
+                    "{} edge {}: {} and {} tie at {:.6e}; the first one was kept",
+                    group.name,
+                    group.rows[d.row],
+                    group.cols[d.winner],
+                    group.cols[d.runner_up.unwrap_or(d.winner)],
+                    d.winner_score
+                ),
+                remedy: None,
+            });
         }
     }
     warnings

@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use freedarts::nn::ctx::{BnMode, Precision};
-use freedarts::search::{DataSource, ProxyKind, SearchOptions, run_search};
+use freedarts::search::{DataSource, ProxyKind, SearchOptions, SpaceConfig, run_search};
+use freedarts::supernet::darts::DartsConfig;
 use freedarts::supernet::nb201::Nb201Config;
 
 #[derive(Parser)]
@@ -98,23 +99,42 @@ fn bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Search spaces on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SpaceArg {
+    /// NAS-Bench-201 cell, 6 edges x 5 ops (defaults C=16, N=5, CIFAR-10 head, 32x32).
+    Nb201,
+    /// DARTS cell, 14 edges x 8 ops (defaults 8 cells, C=16, CIFAR-10 head, 32x32).
+    Darts,
+    /// DARTS cell on the ImageNet supernet (14 cells, C=48, 1000 classes, 224x224).
+    DartsImagenet,
+}
+
 #[derive(clap::Args)]
 struct SearchArgs {
     /// Search space.
-    #[arg(long, default_value = "nb201", value_parser = ["nb201"])]
-    space: String,
-    /// Width C of the first stage.
-    #[arg(long, default_value_t = 16)]
-    channels: usize,
-    /// Search cells per stage (N).
-    #[arg(long, default_value_t = 5)]
-    cells_per_stage: usize,
-    /// Classes of the linear head (10 CIFAR-10, 100 CIFAR-100, 120 ImageNet16-120).
-    #[arg(long, default_value_t = 10)]
-    classes: usize,
-    /// Input height and width (32 CIFAR, 16 ImageNet16-120).
-    #[arg(long, default_value_t = 32)]
-    input_size: usize,
+    #[arg(long, value_enum, default_value_t = SpaceArg::Nb201)]
+    space: SpaceArg,
+    /// Initial width C [default: 16; 48 for darts-imagenet].
+    #[arg(long)]
+    channels: Option<usize>,
+    /// NB201: search cells per stage N [default: 5].
+    #[arg(long)]
+    cells_per_stage: Option<usize>,
+    /// DARTS: number of cells L, reductions at L/3 and 2L/3 [default: 8; 14 for darts-imagenet;
+    /// 20 searches at evaluation depth].
+    #[arg(long)]
+    cells: Option<usize>,
+    /// DARTS: give every cell its own alpha and derive one cell per alpha.
+    #[arg(long)]
+    alpha_per_cell: bool,
+    /// Classes of the linear head [default: 10; 1000 for darts-imagenet]. CIFAR-100: 100;
+    /// ImageNet16-120: 120.
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Input height and width [default: 32; 224 for darts-imagenet]. ImageNet16-120: 16.
+    #[arg(long)]
+    input_size: Option<usize>,
     /// Seed of the weight and alpha initialisation (ignored with --init-from).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -130,9 +150,10 @@ struct SearchArgs {
     /// BatchNorm during scoring: train (batch statistics, official), eval (running stats), none.
     #[arg(long, value_enum, default_value_t = BnMode::Train)]
     bn: BnMode,
-    /// SynFlow: take |alpha| before scoring, as the official NB201 code does.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    alpha_abs: bool,
+    /// SynFlow: take |alpha| before scoring [default: true for nb201, false for darts, as in
+    /// the official code].
+    #[arg(long, action = clap::ArgAction::Set, value_name = "BOOL")]
+    alpha_abs: Option<bool>,
     /// Images for snip/grasp: a CIFAR-10/100 binary file, a directory of the official batch
     /// files, or `synthetic` for seeded Gaussian images.
     #[arg(long, value_name = "PATH|synthetic")]
@@ -150,22 +171,63 @@ struct SearchArgs {
     /// Write the full result (scores, decisions, warnings, provenance) as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Print every score table.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 impl SearchArgs {
-    fn options(&self) -> SearchOptions {
-        SearchOptions {
-            space: self.space.clone(),
-            config: Nb201Config {
-                channels: self.channels,
-                cells_per_stage: self.cells_per_stage,
-                classes: self.classes,
-                input_size: self.input_size,
-            },
+    fn space(&self) -> Result<SpaceConfig> {
+        let nb201_only = |flag: &str, set: bool| {
+            anyhow::ensure!(!set, "{flag} applies to --space nb201 only");
+            Ok(())
+        };
+        let darts_only = |flag: &str, set: bool| {
+            anyhow::ensure!(
+                !set,
+                "{flag} applies to --space darts and darts-imagenet only"
+            );
+            Ok(())
+        };
+        Ok(match self.space {
+            SpaceArg::Nb201 => {
+                darts_only("--cells", self.cells.is_some())?;
+                darts_only("--alpha-per-cell", self.alpha_per_cell)?;
+                let d = Nb201Config::default();
+                SpaceConfig::Nb201(Nb201Config {
+                    channels: self.channels.unwrap_or(d.channels),
+                    cells_per_stage: self.cells_per_stage.unwrap_or(d.cells_per_stage),
+                    classes: self.classes.unwrap_or(d.classes),
+                    input_size: self.input_size.unwrap_or(d.input_size),
+                })
+            }
+            SpaceArg::Darts | SpaceArg::DartsImagenet => {
+                nb201_only("--cells-per-stage", self.cells_per_stage.is_some())?;
+                let d = if self.space == SpaceArg::Darts {
+                    DartsConfig::cifar(8)
+                } else {
+                    DartsConfig::imagenet()
+                };
+                SpaceConfig::Darts(DartsConfig {
+                    channels: self.channels.unwrap_or(d.channels),
+                    cells: self.cells.unwrap_or(d.cells),
+                    classes: self.classes.unwrap_or(d.classes),
+                    input_size: self.input_size.unwrap_or(d.input_size),
+                    alpha_per_cell: self.alpha_per_cell,
+                    ..d
+                })
+            }
+        })
+    }
+
+    fn options(&self) -> Result<SearchOptions> {
+        let space = self.space()?;
+        Ok(SearchOptions {
+            alpha_abs: self.alpha_abs.unwrap_or(space.official_alpha_abs()),
+            space,
             proxy: self.proxy,
             dtype: self.dtype,
             bn: self.bn,
-            alpha_abs: self.alpha_abs,
             seed: self.seed,
             init_from: self.init_from.clone(),
             data: self.data.as_ref().map(|d| {
@@ -178,14 +240,14 @@ impl SearchArgs {
             batch_size: self.batch_size,
             shuffle_seed: self.shuffle_seed,
             benchmark: self.benchmark.clone(),
-        }
+        })
     }
 }
 
 fn search(args: &SearchArgs) -> Result<()> {
     let device = burn::tensor::Device::flex().autodiff();
-    let result = run_search(&args.options(), &device)?;
-    print!("{}", result.render_text());
+    let result = run_search(&args.options()?, &device)?;
+    print!("{}", result.render_text(args.verbose));
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&result)?;
         std::fs::write(path, json + "\n")

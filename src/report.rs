@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::benchmark::BenchmarkEntry;
 use crate::data::cifar::ImageBatch;
-use crate::derive::EdgeDecision;
+use crate::derive::Derivation;
 use crate::diagnostics::Warning;
 use crate::proxy::ProxyOutput;
 use crate::search::SearchOptions;
@@ -95,8 +95,8 @@ pub struct SearchResult {
     /// The derived architecture in the space's text encoding.
     pub architecture: String,
     pub proxy: ProxyOutput,
-    /// Per alpha group, the decision of each row.
-    pub decisions: Vec<Vec<EdgeDecision>>,
+    /// How the architecture followed from the scores.
+    pub derivation: Derivation,
     pub warnings: Vec<Warning>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub benchmark: Option<BenchmarkEntry>,
@@ -108,8 +108,27 @@ pub struct SearchResult {
 }
 
 impl SearchResult {
-    /// The human-readable report.
-    pub fn render_text(&self) -> String {
+    /// The (row, column) cells of each alpha group that the derivation kept, with the margin
+    /// of each kept op over the runner-up.
+    fn kept_cells(&self) -> Vec<Vec<(usize, usize, Option<f64>)>> {
+        match &self.derivation {
+            Derivation::Nb201 { edges, .. } => {
+                vec![edges.iter().map(|d| (d.row, d.winner, d.margin)).collect()]
+            }
+            Derivation::Darts { cells, .. } => cells
+                .iter()
+                .map(|cell| {
+                    cell.nodes
+                        .iter()
+                        .flat_map(|n| n.ops.iter().map(|d| (d.row, d.winner, d.margin)))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The human-readable report; `verbose` prints every score table even for many groups.
+    pub fn render_text(&self, verbose: bool) -> String {
         let mut s = String::new();
         let p = &self.proxy;
         let o = &self.provenance.options;
@@ -128,32 +147,38 @@ impl SearchResult {
         );
         let _ = writeln!(
             s,
-            "supernet: C={} N={} classes={} input {:?}, {} parameters (+ alpha)",
-            o.config.channels,
-            o.config.cells_per_stage,
-            o.config.classes,
-            self.provenance.input_shape,
-            self.parameters
+            "{}, {} parameters (+ alpha), scoring input {:?}",
+            o.space.describe(),
+            self.parameters,
+            self.provenance.input_shape
         );
         let _ = writeln!(s, "objective {} = {:.7e}", p.objective_name, p.objective);
-        for (group, decisions) in p.groups.iter().zip(&self.decisions) {
-            let _ = writeln!(s, "\nscores ({}), * marks the kept op:", group.name);
-            let _ = write!(s, "{:>6}", "edge");
-            for c in &group.cols {
-                let _ = write!(s, " {c:>13}");
-            }
-            let _ = writeln!(s, " {:>10}", "margin");
-            for d in decisions {
-                let _ = write!(s, "{:>6}", group.rows[d.row]);
-                for (k, v) in group.row(d.row).iter().enumerate() {
-                    let mark = if k == d.winner { '*' } else { ' ' };
-                    let _ = write!(s, " {v:>12.4e}{mark}");
+        let kept = self.kept_cells();
+        if verbose || p.groups.len() <= 2 {
+            for (group, kept) in p.groups.iter().zip(&kept) {
+                let _ = writeln!(s, "\nscores ({}), * marks a kept op:", group.name);
+                let _ = write!(s, "{:>6}", "edge");
+                for c in &group.cols {
+                    let _ = write!(s, " {c:>13}");
                 }
-                let margin = d
-                    .margin
-                    .map(|m| format!("{m:.2e}"))
-                    .unwrap_or_else(|| "-".into());
-                let _ = writeln!(s, " {margin:>10}");
+                let _ = writeln!(s, " {:>10}", "margin");
+                for (r, label) in group.rows.iter().enumerate() {
+                    let _ = write!(s, "{label:>6}");
+                    let mark = kept.iter().find(|(row, _, _)| *row == r);
+                    for (k, v) in group.row(r).iter().enumerate() {
+                        let m = if mark.is_some_and(|&(_, col, _)| col == k) {
+                            '*'
+                        } else {
+                            ' '
+                        };
+                        let _ = write!(s, " {v:>12.4e}{m}");
+                    }
+                    let margin = mark
+                        .and_then(|&(_, _, m)| m)
+                        .map(|m| format!("{m:.2e}"))
+                        .unwrap_or_else(|| "-".into());
+                    let _ = writeln!(s, " {margin:>10}");
+                }
             }
         }
         let _ = writeln!(s, "\narchitecture: {}", self.architecture);

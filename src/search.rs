@@ -7,14 +7,80 @@ use std::time::Instant;
 use burn::tensor::Device;
 use serde::Serialize;
 
-use crate::benchmark::{BenchmarkEntry, Nb201Benchmark};
+use crate::benchmark::Nb201Benchmark;
 use crate::data::cifar::{self, CifarFormat, ImageBatch, Normalization};
-use crate::derive::{EdgeDecision, derive_argmax};
+use crate::derive::Derivation;
 use crate::diagnostics::{self, Warning};
 use crate::nn::ctx::{BnMode, Precision};
 use crate::proxy::{Grasp, Proxy, ProxyOutput, ScoreContext, Snip, SynFlow};
 use crate::report::{Provenance, SearchResult, Timings};
+use crate::supernet::darts::{DartsConfig, DartsSupernet};
 use crate::supernet::nb201::{Nb201Config, Nb201Supernet};
+use crate::supernet::{Supernet, SupernetState};
+
+/// A search space with its macro skeleton.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "space", rename_all = "snake_case")]
+pub enum SpaceConfig {
+    Nb201(Nb201Config),
+    Darts(DartsConfig),
+}
+
+impl SpaceConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Nb201(_) => "nb201",
+            Self::Darts(c) if c.stem == crate::supernet::darts::DartsStem::ImageNet => {
+                "darts-imagenet"
+            }
+            Self::Darts(_) => "darts",
+        }
+    }
+
+    pub fn classes(&self) -> usize {
+        match self {
+            Self::Nb201(c) => c.classes,
+            Self::Darts(c) => c.classes,
+        }
+    }
+
+    pub fn input_size(&self) -> usize {
+        match self {
+            Self::Nb201(c) => c.input_size,
+            Self::Darts(c) => c.input_size,
+        }
+    }
+
+    /// One-line description of the skeleton for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Nb201(c) => format!(
+                "NB201 supernet: C={} N={} classes={} input {}x{}",
+                c.channels, c.cells_per_stage, c.classes, c.input_size, c.input_size
+            ),
+            Self::Darts(c) => format!(
+                "DARTS supernet ({:?} stem): C={} cells={} classes={} input {}x{}{}",
+                c.stem,
+                c.channels,
+                c.cells,
+                c.classes,
+                c.input_size,
+                c.input_size,
+                if c.alpha_per_cell {
+                    ", one alpha per cell"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+
+    /// The official code takes |alpha| for SynFlow in NB201 (alpha is in the abs-ed model
+    /// state there) but not in the DARTS space.
+    pub fn official_alpha_abs(&self) -> bool {
+        matches!(self, Self::Nb201(_))
+    }
+}
 
 /// The saliency to score alpha with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -40,8 +106,7 @@ pub enum DataSource {
 /// Every setting of a search; recorded verbatim in the result's provenance.
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchOptions {
-    pub space: String,
-    pub config: Nb201Config,
+    pub space: SpaceConfig,
     pub proxy: ProxyKind,
     pub dtype: Precision,
     pub bn: BnMode,
@@ -57,8 +122,7 @@ pub struct SearchOptions {
 impl Default for SearchOptions {
     fn default() -> Self {
         Self {
-            space: "nb201".into(),
-            config: Nb201Config::default(),
+            space: SpaceConfig::Nb201(Nb201Config::default()),
             proxy: ProxyKind::Synflow,
             dtype: Precision::F32,
             bn: BnMode::Train,
@@ -88,34 +152,100 @@ pub enum SearchError {
 }
 
 /// Checks the macro skeleton before anything is built.
-pub fn validate_config(c: &Nb201Config) -> Result<(), SearchError> {
-    if c.channels == 0 || c.cells_per_stage == 0 || c.classes == 0 {
-        return Err(SearchError::Config(
-            "--channels, --cells-per-stage and --classes must be at least 1".into(),
-        ));
-    }
-    if c.input_size < 4 || !c.input_size.is_multiple_of(4) {
+pub fn validate_config(space: &SpaceConfig) -> Result<(), SearchError> {
+    let (size_factor, why) = match space {
+        SpaceConfig::Nb201(c) => {
+            if c.channels == 0 || c.cells_per_stage == 0 || c.classes == 0 {
+                return Err(SearchError::Config(
+                    "--channels, --cells-per-stage and --classes must be at least 1".into(),
+                ));
+            }
+            (4, "two stride-2 reductions")
+        }
+        SpaceConfig::Darts(c) => {
+            if c.channels < 2 || !c.channels.is_multiple_of(2) || c.cells < 3 || c.classes == 0 {
+                return Err(SearchError::Config(
+                    "--channels must be even and at least 2, --cells at least 3, --classes at least 1"
+                        .into(),
+                ));
+            }
+            match c.stem {
+                crate::supernet::darts::DartsStem::Cifar => (4, "two stride-2 reduction cells"),
+                crate::supernet::darts::DartsStem::ImageNet => {
+                    (32, "three stride-2 stems and two reduction cells")
+                }
+            }
+        }
+    };
+    let size = space.input_size();
+    if size < size_factor || !size.is_multiple_of(size_factor) {
         return Err(SearchError::Config(format!(
-            "--input-size {} must be a positive multiple of 4 (two stride-2 reductions)",
-            c.input_size
+            "--input-size {size} must be a positive multiple of {size_factor} ({why})"
         )));
     }
     Ok(())
 }
 
+/// The supernet of a space, with its initial (or loaded) state.
+pub fn build_supernet(
+    opts: &SearchOptions,
+) -> Result<(Box<dyn Supernet>, SupernetState, Vec<String>), SearchError> {
+    validate_config(&opts.space)?;
+    Ok(match opts.space {
+        SpaceConfig::Nb201(config) => {
+            let net = Nb201Supernet::new(config);
+            let (state, ignored) = match &opts.init_from {
+                Some(path) => net.load_state(path)?,
+                None => (net.initial_state(opts.seed), Vec::new()),
+            };
+            (Box::new(net), state, ignored)
+        }
+        SpaceConfig::Darts(config) => {
+            let net = DartsSupernet::new(config);
+            let (state, ignored) = match &opts.init_from {
+                Some(path) => net.load_state(path)?,
+                None => (net.initial_state(opts.seed), Vec::new()),
+            };
+            (Box::new(net), state, ignored)
+        }
+    })
+}
+
+/// Scores to architecture for the space of `opts`.
+pub fn derive(space: &SpaceConfig, output: &ProxyOutput) -> Derivation {
+    match space {
+        SpaceConfig::Nb201(_) => Derivation::nb201(&output.groups[0].score),
+        SpaceConfig::Darts(c) => {
+            let groups: Vec<(String, &[f64])> = output
+                .groups
+                .iter()
+                .map(|g| (g.name.clone(), g.score.as_slice()))
+                .collect();
+            Derivation::darts(&groups, !c.alpha_per_cell)
+        }
+    }
+}
+
+/// Derivation and numerical checks of a proxy output.
+pub fn derive_and_check(space: &SpaceConfig, output: &ProxyOutput) -> (Derivation, Vec<Warning>) {
+    let derivation = derive(space, output);
+    let warnings = diagnostics::check(output, &derivation.decisive_rows());
+    (derivation, warnings)
+}
+
 fn load_batch(opts: &SearchOptions) -> Result<Option<ImageBatch>, SearchError> {
-    let c = &opts.config;
+    let (classes, size) = (opts.space.classes(), opts.space.input_size());
     Ok(match &opts.data {
         None => None,
         Some(DataSource::Synthetic) => Some(cifar::synthetic_batch(
             opts.batch_size,
-            c.classes,
-            c.input_size,
-            c.input_size,
+            classes,
+            size,
+            size,
             opts.shuffle_seed.unwrap_or(opts.seed),
         )),
         Some(DataSource::Cifar(path)) => {
-            let format = CifarFormat::infer(path, c.classes);
+            let format = CifarFormat::infer(path, classes);
             let norm = Normalization::nb201(format);
             Some(cifar::load_cifar_batch(
                 path,
@@ -131,12 +261,12 @@ fn load_batch(opts: &SearchOptions) -> Result<Option<ImageBatch>, SearchError> {
 /// Runs a whole search on `device` (an autodiff device).
 pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult, SearchError> {
     let start = Instant::now();
-    validate_config(&opts.config)?;
-    let net = Nb201Supernet::new(opts.config);
-    let (state, ignored) = match &opts.init_from {
-        Some(path) => net.load_state(path)?,
-        None => (net.initial_state(opts.seed), Vec::new()),
-    };
+    if opts.benchmark.is_some() && !matches!(opts.space, SpaceConfig::Nb201(_)) {
+        return Err(SearchError::Config(
+            "--benchmark looks cells up in NAS-Bench-201 and needs --space nb201".into(),
+        ));
+    }
+    let (net, state, ignored) = build_supernet(opts)?;
     let build_s = start.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -161,32 +291,34 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         bn: opts.bn,
         batch: batch.as_ref(),
     };
-    let output = proxy.score(&net, &state, &ctx)?;
+    let output = proxy.score(&*net, &state, &ctx)?;
     let score_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let (arch, decisions) = derive_argmax(&output.groups[0].score);
+    let (derivation, warnings) = derive_and_check(&opts.space, &output);
     let derive_s = t.elapsed().as_secs_f64();
-    let warnings = diagnostics::check(&output, std::slice::from_ref(&decisions));
 
     let t = Instant::now();
-    let benchmark = match &opts.benchmark {
-        Some(path) => Nb201Benchmark::load(path)?.lookup(&arch),
-        None => None,
+    let benchmark = match (&opts.benchmark, &derivation) {
+        (Some(path), Derivation::Nb201 { arch, .. }) => Nb201Benchmark::load(path)?.lookup(arch),
+        _ => None,
     };
     let benchmark_s = t.elapsed().as_secs_f64();
 
-    Ok(assemble(
-        opts,
-        &net,
-        output,
-        arch.to_string(),
-        decisions,
+    let [c, h, w] = net.input_shape();
+    let input_shape = match &batch {
+        Some(b) => vec![b.n, b.channels, b.height, b.width],
+        None => vec![1, c, h, w],
+    };
+    Ok(SearchResult {
+        schema: crate::report::SEARCH_SCHEMA.into(),
+        space: opts.space.name().into(),
+        architecture: derivation.architecture_text(),
+        proxy: output,
+        derivation,
         warnings,
         benchmark,
-        batch.as_ref(),
-        ignored,
-        Timings {
+        timings: Timings {
             build_s,
             data_s,
             score_s,
@@ -194,39 +326,8 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
             benchmark_s,
             total_s: start.elapsed().as_secs_f64(),
         },
-    ))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn assemble(
-    opts: &SearchOptions,
-    net: &Nb201Supernet,
-    proxy: ProxyOutput,
-    architecture: String,
-    decisions: Vec<EdgeDecision>,
-    warnings: Vec<Warning>,
-    benchmark: Option<BenchmarkEntry>,
-    batch: Option<&ImageBatch>,
-    ignored_tensors: Vec<String>,
-    timings: Timings,
-) -> SearchResult {
-    use crate::supernet::Supernet;
-    let [c, h, w] = net.input_shape();
-    let input_shape = match batch {
-        Some(b) => vec![b.n, b.channels, b.height, b.width],
-        None => vec![1, c, h, w],
-    };
-    SearchResult {
-        schema: crate::report::SEARCH_SCHEMA.into(),
-        space: opts.space.clone(),
-        architecture,
-        proxy,
-        decisions: vec![decisions],
-        warnings,
-        benchmark,
-        timings,
         peak_rss_mb: crate::report::peak_rss_mb(),
         parameters: net.registry().trainable_count(),
-        provenance: Provenance::new(opts, input_shape, batch, ignored_tensors),
-    }
+        provenance: Provenance::new(opts, input_shape, batch.as_ref(), ignored),
+    })
 }

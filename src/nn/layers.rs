@@ -1,8 +1,8 @@
 //! Layer types shared by every search space. Each layer registers its tensors under the
 //! PyTorch module path it is given, and runs functionally on a [`Forward`] pass.
 
-use burn::tensor::module::{avg_pool2d, batch_norm, batch_norm_train, conv2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, PadMode};
+use burn::tensor::module::{avg_pool2d, batch_norm, batch_norm_train, conv2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions, PadMode};
 use burn::tensor::{Tensor, TensorCreationOptions, TensorData};
 
 use super::ctx::{BnMode, Forward};
@@ -80,6 +80,16 @@ impl Conv2d {
         Self {
             weight: reg.fuse(&ids),
             ..members[0].clone()
+        }
+    }
+
+    /// One convolution computing all of `members` on channel-stacked inputs (member i reads
+    /// input block i and writes output block i): a block-diagonal, grouped convolution.
+    pub fn fused_block_diagonal(reg: &mut ParamRegistry, members: &[&Conv2d]) -> Self {
+        let groups = members[0].groups * members.len();
+        Self {
+            groups,
+            ..Self::fused(reg, members)
         }
     }
 
@@ -271,6 +281,18 @@ pub fn avg_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> T
         ceil_mode: false,
     };
     avg_pool2d(x, options)
+}
+
+/// Max pooling, square window, padding that never wins (PyTorch's -inf padding).
+pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> Tensor<4> {
+    let options = MaxPoolOptions {
+        kernel_size: [kernel; 2],
+        stride: [stride; 2],
+        padding: [(padding, padding); 2],
+        dilation: [1, 1],
+        ceil_mode: false,
+    };
+    max_pool2d(x, options)
 }
 
 /// 3x3, stride 1, padding 1 average pooling with padding excluded from the count, as two

@@ -1,6 +1,7 @@
 //! Building blocks on top of burn: parameter registry, forward-pass context and layers that
 //! every search space shares.
 
+pub mod blocks;
 pub mod ctx;
 pub mod layers;
 pub mod params;

@@ -103,7 +103,7 @@ impl Proxy for Grasp {
             .zip(&state.alphas)
             .zip(at.grads.into_iter().zip(hessian_grads))
             .map(|((g, alpha), (grad, hg))| GroupScores {
-                name: g.name.to_string(),
+                name: g.name,
                 rows: g.rows,
                 cols: g.cols.iter().map(|c| c.to_string()).collect(),
                 score: alpha.iter().zip(&hg).map(|(a, h)| -a * h).collect(),

@@ -51,7 +51,7 @@ impl Proxy for Snip {
             .zip(&state.alphas)
             .zip(pass.grads)
             .map(|((g, alpha), grad)| GroupScores {
-                name: g.name.to_string(),
+                name: g.name,
                 rows: g.rows,
                 cols: g.cols.iter().map(|c| c.to_string()).collect(),
                 score: abs_product(alpha, &grad),

@@ -64,7 +64,7 @@ impl Proxy for SynFlow {
             .zip(alphas)
             .zip(pass.grads)
             .map(|((g, alpha), grad)| GroupScores {
-                name: g.name.to_string(),
+                name: g.name,
                 rows: g.rows,
                 cols: g.cols.iter().map(|c| c.to_string()).collect(),
                 score: abs_product(&alpha, &grad),

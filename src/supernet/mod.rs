@@ -1,5 +1,6 @@
 //! Search supernets built on burn, and the interface the proxies score them through.
 
+pub mod darts;
 pub mod nb201;
 pub mod weights;
 
@@ -12,7 +13,7 @@ use crate::nn::params::{HostParams, ParamRegistry};
 #[derive(Clone, Debug)]
 pub struct AlphaGroup {
     /// Short name used in reports (`alpha`, `normal`, `reduce`).
-    pub name: &'static str,
+    pub name: String,
     /// Row labels (edges, e.g. `1<-0`).
     pub rows: Vec<String>,
     /// Column labels (candidate ops, in alpha column order).

@@ -298,7 +298,7 @@ impl super::Supernet for Nb201Supernet {
 
     fn alpha_groups(&self) -> Vec<super::AlphaGroup> {
         vec![super::AlphaGroup {
-            name: "alpha",
+            name: "alpha".into(),
             rows: (0..NB201_EDGES.len()).map(edge_label).collect(),
             cols: Nb201Op::ALL.iter().map(|op| op.name()).collect(),
         }]
@@ -334,7 +334,7 @@ impl Nb201Supernet {
     /// Where NB201 weight files keep alpha: its state_dict name, or the reference files' copy.
     pub fn alpha_specs() -> Vec<super::weights::AlphaSpec> {
         vec![super::weights::AlphaSpec {
-            names: vec!["arch_parameters", "arch_alpha"],
+            names: vec!["arch_parameters".into(), "arch_alpha".into()],
             shape: NB201_ALPHA_SHAPE,
         }]
     }

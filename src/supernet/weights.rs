@@ -16,7 +16,7 @@ use crate::nn::params::{HostParams, ParamKind, ParamRegistry};
 #[derive(Clone, Debug)]
 pub struct AlphaSpec {
     /// Names tried in order; when several are present they must hold equal values.
-    pub names: Vec<&'static str>,
+    pub names: Vec<String>,
     pub shape: [usize; 2],
 }
 
@@ -179,7 +179,8 @@ pub fn load_state(
     let mut alphas = Vec::with_capacity(alpha_specs.len());
     for spec in alpha_specs {
         let mut found: Option<(&str, Vec<f64>)> = None;
-        for &name in &spec.names {
+        for name in &spec.names {
+            let name = name.as_str();
             let Some(view) = available.remove(name) else {
                 continue;
             };

@@ -1,0 +1,566 @@
+//! The DARTS search supernet (`model_search.py`, and `model_search_imagenet.py` for the
+//! ImageNet stems): L cells with reductions at L/3 and 2L/3, two preprocessed inputs per cell,
+//! four intermediate nodes fed by 14 mixed edges, the concatenation of the four nodes as cell
+//! output, global pooling and a linear head. alpha_normal and alpha_reduce (14 x 8) are shared
+//! by all cells of their kind, or, with `alpha_per_cell`, every cell has its own.
+
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
+use crate::nn::ctx::{BnMode, Forward};
+use crate::nn::layers::{
+    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same, global_avg_pool,
+    max_pool,
+};
+use crate::nn::params::ParamRegistry;
+use crate::space::darts::{DARTS_EDGES, DARTS_STEPS, DartsOp, edge_label};
+
+use super::weights::{AlphaSpec, WeightsError};
+use super::{AlphaGroup, Supernet, SupernetState};
+
+/// The two stems of the DARTS code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DartsStem {
+    /// Conv 3x3 (3 -> 3C) + BN, at full resolution.
+    Cifar,
+    /// Two stride-2 stems down to 1/8 of the input (ImageNet mobile setting).
+    ImageNet,
+}
+
+/// Macro skeleton of a DARTS supernet.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DartsConfig {
+    /// Initial cell width C.
+    pub channels: usize,
+    /// Number of cells L.
+    pub cells: usize,
+    pub classes: usize,
+    pub input_size: usize,
+    pub stem: DartsStem,
+    /// Give every cell its own alpha (and its own derived cell).
+    pub alpha_per_cell: bool,
+    /// alpha = alpha_scale * N(0, 1).
+    pub alpha_scale: f64,
+}
+
+impl DartsConfig {
+    /// FreeDARTS (8 cells) and FreeDARTS dagger (20 cells): C = 16, CIFAR-10 head, 32 x 32.
+    pub fn cifar(cells: usize) -> Self {
+        Self {
+            channels: 16,
+            cells,
+            classes: 10,
+            input_size: 32,
+            stem: DartsStem::Cifar,
+            alpha_per_cell: false,
+            alpha_scale: 1e-3,
+        }
+    }
+
+    /// FreeDARTS double dagger: 14 cells, C = 48, ImageNet stems, 224 x 224, 1000 classes.
+    pub fn imagenet() -> Self {
+        Self {
+            channels: 48,
+            cells: 14,
+            classes: 1000,
+            input_size: 224,
+            stem: DartsStem::ImageNet,
+            alpha_per_cell: false,
+            alpha_scale: 5e-4,
+        }
+    }
+
+    /// Whether cell i is a reduction cell.
+    pub fn is_reduction(&self, i: usize) -> bool {
+        i == self.cells / 3 || i == 2 * self.cells / 3
+    }
+}
+
+/// Parametrised candidates of one mixed edge, registered in PRIMITIVES order.
+#[derive(Clone, Debug)]
+struct MixedEdge {
+    max_pool_bn: BatchNorm,
+    avg_pool_bn: BatchNorm,
+    /// FactorizedReduce on stride-2 edges; identity otherwise.
+    skip_reduce: Option<FactorizedReduce>,
+    sep_3x3: SepConv,
+    sep_5x5: SepConv,
+    dil_3x3: DilConv,
+    dil_5x5: DilConv,
+}
+
+impl MixedEdge {
+    fn register(reg: &mut ParamRegistry, prefix: &str, c: usize, stride: usize) -> Self {
+        let op = |o: DartsOp| format!("{prefix}._ops.{}", o.index());
+        let max_pool_bn =
+            BatchNorm::register(reg, &format!("{}.1", op(DartsOp::MaxPool3x3)), c, false);
+        let avg_pool_bn =
+            BatchNorm::register(reg, &format!("{}.1", op(DartsOp::AvgPool3x3)), c, false);
+        let skip_reduce = (stride == 2)
+            .then(|| FactorizedReduce::register(reg, &op(DartsOp::SkipConnect), c, c, false));
+        Self {
+            max_pool_bn,
+            avg_pool_bn,
+            skip_reduce,
+            sep_3x3: SepConv::register(reg, &op(DartsOp::SepConv3x3), c, 3, stride, false),
+            sep_5x5: SepConv::register(reg, &op(DartsOp::SepConv5x5), c, 5, stride, false),
+            dil_3x3: DilConv::register(reg, &op(DartsOp::DilConv3x3), c, 3, stride, false),
+            dil_5x5: DilConv::register(reg, &op(DartsOp::DilConv5x5), c, 5, stride, false),
+        }
+    }
+}
+
+/// All edges leaving one cell state, computed together: they read the same input, so the
+/// ReLU and the pools are shared and the convolutional ops run fused on the input repeated
+/// once per edge (see [`crate::nn::blocks`]).
+#[derive(Clone, Debug)]
+struct SourceBlock {
+    /// Alpha rows of the edges leaving this state, ascending.
+    edges: Vec<usize>,
+    stride: usize,
+    /// Per edge: running statistics differ between edges, which only `--bn eval` reads.
+    max_pool_bns: Vec<BatchNorm>,
+    avg_pool_bns: Vec<BatchNorm>,
+    skip_reduces: Vec<Option<FactorizedReduce>>,
+    sep_3x3: SepConv,
+    sep_5x5: SepConv,
+    dil_3x3: DilConv,
+    dil_5x5: DilConv,
+}
+
+impl SourceBlock {
+    fn fuse(reg: &mut ParamRegistry, from: usize, edges: &[MixedEdge], stride: usize) -> Self {
+        let rows: Vec<usize> = (0..DARTS_EDGES.len())
+            .filter(|&e| DARTS_EDGES[e].1 == from)
+            .collect();
+        let members: Vec<&MixedEdge> = rows.iter().map(|&e| &edges[e]).collect();
+        let sep =
+            |pick: fn(&MixedEdge) -> &SepConv| members.iter().map(|m| pick(m)).collect::<Vec<_>>();
+        let dil =
+            |pick: fn(&MixedEdge) -> &DilConv| members.iter().map(|m| pick(m)).collect::<Vec<_>>();
+        Self {
+            stride,
+            max_pool_bns: members.iter().map(|m| m.max_pool_bn.clone()).collect(),
+            avg_pool_bns: members.iter().map(|m| m.avg_pool_bn.clone()).collect(),
+            skip_reduces: members.iter().map(|m| m.skip_reduce.clone()).collect(),
+            sep_3x3: SepConv::fused(reg, &sep(|m| &m.sep_3x3)),
+            sep_5x5: SepConv::fused(reg, &sep(|m| &m.sep_5x5)),
+            dil_3x3: DilConv::fused(reg, &dil(|m| &m.dil_3x3)),
+            dil_5x5: DilConv::fused(reg, &dil(|m| &m.dil_5x5)),
+            edges: rows,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Preprocess {
+    Plain(ReluConvBn),
+    Reduce(FactorizedReduce),
+}
+
+impl Preprocess {
+    fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::Plain(op) => op.forward(f, x),
+            Self::Reduce(op) => op.forward(f, f.relu(x)),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Cell {
+    reduction: bool,
+    channels: usize,
+    preprocess0: Preprocess,
+    preprocess1: ReluConvBn,
+    /// One block per state 0..=4 (state 5 feeds nothing).
+    sources: Vec<SourceBlock>,
+}
+
+#[derive(Clone, Debug)]
+enum Stem {
+    Cifar {
+        conv: Conv2d,
+        bn: BatchNorm,
+    },
+    ImageNet {
+        conv0a: Conv2d,
+        bn0a: BatchNorm,
+        conv0b: Conv2d,
+        bn0b: BatchNorm,
+        conv1: Conv2d,
+        bn1: BatchNorm,
+    },
+}
+
+/// The DARTS search supernet.
+#[derive(Clone, Debug)]
+pub struct DartsSupernet {
+    pub config: DartsConfig,
+    registry: ParamRegistry,
+    stem: Stem,
+    cells: Vec<Cell>,
+    classifier: Linear,
+}
+
+/// Scalar tensors alpha[e, k] of one alpha matrix (`None` for the `none` column).
+type EdgeWeights = Vec<Vec<Option<Tensor<4>>>>;
+
+impl DartsSupernet {
+    pub fn new(config: DartsConfig) -> Self {
+        let mut reg = ParamRegistry::new();
+        let c = config.channels;
+        let (stem, mut c_pp, mut c_p, mut reduction_prev) = match config.stem {
+            DartsStem::Cifar => {
+                let stem = Stem::Cifar {
+                    conv: Conv2d::register(&mut reg, "stem.0", ConvShape::dense(3, 3 * c, 3, 1, 1)),
+                    bn: BatchNorm::register(&mut reg, "stem.1", 3 * c, true),
+                };
+                (stem, 3 * c, 3 * c, false)
+            }
+            DartsStem::ImageNet => {
+                let stem = Stem::ImageNet {
+                    conv0a: Conv2d::register(
+                        &mut reg,
+                        "stem0.0",
+                        ConvShape::dense(3, c / 2, 3, 2, 1),
+                    ),
+                    bn0a: BatchNorm::register(&mut reg, "stem0.1", c / 2, true),
+                    conv0b: Conv2d::register(
+                        &mut reg,
+                        "stem0.3",
+                        ConvShape::dense(c / 2, c, 3, 2, 1),
+                    ),
+                    bn0b: BatchNorm::register(&mut reg, "stem0.4", c, true),
+                    conv1: Conv2d::register(&mut reg, "stem1.1", ConvShape::dense(c, c, 3, 2, 1)),
+                    bn1: BatchNorm::register(&mut reg, "stem1.2", c, true),
+                };
+                (stem, c, c, true)
+            }
+        };
+        let mut c_cur = c;
+        let mut cells = Vec::with_capacity(config.cells);
+        for i in 0..config.cells {
+            let reduction = config.is_reduction(i);
+            if reduction {
+                c_cur *= 2;
+            }
+            let prefix = format!("cells.{i}");
+            let preprocess0 = if reduction_prev {
+                Preprocess::Reduce(FactorizedReduce::register(
+                    &mut reg,
+                    &format!("{prefix}.preprocess0"),
+                    c_pp,
+                    c_cur,
+                    false,
+                ))
+            } else {
+                Preprocess::Plain(ReluConvBn::register(
+                    &mut reg,
+                    &format!("{prefix}.preprocess0"),
+                    ConvShape::dense(c_pp, c_cur, 1, 1, 0),
+                    false,
+                ))
+            };
+            let preprocess1 = ReluConvBn::register(
+                &mut reg,
+                &format!("{prefix}.preprocess1"),
+                ConvShape::dense(c_p, c_cur, 1, 1, 0),
+                false,
+            );
+            let stride_of = |from: usize| if reduction && from < 2 { 2 } else { 1 };
+            let edges: Vec<MixedEdge> = DARTS_EDGES
+                .iter()
+                .enumerate()
+                .map(|(e, &(_, from))| {
+                    MixedEdge::register(
+                        &mut reg,
+                        &format!("{prefix}._ops.{e}"),
+                        c_cur,
+                        stride_of(from),
+                    )
+                })
+                .collect();
+            let sources = (0..DARTS_STEPS + 1)
+                .map(|from| SourceBlock::fuse(&mut reg, from, &edges, stride_of(from)))
+                .collect();
+            cells.push(Cell {
+                reduction,
+                channels: c_cur,
+                preprocess0,
+                preprocess1,
+                sources,
+            });
+            reduction_prev = reduction;
+            c_pp = c_p;
+            c_p = DARTS_STEPS * c_cur;
+        }
+        let classifier = Linear::register(&mut reg, "classifier", c_p, config.classes);
+        Self {
+            config,
+            registry: reg,
+            stem,
+            cells,
+            classifier,
+        }
+    }
+
+    pub fn registry(&self) -> &ParamRegistry {
+        &self.registry
+    }
+
+    /// Which alpha group cell `i` reads.
+    pub fn alpha_group_of(&self, i: usize) -> usize {
+        if self.config.alpha_per_cell {
+            i
+        } else {
+            usize::from(self.cells[i].reduction)
+        }
+    }
+
+    /// Whether cell i is a reduction cell.
+    pub fn is_reduction(&self, i: usize) -> bool {
+        self.cells[i].reduction
+    }
+
+    pub fn num_cells(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Fresh initial state: PyTorch-default weights, then the alphas (normal first, then
+    /// reduce; or one per cell) drawn last.
+    pub fn initial_state(&self, seed: u64) -> SupernetState {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let params = self.registry.initialise(&mut rng);
+        let alphas = self
+            .alpha_groups()
+            .iter()
+            .map(|g| {
+                let [r, c] = g.shape();
+                crate::nn::params::randn_matrix(&mut rng, r, c, self.config.alpha_scale)
+            })
+            .collect();
+        SupernetState { params, alphas }
+    }
+
+    /// File names of the alphas: `alpha_normal`/`alpha_reduce` as the reference files store
+    /// them; per-cell alphas as `alpha_cell{i}`, falling back to the shared ones.
+    pub fn alpha_specs(&self) -> Vec<AlphaSpec> {
+        let kind = |reduction: bool| {
+            if reduction {
+                "alpha_reduce"
+            } else {
+                "alpha_normal"
+            }
+        };
+        if self.config.alpha_per_cell {
+            (0..self.cells.len())
+                .map(|i| AlphaSpec {
+                    names: vec![
+                        format!("alpha_cell{i}"),
+                        kind(self.cells[i].reduction).into(),
+                    ],
+                    shape: [DARTS_EDGES.len(), DartsOp::ALL.len()],
+                })
+                .collect()
+        } else {
+            [false, true]
+                .iter()
+                .map(|&r| AlphaSpec {
+                    names: vec![kind(r).into()],
+                    shape: [DARTS_EDGES.len(), DartsOp::ALL.len()],
+                })
+                .collect()
+        }
+    }
+
+    pub fn load_state(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(SupernetState, Vec<String>), WeightsError> {
+        let loaded = super::weights::load_state(path, &self.registry, &self.alpha_specs())?;
+        Ok((
+            SupernetState {
+                params: loaded.params,
+                alphas: loaded.alphas,
+            },
+            loaded.ignored,
+        ))
+    }
+
+    fn stem_forward(&self, f: &Forward, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        match &self.stem {
+            Stem::Cifar { conv, bn } => {
+                let s = bn.forward(f, conv.forward(f, x));
+                (s.clone(), s)
+            }
+            Stem::ImageNet {
+                conv0a,
+                bn0a,
+                conv0b,
+                bn0b,
+                conv1,
+                bn1,
+            } => {
+                let h = f.relu(bn0a.forward(f, conv0a.forward(f, x)));
+                let s0 = bn0b.forward(f, conv0b.forward(f, h));
+                let s1 = bn1.forward(f, conv1.forward(f, f.relu(s0.clone())));
+                (s0, s1)
+            }
+        }
+    }
+
+    /// Pooled feature [N, 4 C_last] of the last cell and the logits.
+    pub fn forward(
+        &self,
+        f: &Forward,
+        alphas: &[Tensor<2>],
+        x: Tensor<4>,
+    ) -> (Tensor<2>, Tensor<2>) {
+        let weights: Vec<EdgeWeights> = alphas.iter().map(edge_weights).collect();
+        let (mut s0, mut s1) = self.stem_forward(f, x);
+        for (i, cell) in self.cells.iter().enumerate() {
+            let out = cell_forward(f, cell, &weights[self.alpha_group_of(i)], s0, s1.clone());
+            s0 = s1;
+            s1 = out;
+        }
+        let feature = global_avg_pool(s1);
+        let logits = self.classifier.forward(f, feature.clone());
+        (feature, logits)
+    }
+}
+
+fn edge_weights(alpha: &Tensor<2>) -> EdgeWeights {
+    (0..DARTS_EDGES.len())
+        .map(|e| {
+            DartsOp::ALL
+                .iter()
+                .map(|&op| {
+                    (op != DartsOp::None).then(|| {
+                        let k = op.index();
+                        alpha
+                            .clone()
+                            .slice([e..e + 1, k..k + 1])
+                            .reshape([1, 1, 1, 1])
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Channel block `k` (of width `c`) of a fused output.
+fn block(t: &Tensor<4>, k: usize, c: usize) -> Tensor<4> {
+    let [n, _, h, w] = t.dims();
+    t.clone().slice([0..n, k * c..(k + 1) * c, 0..h, 0..w])
+}
+
+/// Node n = sum over its in-edges (in input order) of the mixed op, each mixed op summing its
+/// candidates in PRIMITIVES order; output = concat(nodes 2..5).
+fn cell_forward(
+    f: &Forward,
+    cell: &Cell,
+    weights: &EdgeWeights,
+    s0: Tensor<4>,
+    s1: Tensor<4>,
+) -> Tensor<4> {
+    let c = cell.channels;
+    let mut states: Vec<Option<Tensor<4>>> = vec![None; 2 + DARTS_STEPS];
+    states[0] = Some(cell.preprocess0.forward(f, s0));
+    states[1] = Some(cell.preprocess1.forward(f, s1));
+    for (from, src) in cell.sources.iter().enumerate() {
+        let x = states[from]
+            .clone()
+            .expect("state is complete before its out-edges");
+        let k = src.edges.len();
+        let relu_x = f.relu(x.clone());
+        let stacked = if k > 1 {
+            relu_x.clone().repeat_dim(1, k)
+        } else {
+            relu_x.clone()
+        };
+        let sep_3x3 = src.sep_3x3.forward(f, stacked.clone());
+        let sep_5x5 = src.sep_5x5.forward(f, stacked.clone());
+        let dil_3x3 = src.dil_3x3.forward(f, stacked.clone());
+        let dil_5x5 = src.dil_5x5.forward(f, stacked);
+        let (max_pooled, avg_pooled) = if src.stride == 1 {
+            (max_pool(x.clone(), 3, 1, 1), avg_pool_3x3_same(x.clone()))
+        } else {
+            (max_pool(x.clone(), 3, 2, 1), avg_pool(x.clone(), 3, 2, 1))
+        };
+        // Without running statistics (train mode, or no BN) every edge's pool BN computes the
+        // same thing from the same input: do it once.
+        let shared_bn = f.bn != BnMode::Eval;
+        let shared_max = shared_bn.then(|| src.max_pool_bns[0].forward(f, max_pooled.clone()));
+        let shared_avg = shared_bn.then(|| src.avg_pool_bns[0].forward(f, avg_pooled.clone()));
+        for (idx, &e) in src.edges.iter().enumerate() {
+            let w = &weights[e];
+            let weight = |op: DartsOp| w[op.index()].clone().expect("non-none op has a weight");
+            let max_bn = shared_max
+                .clone()
+                .unwrap_or_else(|| src.max_pool_bns[idx].forward(f, max_pooled.clone()));
+            let avg_bn = shared_avg
+                .clone()
+                .unwrap_or_else(|| src.avg_pool_bns[idx].forward(f, avg_pooled.clone()));
+            let skip = match &src.skip_reduces[idx] {
+                Some(reduce) => reduce.forward(f, relu_x.clone()),
+                None => x.clone(),
+            };
+            let out = max_bn * weight(DartsOp::MaxPool3x3)
+                + avg_bn * weight(DartsOp::AvgPool3x3)
+                + skip * weight(DartsOp::SkipConnect)
+                + block(&sep_3x3, idx, c) * weight(DartsOp::SepConv3x3)
+                + block(&sep_5x5, idx, c) * weight(DartsOp::SepConv5x5)
+                + block(&dil_3x3, idx, c) * weight(DartsOp::DilConv3x3)
+                + block(&dil_5x5, idx, c) * weight(DartsOp::DilConv5x5);
+            let to = DARTS_EDGES[e].0;
+            states[to] = Some(match states[to].take() {
+                None => out,
+                Some(acc) => acc + out,
+            });
+        }
+    }
+    let nodes = states
+        .drain(2..)
+        .map(|s| s.expect("every node has in-edges"))
+        .collect();
+    Tensor::cat(nodes, 1)
+}
+
+impl Supernet for DartsSupernet {
+    fn registry(&self) -> &ParamRegistry {
+        &self.registry
+    }
+
+    fn alpha_groups(&self) -> Vec<AlphaGroup> {
+        let rows: Vec<String> = (0..DARTS_EDGES.len()).map(edge_label).collect();
+        let cols: Vec<&'static str> = DartsOp::ALL.iter().map(|op| op.name()).collect();
+        let group = |name: String| AlphaGroup {
+            name,
+            rows: rows.clone(),
+            cols: cols.clone(),
+        };
+        if self.config.alpha_per_cell {
+            (0..self.cells.len())
+                .map(|i| group(format!("cell{i}")))
+                .collect()
+        } else {
+            vec![group("normal".into()), group("reduce".into())]
+        }
+    }
+
+    fn input_shape(&self) -> [usize; 3] {
+        [3, self.config.input_size, self.config.input_size]
+    }
+
+    fn num_classes(&self) -> usize {
+        self.config.classes
+    }
+
+    fn forward_logits(&self, f: &Forward, alphas: &[Tensor<2>], x: Tensor<4>) -> Tensor<2> {
+        self.forward(f, alphas, x).1
+    }
+}
