@@ -27,6 +27,77 @@ enum Command {
     Search(SearchArgs),
     /// Time the hot paths: a warm SynFlow search and a batch SNIP pass (see bench/README.md).
     Bench(BenchArgs),
+    /// Parameters and multiply-adds of a supernet, and of the evaluation networks of a DARTS
+    /// genotype.
+    Info(InfoArgs),
+}
+
+#[derive(clap::Args)]
+struct InfoArgs {
+    #[command(flatten)]
+    space: SpaceArgs,
+    /// A DARTS genotype (the `Genotype(normal=[...], ...)` text, or DARTS_V1 / DARTS_V2):
+    /// also size its evaluation networks.
+    #[arg(long, value_name = "TEXT|NAME")]
+    genotype: Option<String>,
+    /// Width of the CIFAR evaluation network.
+    #[arg(long, default_value_t = 36)]
+    eval_channels: usize,
+    /// Cells of the CIFAR evaluation network.
+    #[arg(long, default_value_t = 20)]
+    eval_cells: usize,
+    /// Classes of the CIFAR evaluation network.
+    #[arg(long, default_value_t = 10)]
+    eval_classes: usize,
+    /// Write the sizes as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn info(args: &InfoArgs) -> Result<()> {
+    use freedarts::network::darts::EvalConfig;
+    use freedarts::space::darts::Genotype;
+    let mut sizes = vec![freedarts::sizes::supernet_size(args.space.config()?)?];
+    if let Some(text) = &args.genotype {
+        let genotype = match Genotype::by_name(text) {
+            Some(g) => g,
+            None => text.parse::<Genotype>().with_context(
+                || "--genotype is neither a known name nor a valid Genotype(...) text",
+            )?,
+        };
+        let cifar = EvalConfig {
+            channels: args.eval_channels,
+            cells: args.eval_cells,
+            classes: args.eval_classes,
+            ..EvalConfig::cifar()
+        };
+        sizes.push(freedarts::sizes::eval_size(&genotype, cifar));
+        sizes.push(freedarts::sizes::eval_size(
+            &genotype,
+            EvalConfig::imagenet(),
+        ));
+    }
+    for s in &sizes {
+        println!("{}", s.name);
+        println!(
+            "  parameters {:.6} M ({}){}, {:.2} M multiply-adds per {}x{} image",
+            s.parameters as f64 / 1e6,
+            s.parameters,
+            if s.alpha > 0 {
+                format!(" + {} alpha", s.alpha)
+            } else {
+                String::new()
+            },
+            s.macs as f64 / 1e6,
+            s.input_size,
+            s.input_size
+        );
+    }
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&sizes)? + "\n")
+            .with_context(|| format!("cannot write --json {}", path.display()))?;
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -111,7 +182,7 @@ enum SpaceArg {
 }
 
 #[derive(clap::Args)]
-struct SearchArgs {
+struct SpaceArgs {
     /// Search space.
     #[arg(long, value_enum, default_value_t = SpaceArg::Nb201)]
     space: SpaceArg,
@@ -135,6 +206,12 @@ struct SearchArgs {
     /// Input height and width [default: 32; 224 for darts-imagenet]. ImageNet16-120: 16.
     #[arg(long)]
     input_size: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct SearchArgs {
+    #[command(flatten)]
+    space: SpaceArgs,
     /// Seed of the weight and alpha initialisation (ignored with --init-from).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -176,8 +253,8 @@ struct SearchArgs {
     verbose: bool,
 }
 
-impl SearchArgs {
-    fn space(&self) -> Result<SpaceConfig> {
+impl SpaceArgs {
+    fn config(&self) -> Result<SpaceConfig> {
         let nb201_only = |flag: &str, set: bool| {
             anyhow::ensure!(!set, "{flag} applies to --space nb201 only");
             Ok(())
@@ -219,9 +296,11 @@ impl SearchArgs {
             }
         })
     }
+}
 
+impl SearchArgs {
     fn options(&self) -> Result<SearchOptions> {
-        let space = self.space()?;
+        let space = self.space.config()?;
         Ok(SearchOptions {
             alpha_abs: self.alpha_abs.unwrap_or(space.official_alpha_abs()),
             space,
@@ -277,6 +356,7 @@ fn main() -> std::process::ExitCode {
     let outcome = match &cli.command {
         Command::Search(args) => search(args),
         Command::Bench(args) => bench(args),
+        Command::Info(args) => info(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

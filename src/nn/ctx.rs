@@ -2,7 +2,7 @@
 //! precision, how BatchNorm behaves, and the ReLU-mask tape that makes GraSP's
 //! finite-difference Hessian products exact.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
 use serde::{Deserialize, Serialize};
@@ -189,6 +189,7 @@ pub struct Forward<'a> {
     pub params: &'a DeviceParams,
     pub bn: BnMode,
     relu: RefCell<ReluTape>,
+    macs: Cell<u64>,
 }
 
 impl<'a> Forward<'a> {
@@ -197,6 +198,7 @@ impl<'a> Forward<'a> {
             params,
             bn,
             relu: RefCell::new(ReluTape::Off),
+            macs: Cell::new(0),
         }
     }
 
@@ -206,6 +208,7 @@ impl<'a> Forward<'a> {
             params,
             bn,
             relu: RefCell::new(ReluTape::Record(Vec::new())),
+            macs: Cell::new(0),
         }
     }
 
@@ -215,7 +218,18 @@ impl<'a> Forward<'a> {
             params,
             bn,
             relu: RefCell::new(ReluTape::Replay { masks, next: 0 }),
+            macs: Cell::new(0),
         }
+    }
+
+    /// Records multiply-adds done by a layer (convolutions and linear layers count).
+    pub fn add_macs(&self, macs: u64) {
+        self.macs.set(self.macs.get() + macs);
+    }
+
+    /// Multiply-adds of this pass so far.
+    pub fn macs(&self) -> u64 {
+        self.macs.get()
     }
 
     pub fn into_masks(self) -> Vec<Tensor<4>> {

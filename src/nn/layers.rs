@@ -100,7 +100,12 @@ impl Conv2d {
             [self.dilation; 2],
             self.groups,
         );
-        conv2d(x, f.params.r4(self.weight), None, options)
+        let weight = f.params.r4(self.weight);
+        let [c_out, c_in_group, kh, kw] = weight.dims();
+        let y = conv2d(x, weight, None, options);
+        let [n, _, h, w] = y.dims();
+        f.add_macs((n * h * w * c_out * c_in_group * kh * kw) as u64);
+        y
     }
 }
 
@@ -267,6 +272,8 @@ impl Linear {
     pub fn forward(&self, f: &Forward, x: Tensor<2>) -> Tensor<2> {
         let w = f.params.r2(self.weight);
         let b = f.params.r1(self.bias);
+        let [d_out, d_in] = w.dims();
+        f.add_macs((x.dims()[0] * d_out * d_in) as u64);
         x.matmul(w.transpose()) + b.unsqueeze::<2>()
     }
 }

@@ -154,14 +154,37 @@ impl SourceBlock {
     }
 }
 
+/// How a cell adapts its two inputs to its width.
 #[derive(Clone, Debug)]
-enum Preprocess {
+pub(crate) enum Preprocess {
     Plain(ReluConvBn),
     Reduce(FactorizedReduce),
 }
 
 impl Preprocess {
-    fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
+    /// `preprocess0`: a FactorizedReduce when the previous cell halved the resolution (s0 is
+    /// then twice as large as s1), else ReLU-conv1x1-BN.
+    pub(crate) fn register(
+        reg: &mut ParamRegistry,
+        prefix: &str,
+        c_in: usize,
+        c_out: usize,
+        reduce: bool,
+        affine: bool,
+    ) -> Self {
+        if reduce {
+            Self::Reduce(FactorizedReduce::register(reg, prefix, c_in, c_out, affine))
+        } else {
+            Self::Plain(ReluConvBn::register(
+                reg,
+                prefix,
+                ConvShape::dense(c_in, c_out, 1, 1, 0),
+                affine,
+            ))
+        }
+    }
+
+    pub(crate) fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
         match self {
             Self::Plain(op) => op.forward(f, x),
             Self::Reduce(op) => op.forward(f, f.relu(x)),
@@ -179,20 +202,71 @@ struct Cell {
     sources: Vec<SourceBlock>,
 }
 
+/// The stem of a DARTS network (search or evaluation: both use the same layers).
 #[derive(Clone, Debug)]
-enum Stem {
-    Cifar {
-        conv: Conv2d,
-        bn: BatchNorm,
-    },
-    ImageNet {
-        conv0a: Conv2d,
-        bn0a: BatchNorm,
-        conv0b: Conv2d,
-        bn0b: BatchNorm,
-        conv1: Conv2d,
-        bn1: BatchNorm,
-    },
+pub(crate) enum Stem {
+    Cifar { conv: Conv2d, bn: BatchNorm },
+    ImageNet(Box<ImageNetStem>),
+}
+
+/// `stem0` (conv s2, BN, ReLU, conv s2, BN) and `stem1` (ReLU, conv s2, BN).
+#[derive(Clone, Debug)]
+pub(crate) struct ImageNetStem {
+    conv0a: Conv2d,
+    bn0a: BatchNorm,
+    conv0b: Conv2d,
+    bn0b: BatchNorm,
+    conv1: Conv2d,
+    bn1: BatchNorm,
+}
+
+impl Stem {
+    /// Registers a stem of output width `c`; returns it with the widths of the first cell's
+    /// two inputs and whether the first cell must reduce s0 (the ImageNet s0 has twice s1's
+    /// resolution). The search networks use c = 3C (`stem_multiplier`), as does
+    /// NetworkCIFAR; NetworkImageNet uses c = C.
+    pub(crate) fn register(
+        reg: &mut ParamRegistry,
+        kind: DartsStem,
+        c: usize,
+    ) -> (Self, usize, usize, bool) {
+        match kind {
+            DartsStem::Cifar => {
+                let stem = Self::Cifar {
+                    conv: Conv2d::register(reg, "stem.0", ConvShape::dense(3, c, 3, 1, 1)),
+                    bn: BatchNorm::register(reg, "stem.1", c, true),
+                };
+                (stem, c, c, false)
+            }
+            DartsStem::ImageNet => {
+                let stem = Self::ImageNet(Box::new(ImageNetStem {
+                    conv0a: Conv2d::register(reg, "stem0.0", ConvShape::dense(3, c / 2, 3, 2, 1)),
+                    bn0a: BatchNorm::register(reg, "stem0.1", c / 2, true),
+                    conv0b: Conv2d::register(reg, "stem0.3", ConvShape::dense(c / 2, c, 3, 2, 1)),
+                    bn0b: BatchNorm::register(reg, "stem0.4", c, true),
+                    conv1: Conv2d::register(reg, "stem1.1", ConvShape::dense(c, c, 3, 2, 1)),
+                    bn1: BatchNorm::register(reg, "stem1.2", c, true),
+                }));
+                (stem, c, c, true)
+            }
+        }
+    }
+
+    /// The two inputs (s0, s1) of the first cell.
+    pub(crate) fn forward(&self, f: &Forward, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+        match self {
+            Self::Cifar { conv, bn } => {
+                let s = bn.forward(f, conv.forward(f, x));
+                (s.clone(), s)
+            }
+            Self::ImageNet(st) => {
+                let h = f.relu(st.bn0a.forward(f, st.conv0a.forward(f, x)));
+                let s0 = st.bn0b.forward(f, st.conv0b.forward(f, h));
+                let s1 = st.bn1.forward(f, st.conv1.forward(f, f.relu(s0.clone())));
+                (s0, s1)
+            }
+        }
+    }
 }
 
 /// The DARTS search supernet.
@@ -212,34 +286,8 @@ impl DartsSupernet {
     pub fn new(config: DartsConfig) -> Self {
         let mut reg = ParamRegistry::new();
         let c = config.channels;
-        let (stem, mut c_pp, mut c_p, mut reduction_prev) = match config.stem {
-            DartsStem::Cifar => {
-                let stem = Stem::Cifar {
-                    conv: Conv2d::register(&mut reg, "stem.0", ConvShape::dense(3, 3 * c, 3, 1, 1)),
-                    bn: BatchNorm::register(&mut reg, "stem.1", 3 * c, true),
-                };
-                (stem, 3 * c, 3 * c, false)
-            }
-            DartsStem::ImageNet => {
-                let stem = Stem::ImageNet {
-                    conv0a: Conv2d::register(
-                        &mut reg,
-                        "stem0.0",
-                        ConvShape::dense(3, c / 2, 3, 2, 1),
-                    ),
-                    bn0a: BatchNorm::register(&mut reg, "stem0.1", c / 2, true),
-                    conv0b: Conv2d::register(
-                        &mut reg,
-                        "stem0.3",
-                        ConvShape::dense(c / 2, c, 3, 2, 1),
-                    ),
-                    bn0b: BatchNorm::register(&mut reg, "stem0.4", c, true),
-                    conv1: Conv2d::register(&mut reg, "stem1.1", ConvShape::dense(c, c, 3, 2, 1)),
-                    bn1: BatchNorm::register(&mut reg, "stem1.2", c, true),
-                };
-                (stem, c, c, true)
-            }
-        };
+        let (stem, mut c_pp, mut c_p, mut reduction_prev) =
+            Stem::register(&mut reg, config.stem, 3 * c);
         let mut c_cur = c;
         let mut cells = Vec::with_capacity(config.cells);
         for i in 0..config.cells {
@@ -248,22 +296,14 @@ impl DartsSupernet {
                 c_cur *= 2;
             }
             let prefix = format!("cells.{i}");
-            let preprocess0 = if reduction_prev {
-                Preprocess::Reduce(FactorizedReduce::register(
-                    &mut reg,
-                    &format!("{prefix}.preprocess0"),
-                    c_pp,
-                    c_cur,
-                    false,
-                ))
-            } else {
-                Preprocess::Plain(ReluConvBn::register(
-                    &mut reg,
-                    &format!("{prefix}.preprocess0"),
-                    ConvShape::dense(c_pp, c_cur, 1, 1, 0),
-                    false,
-                ))
-            };
+            let preprocess0 = Preprocess::register(
+                &mut reg,
+                &format!("{prefix}.preprocess0"),
+                c_pp,
+                c_cur,
+                reduction_prev,
+                false,
+            );
             let preprocess1 = ReluConvBn::register(
                 &mut reg,
                 &format!("{prefix}.preprocess1"),
@@ -391,28 +431,6 @@ impl DartsSupernet {
         ))
     }
 
-    fn stem_forward(&self, f: &Forward, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        match &self.stem {
-            Stem::Cifar { conv, bn } => {
-                let s = bn.forward(f, conv.forward(f, x));
-                (s.clone(), s)
-            }
-            Stem::ImageNet {
-                conv0a,
-                bn0a,
-                conv0b,
-                bn0b,
-                conv1,
-                bn1,
-            } => {
-                let h = f.relu(bn0a.forward(f, conv0a.forward(f, x)));
-                let s0 = bn0b.forward(f, conv0b.forward(f, h));
-                let s1 = bn1.forward(f, conv1.forward(f, f.relu(s0.clone())));
-                (s0, s1)
-            }
-        }
-    }
-
     /// Pooled feature [N, 4 C_last] of the last cell and the logits.
     pub fn forward(
         &self,
@@ -421,7 +439,7 @@ impl DartsSupernet {
         x: Tensor<4>,
     ) -> (Tensor<2>, Tensor<2>) {
         let weights: Vec<EdgeWeights> = alphas.iter().map(edge_weights).collect();
-        let (mut s0, mut s1) = self.stem_forward(f, x);
+        let (mut s0, mut s1) = self.stem.forward(f, x);
         for (i, cell) in self.cells.iter().enumerate() {
             let out = cell_forward(f, cell, &weights[self.alpha_group_of(i)], s0, s1.clone());
             s0 = s1;

@@ -1,0 +1,232 @@
+//! `NetworkCIFAR` and `NetworkImageNet` of the DARTS code (`model.py`) for a genotype: the
+//! evaluation networks whose sizes the papers report. The auxiliary head is not built, as the
+//! official parameter count excludes it; drop-path is a training-time detail and absent.
+
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
+use crate::nn::ctx::{BnMode, DeviceParams, Forward, Precision, tensor_from};
+use crate::nn::layers::{ConvShape, Linear, ReluConvBn, avg_pool, global_avg_pool, max_pool};
+use crate::nn::params::ParamRegistry;
+use crate::space::darts::{CellGenes, DartsOp, Genotype};
+use crate::supernet::darts::{DartsStem, Preprocess, Stem};
+
+/// Macro skeleton of an evaluation network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalConfig {
+    pub channels: usize,
+    pub cells: usize,
+    pub classes: usize,
+    pub input_size: usize,
+    pub stem: DartsStem,
+}
+
+impl EvalConfig {
+    /// NetworkCIFAR as trained in the DARTS protocol: C = 36, 20 cells, 10 classes.
+    pub fn cifar() -> Self {
+        Self {
+            channels: 36,
+            cells: 20,
+            classes: 10,
+            input_size: 32,
+            stem: DartsStem::Cifar,
+        }
+    }
+
+    /// NetworkImageNet, mobile setting: C = 48, 14 cells, 1000 classes, 224 x 224.
+    pub fn imagenet() -> Self {
+        Self {
+            channels: 48,
+            cells: 14,
+            classes: 1000,
+            input_size: 224,
+            stem: DartsStem::ImageNet,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum EvalOp {
+    Zero { stride: usize },
+    MaxPool { stride: usize },
+    AvgPool { stride: usize },
+    Identity,
+    Reduce(FactorizedReduce),
+    Sep(SepConv),
+    Dil(DilConv),
+}
+
+impl EvalOp {
+    fn register(
+        reg: &mut ParamRegistry,
+        prefix: &str,
+        op: DartsOp,
+        c: usize,
+        stride: usize,
+    ) -> Self {
+        match op {
+            DartsOp::None => Self::Zero { stride },
+            DartsOp::MaxPool3x3 => Self::MaxPool { stride },
+            DartsOp::AvgPool3x3 => Self::AvgPool { stride },
+            DartsOp::SkipConnect if stride == 1 => Self::Identity,
+            DartsOp::SkipConnect => {
+                Self::Reduce(FactorizedReduce::register(reg, prefix, c, c, true))
+            }
+            DartsOp::SepConv3x3 => Self::Sep(SepConv::register(reg, prefix, c, 3, stride, true)),
+            DartsOp::SepConv5x5 => Self::Sep(SepConv::register(reg, prefix, c, 5, stride, true)),
+            DartsOp::DilConv3x3 => Self::Dil(DilConv::register(reg, prefix, c, 3, stride, true)),
+            DartsOp::DilConv5x5 => Self::Dil(DilConv::register(reg, prefix, c, 5, stride, true)),
+        }
+    }
+
+    fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            // x[:, :, ::s, ::s] * 0: a 1x1 window with the stride picks exactly those pixels.
+            Self::Zero { stride } => max_pool(x, 1, *stride, 0) * 0.0,
+            Self::MaxPool { stride } => max_pool(x, 3, *stride, 1),
+            Self::AvgPool { stride } => avg_pool(x, 3, *stride, 1),
+            Self::Identity => x,
+            Self::Reduce(op) => op.forward(f, f.relu(x)),
+            Self::Sep(op) => op.forward(f, f.relu(x)),
+            Self::Dil(op) => op.forward(f, f.relu(x)),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct EvalCell {
+    preprocess0: Preprocess,
+    preprocess1: ReluConvBn,
+    ops: Vec<EvalOp>,
+    inputs: Vec<usize>,
+    concat: Vec<usize>,
+}
+
+/// A DARTS evaluation network.
+#[derive(Clone, Debug)]
+pub struct DartsEvalNet {
+    pub config: EvalConfig,
+    registry: ParamRegistry,
+    stem: Stem,
+    cells: Vec<EvalCell>,
+    classifier: Linear,
+}
+
+impl DartsEvalNet {
+    pub fn new(config: EvalConfig, genotype: &Genotype) -> Self {
+        let mut reg = ParamRegistry::new();
+        let stem_width = match config.stem {
+            DartsStem::Cifar => 3 * config.channels,
+            DartsStem::ImageNet => config.channels,
+        };
+        let (stem, mut c_pp, mut c_p, mut reduction_prev) =
+            Stem::register(&mut reg, config.stem, stem_width);
+        let mut c_cur = config.channels;
+        let mut cells = Vec::with_capacity(config.cells);
+        for i in 0..config.cells {
+            let reduction = i == config.cells / 3 || i == 2 * config.cells / 3;
+            if reduction {
+                c_cur *= 2;
+            }
+            let prefix = format!("cells.{i}");
+            let preprocess0 = Preprocess::register(
+                &mut reg,
+                &format!("{prefix}.preprocess0"),
+                c_pp,
+                c_cur,
+                reduction_prev,
+                true,
+            );
+            let preprocess1 = ReluConvBn::register(
+                &mut reg,
+                &format!("{prefix}.preprocess1"),
+                ConvShape::dense(c_p, c_cur, 1, 1, 0),
+                true,
+            );
+            let genes: &CellGenes = if reduction {
+                &genotype.reduce
+            } else {
+                &genotype.normal
+            };
+            let ops = genes
+                .genes
+                .iter()
+                .enumerate()
+                .map(|(k, g)| {
+                    let stride = if reduction && g.input < 2 { 2 } else { 1 };
+                    EvalOp::register(&mut reg, &format!("{prefix}._ops.{k}"), g.op, c_cur, stride)
+                })
+                .collect();
+            cells.push(EvalCell {
+                preprocess0,
+                preprocess1,
+                ops,
+                inputs: genes.genes.iter().map(|g| g.input).collect(),
+                concat: genes.concat.clone(),
+            });
+            reduction_prev = reduction;
+            c_pp = c_p;
+            c_p = genes.concat.len() * c_cur;
+        }
+        let classifier = Linear::register(&mut reg, "classifier", c_p, config.classes);
+        Self {
+            config,
+            registry: reg,
+            stem,
+            cells,
+            classifier,
+        }
+    }
+
+    pub fn registry(&self) -> &ParamRegistry {
+        &self.registry
+    }
+
+    /// Logits of `x`.
+    pub fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<2> {
+        let (mut s0, mut s1) = self.stem.forward(f, x);
+        for cell in &self.cells {
+            let mut states = vec![
+                cell.preprocess0.forward(f, s0),
+                cell.preprocess1.forward(f, s1.clone()),
+            ];
+            for (pair, ops) in cell.inputs.chunks(2).zip(cell.ops.chunks(2)) {
+                let a = ops[0].forward(f, states[pair[0]].clone());
+                let b = ops[1].forward(f, states[pair[1]].clone());
+                states.push(a + b);
+            }
+            let out = Tensor::cat(cell.concat.iter().map(|&i| states[i].clone()).collect(), 1);
+            s0 = s1;
+            s1 = out;
+        }
+        self.classifier.forward(f, global_avg_pool(s1))
+    }
+}
+
+/// Multiply-adds of one forward pass of `forward` on a single image, counted on a plain
+/// (no autodiff) CPU device with zero weights; convolutions and linear layers only.
+pub fn count_macs(
+    registry: &ParamRegistry,
+    input_size: usize,
+    forward: impl Fn(&Forward, Tensor<4>),
+) -> u64 {
+    let device = Device::flex();
+    let host = crate::nn::params::HostParams {
+        values: registry
+            .specs()
+            .iter()
+            .map(|s| vec![0.0; s.numel()])
+            .collect(),
+    };
+    let params = DeviceParams::upload(registry, &host, Precision::F32, &device, |v| v);
+    let f = Forward::new(&params, BnMode::Eval);
+    let x = tensor_from(
+        vec![0.0; 3 * input_size * input_size],
+        [1, 3, input_size, input_size],
+        Precision::F32,
+        &device,
+    );
+    forward(&f, x);
+    f.macs()
+}

@@ -1,0 +1,78 @@
+//! `freedarts info`: parameter counts and multiply-adds of supernets and of the evaluation
+//! networks of a genotype, counted the way the papers do (trainable parameters, auxiliary
+//! head excluded; convolution and linear multiply-adds of one image).
+
+use serde::Serialize;
+
+use crate::network::darts::{DartsEvalNet, EvalConfig, count_macs};
+use crate::nn::ctx::{Precision, tensor_from};
+use crate::search::{SearchError, SearchOptions, SpaceConfig, build_supernet};
+use crate::space::darts::Genotype;
+
+/// Size of one network.
+#[derive(Clone, Debug, Serialize)]
+pub struct NetworkSize {
+    pub name: String,
+    /// Trainable parameters (`sum(p.numel() for p in model.parameters())`, alpha excluded).
+    pub parameters: usize,
+    /// Architecture parameters (alpha entries).
+    pub alpha: usize,
+    /// Multiply-adds of one forward pass on one image (conv + linear), the unit papers call
+    /// FLOPs.
+    pub macs: u64,
+    pub input_size: usize,
+}
+
+/// Size of the supernet of a space.
+pub fn supernet_size(space: SpaceConfig) -> Result<NetworkSize, SearchError> {
+    let opts = SearchOptions {
+        space,
+        ..SearchOptions::default()
+    };
+    let (net, _, _) = build_supernet(&opts)?;
+    let groups = net.alpha_groups();
+    let macs = count_macs(net.registry(), space.input_size(), |f, x| {
+        let device = x.device();
+        let alphas = groups
+            .iter()
+            .map(|g| {
+                let [r, c] = g.shape();
+                tensor_from(vec![0.0; r * c], [r, c], Precision::F32, &device)
+            })
+            .collect::<Vec<_>>();
+        net.forward_logits(f, &alphas, x);
+    });
+    Ok(NetworkSize {
+        name: space.describe(),
+        parameters: net.registry().trainable_count(),
+        alpha: groups.iter().map(|g| g.shape()[0] * g.shape()[1]).sum(),
+        macs,
+        input_size: space.input_size(),
+    })
+}
+
+/// Size of the evaluation network of `genotype` under `config`.
+pub fn eval_size(genotype: &Genotype, config: EvalConfig) -> NetworkSize {
+    let net = DartsEvalNet::new(config, genotype);
+    let macs = count_macs(net.registry(), config.input_size, |f, x| {
+        net.forward(f, x);
+    });
+    NetworkSize {
+        name: format!(
+            "{} evaluation network: C={} cells={} classes={} input {}x{}",
+            match config.stem {
+                crate::supernet::darts::DartsStem::Cifar => "NetworkCIFAR",
+                crate::supernet::darts::DartsStem::ImageNet => "NetworkImageNet",
+            },
+            config.channels,
+            config.cells,
+            config.classes,
+            config.input_size,
+            config.input_size
+        ),
+        parameters: net.registry().trainable_count(),
+        alpha: 0,
+        macs,
+        input_size: config.input_size,
+    }
+}
