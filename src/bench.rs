@@ -8,16 +8,14 @@ use burn::tensor::Device;
 use serde::Serialize;
 
 use crate::data::cifar::{self, CifarFormat, Normalization};
-use crate::derive::derive_argmax;
 use crate::nn::ctx::{BnMode, Precision};
 use crate::proxy::{Proxy, ScoreContext, Snip, SynFlow};
-use crate::search::SearchError;
-use crate::supernet::nb201::{Nb201Config, Nb201Supernet};
+use crate::search::{SearchError, SearchOptions, SpaceConfig, build_supernet, derive};
 
 /// What to time.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchOptions {
-    pub config: Nb201Config,
+    pub space: SpaceConfig,
     /// Weights to load; a seed-0 initialisation otherwise.
     pub init_from: Option<PathBuf>,
     /// CIFAR file for the SNIP batch; synthetic images otherwise.
@@ -48,13 +46,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, SearchError> {
-    crate::search::validate_config(&crate::search::SpaceConfig::Nb201(opts.config))?;
-    let net = Nb201Supernet::new(opts.config);
-    let state = match &opts.init_from {
-        Some(path) => net.load_state(path)?.0,
-        None => net.initial_state(0),
+    let built = build_supernet(&SearchOptions {
+        space: opts.space,
+        init_from: opts.init_from.clone(),
+        ..SearchOptions::default()
+    })?;
+    let (net, state) = (&*built.net, &built.state);
+    let synflow = SynFlow {
+        alpha_abs: opts.space.official_alpha_abs(),
     };
-    let synflow = SynFlow { alpha_abs: true };
     let ctx = ScoreContext {
         device,
         precision: Precision::F32,
@@ -63,9 +63,8 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
     };
     let search_once = || -> Result<f64, SearchError> {
         let t = Instant::now();
-        let out = synflow.score(&net, &state, &ctx)?;
-        let (arch, _) = derive_argmax(&out.groups[0].score);
-        std::hint::black_box(arch);
+        let out = synflow.score(net, state, &ctx)?;
+        std::hint::black_box(derive(&opts.space, &out));
         Ok(t.elapsed().as_secs_f64())
     };
     let synflow_cold_s = search_once()?;
@@ -78,10 +77,10 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
     let synflow_min_s = times.iter().copied().fold(f64::INFINITY, f64::min);
     let synflow_warm_s = median(times);
 
-    let c = &opts.config;
+    let (classes, size) = (opts.space.classes(), opts.space.input_size());
     let batch = match &opts.data {
         Some(path) => {
-            let format = CifarFormat::infer(path, c.classes);
+            let format = CifarFormat::infer(path, classes);
             cifar::load_cifar_batch(
                 path,
                 format,
@@ -90,19 +89,30 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
                 &Normalization::nb201(format),
             )?
         }
-        None => cifar::synthetic_batch(opts.batch_size, c.classes, c.input_size, c.input_size, 0),
+        None => cifar::synthetic_batch(opts.batch_size, classes, size, size, 0),
     };
     let ctx = ScoreContext {
         batch: Some(&batch),
         ..ctx
     };
+    if opts.snip_repeats == 0 {
+        return Ok(BenchReport {
+            options: opts.clone(),
+            synflow_cold_s,
+            synflow_warm_s,
+            synflow_min_s,
+            snip_warm_s: f64::NAN,
+            peak_rss_mb: crate::report::peak_rss_mb(),
+            threads: crate::report::worker_threads(),
+        });
+    }
     let snip_once = || -> Result<f64, SearchError> {
         let t = Instant::now();
-        std::hint::black_box(Snip.score(&net, &state, &ctx)?);
+        std::hint::black_box(Snip.score(net, state, &ctx)?);
         Ok(t.elapsed().as_secs_f64())
     };
     snip_once()?;
-    let snip_times = (0..opts.snip_repeats.max(1))
+    let snip_times = (0..opts.snip_repeats)
         .map(|_| snip_once())
         .collect::<Result<Vec<_>, _>>()?;
 

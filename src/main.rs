@@ -102,14 +102,8 @@ fn info(args: &InfoArgs) -> Result<()> {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    #[arg(long, default_value_t = 16)]
-    channels: usize,
-    #[arg(long, default_value_t = 5)]
-    cells_per_stage: usize,
-    #[arg(long, default_value_t = 10)]
-    classes: usize,
-    #[arg(long, default_value_t = 32)]
-    input_size: usize,
+    #[command(flatten)]
+    space: SpaceArgs,
     /// Weights to load (a seed-0 initialisation otherwise).
     #[arg(long, value_name = "FILE.safetensors")]
     init_from: Option<PathBuf>,
@@ -119,7 +113,7 @@ struct BenchArgs {
     /// Timed SynFlow searches (after 3 warm-ups); the median is reported.
     #[arg(long, default_value_t = 20)]
     repeats: usize,
-    /// Timed SNIP passes (after 1 warm-up).
+    /// Timed SNIP passes (after 1 warm-up); 0 skips SNIP.
     #[arg(long, default_value_t = 5)]
     snip_repeats: usize,
     #[arg(long, default_value_t = 64)]
@@ -131,12 +125,7 @@ struct BenchArgs {
 
 fn bench(args: &BenchArgs) -> Result<()> {
     let opts = freedarts::bench::BenchOptions {
-        config: Nb201Config {
-            channels: args.channels,
-            cells_per_stage: args.cells_per_stage,
-            classes: args.classes,
-            input_size: args.input_size,
-        },
+        space: args.space.config()?,
         init_from: args.init_from.clone(),
         data: args.data.clone(),
         repeats: args.repeats,
@@ -152,10 +141,12 @@ fn bench(args: &BenchArgs) -> Result<()> {
         r.synflow_min_s * 1e3,
         opts.repeats
     );
-    println!(
-        "snip pass, batch {}: warm median {:.3} s over {} runs",
-        opts.batch_size, r.snip_warm_s, opts.snip_repeats
-    );
+    if opts.snip_repeats > 0 {
+        println!(
+            "snip pass, batch {}: warm median {:.3} s over {} runs",
+            opts.batch_size, r.snip_warm_s, opts.snip_repeats
+        );
+    }
     println!(
         "threads {}, peak RSS {}",
         r.threads,

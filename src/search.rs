@@ -186,10 +186,16 @@ pub fn validate_config(space: &SpaceConfig) -> Result<(), SearchError> {
     Ok(())
 }
 
+/// A supernet ready to score.
+pub struct BuiltSupernet {
+    pub net: Box<dyn Supernet>,
+    pub state: SupernetState,
+    /// Top-level tensors of `--init-from` that were not model state.
+    pub ignored: Vec<String>,
+}
+
 /// The supernet of a space, with its initial (or loaded) state.
-pub fn build_supernet(
-    opts: &SearchOptions,
-) -> Result<(Box<dyn Supernet>, SupernetState, Vec<String>), SearchError> {
+pub fn build_supernet(opts: &SearchOptions) -> Result<BuiltSupernet, SearchError> {
     validate_config(&opts.space)?;
     Ok(match opts.space {
         SpaceConfig::Nb201(config) => {
@@ -198,7 +204,11 @@ pub fn build_supernet(
                 Some(path) => net.load_state(path)?,
                 None => (net.initial_state(opts.seed), Vec::new()),
             };
-            (Box::new(net), state, ignored)
+            BuiltSupernet {
+                net: Box::new(net),
+                state,
+                ignored,
+            }
         }
         SpaceConfig::Darts(config) => {
             let net = DartsSupernet::new(config);
@@ -206,7 +216,11 @@ pub fn build_supernet(
                 Some(path) => net.load_state(path)?,
                 None => (net.initial_state(opts.seed), Vec::new()),
             };
-            (Box::new(net), state, ignored)
+            BuiltSupernet {
+                net: Box::new(net),
+                state,
+                ignored,
+            }
         }
     })
 }
@@ -266,7 +280,11 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
             "--benchmark looks cells up in NAS-Bench-201 and needs --space nb201".into(),
         ));
     }
-    let (net, state, ignored) = build_supernet(opts)?;
+    let BuiltSupernet {
+        net,
+        state,
+        ignored,
+    } = build_supernet(opts)?;
     let build_s = start.elapsed().as_secs_f64();
 
     let t = Instant::now();

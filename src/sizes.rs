@@ -29,7 +29,7 @@ pub fn supernet_size(space: SpaceConfig) -> Result<NetworkSize, SearchError> {
         space,
         ..SearchOptions::default()
     };
-    let (net, _, _) = build_supernet(&opts)?;
+    let net = build_supernet(&opts)?.net;
     let groups = net.alpha_groups();
     let macs = count_macs(net.registry(), space.input_size(), |f, x| {
         let device = x.device();
