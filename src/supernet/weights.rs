@@ -176,14 +176,18 @@ pub fn load_state(
         }
     }
 
+    // Alphas may share a file tensor (per-cell alphas fall back to the shared ones), so they
+    // are looked up, and only removed from the unused list afterwards.
+    let mut alpha_names_used = std::collections::BTreeSet::new();
     let mut alphas = Vec::with_capacity(alpha_specs.len());
     for spec in alpha_specs {
         let mut found: Option<(&str, Vec<f64>)> = None;
         for name in &spec.names {
             let name = name.as_str();
-            let Some(view) = available.remove(name) else {
+            let Some(view) = available.get(name) else {
                 continue;
             };
+            alpha_names_used.insert(name.to_string());
             if view.shape() != spec.shape.as_slice() {
                 problems.other.push(format!(
                     "alpha `{name}` has shape {:?}, expected {:?}",
@@ -192,7 +196,7 @@ pub fn load_state(
                 ));
                 continue;
             }
-            let Some(v) = read_floats(&view) else {
+            let Some(v) = read_floats(view) else {
                 problems.other.push(format!(
                     "alpha `{name}` has dtype {:?}, expected F32 or F64",
                     view.dtype()
@@ -219,6 +223,9 @@ pub fn load_state(
         }
     }
 
+    for name in &alpha_names_used {
+        available.remove(name);
+    }
     let mut ignored = Vec::new();
     for (name, view) in &available {
         if name.contains('.') {
