@@ -3,13 +3,25 @@
 
 use serde::Serialize;
 
-use crate::derive::EdgeDecision;
+use crate::derive::{Derivation, EdgeDecision};
 use crate::proxy::ProxyOutput;
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The architecture may not mean what it seems to.
+    Warning,
+    /// A check passed; reported so the reader knows it was made.
+    Note,
+}
 
 /// One finding, with what to do about it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Warning {
-    /// Stable identifier: `non_finite`, `alpha_insensitive`, `zero_row` or `tie`.
+    pub level: Level,
+    /// Stable identifier: `non_finite`, `alpha_insensitive`, `zero_row`, `tie`,
+    /// `precision_agrees` or `precision_disagrees`.
     pub code: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,6 +43,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
             .any(|g| g.grad.iter().chain(&g.score).any(|v| !v.is_finite()));
     if non_finite {
         warnings.push(Warning {
+            level: Level::Warning,
             code: "non_finite",
             message: format!(
                 "{} produced NaN or infinite values (objective {} = {}); the derived \
@@ -54,6 +67,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
     let roundoff = output.objective.abs() * output.precision.epsilon() * ROUNDOFF_FACTOR;
     if sensitivity <= roundoff {
         warnings.push(Warning {
+            level: Level::Warning,
             code: "alpha_insensitive",
             message: format!(
                 "the objective barely depends on alpha: max |alpha * d{0}/dalpha| = {1:.3e} is \
@@ -89,6 +103,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
                 )
             };
             warnings.push(Warning {
+                level: Level::Warning,
                 code: "zero_row",
                 message: format!(
                     "{}: every score of edge(s) {} is exactly 0; {consequence}",
@@ -100,6 +115,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
         }
         for d in rows.iter().filter(|d| d.tie && !zero_rows.contains(&d.row)) {
             warnings.push(Warning {
+                level: Level::Warning,
                 code: "tie",
                 message: format!(
                     "{} edge {}: {} and {} tie at {:.6e}; the first one was kept",
@@ -114,4 +130,43 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
         }
     }
     warnings
+}
+
+/// Compares a run with its float64 repeat: a changed architecture means the float32 scores
+/// decided on round-off. Always reports how far the scores moved.
+pub fn compare_precisions(
+    run: &ProxyOutput,
+    run_derivation: &Derivation,
+    exact: &ProxyOutput,
+    exact_derivation: &Derivation,
+) -> Vec<Warning> {
+    let mut worst = 0.0_f64;
+    for (a, b) in run.groups.iter().zip(&exact.groups) {
+        let scale = b.score.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        for (x, y) in a.score.iter().zip(&b.score) {
+            if scale > 0.0 {
+                worst = worst.max((x - y).abs() / scale);
+            }
+        }
+    }
+    let (ours, theirs) = (run_derivation.architecture_text(), exact_derivation.architecture_text());
+    if ours == theirs {
+        vec![Warning {
+            level: Level::Note,
+            code: "precision_agrees",
+            message: format!(
+                "float64 repeat derives the same architecture (scores differ by at most {worst:.1e} of the largest)"
+            ),
+            remedy: None,
+        }]
+    } else {
+        vec![Warning {
+            level: Level::Warning,
+            code: "precision_disagrees",
+            message: format!(
+                "float64 repeat derives a different architecture (scores differ by up to {worst:.1e} of the largest): {theirs}"
+            ),
+            remedy: Some("the float32 decisions rest on round-off: use --dtype f64, or --bn eval / --bn none".into()),
+        }]
+    }
 }

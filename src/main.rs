@@ -59,7 +59,7 @@ fn info(args: &InfoArgs) -> Result<()> {
     use freedarts::space::darts::Genotype;
     let mut sizes = vec![freedarts::sizes::supernet_size(args.space.config()?)?];
     if let Some(text) = &args.genotype {
-        let genotype = match Genotype::by_name(text) {
+        let genotype = match freedarts::space::darts::by_name(text) {
             Some(g) => g,
             None => text.parse::<Genotype>().with_context(
                 || "--genotype is neither a known name nor a valid Genotype(...) text",
@@ -239,6 +239,9 @@ struct SearchArgs {
     /// Write the full result (scores, decisions, warnings, provenance) as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Score again in float64 and report whether the architecture changes.
+    #[arg(long)]
+    cross_check_f64: bool,
     /// Print every score table.
     #[arg(long, short)]
     verbose: bool,
@@ -310,6 +313,7 @@ impl SearchArgs {
             batch_size: self.batch_size,
             shuffle_seed: self.shuffle_seed,
             benchmark: self.benchmark.clone(),
+            cross_check_f64: self.cross_check_f64,
         })
     }
 }

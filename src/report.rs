@@ -196,7 +196,11 @@ impl SearchResult {
             let _ = writeln!(s, "benchmark: architecture not found in the file");
         }
         for w in &self.warnings {
-            let _ = writeln!(s, "warning [{}]: {}", w.code, w.message);
+            let level = match w.level {
+                crate::diagnostics::Level::Warning => "warning",
+                crate::diagnostics::Level::Note => "note",
+            };
+            let _ = writeln!(s, "{level} [{}]: {}", w.code, w.message);
             if let Some(r) = &w.remedy {
                 let _ = writeln!(s, "  remedy: {r}");
             }

@@ -117,6 +117,9 @@ pub struct SearchOptions {
     pub batch_size: usize,
     pub shuffle_seed: Option<u64>,
     pub benchmark: Option<PathBuf>,
+    /// Score again in float64 and warn if the architecture changes (a direct test of whether
+    /// the float32 scores are signal or round-off).
+    pub cross_check_f64: bool,
 }
 
 impl Default for SearchOptions {
@@ -133,6 +136,7 @@ impl Default for SearchOptions {
             batch_size: 64,
             shuffle_seed: None,
             benchmark: None,
+            cross_check_f64: false,
         }
     }
 }
@@ -313,7 +317,20 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
     let score_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let (derivation, warnings) = derive_and_check(&opts.space, &output);
+    let (derivation, mut warnings) = derive_and_check(&opts.space, &output);
+    if opts.cross_check_f64 && output.precision != Precision::F64 {
+        let ctx = ScoreContext {
+            precision: Precision::F64,
+            ..ctx
+        };
+        let exact = proxy.score(&*net, &state, &ctx)?;
+        warnings.extend(diagnostics::compare_precisions(
+            &output,
+            &derivation,
+            &exact,
+            &derive(&opts.space, &exact),
+        ));
+    }
     let derive_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
