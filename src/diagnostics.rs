@@ -149,7 +149,10 @@ pub fn compare_precisions(
             }
         }
     }
-    let (ours, theirs) = (run_derivation.architecture_text(), exact_derivation.architecture_text());
+    let (ours, theirs) = (
+        run_derivation.architecture_text(),
+        exact_derivation.architecture_text(),
+    );
     if ours == theirs {
         vec![Warning {
             level: Level::Note,

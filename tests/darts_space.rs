@@ -152,3 +152,35 @@ fn space_flags_are_checked() {
         "--input-size 100",
     );
 }
+
+/// Evaluation-network sizes against the official count (auxiliary head excluded): the DARTS
+/// paper's DARTS_V2 and the FreeDARTS training logs (genotypes committed in the official
+/// repository, parameters printed by its train.py).
+#[test]
+fn evaluation_network_parameter_counts_match_the_logs() {
+    use freedarts::network::darts::EvalConfig;
+    use freedarts::sizes::eval_size;
+    use freedarts::space::darts::{Genotype, darts_v2};
+    let params = |g: &Genotype, c: EvalConfig| eval_size(g, c).parameters;
+    assert_eq!(
+        (params(&darts_v2(), EvalConfig::cifar()) as f64 / 1e3).round(),
+        3349.0
+    );
+    assert_eq!(
+        (params(&darts_v2(), EvalConfig::imagenet()) as f64 / 1e3).round(),
+        4719.0
+    );
+
+    // SYNFLOW_ImageNet_oneshot_seed3, trained on CIFAR-10 at C=36: "param size = 4.140766MB".
+    let imagenet_seed3: Genotype = "Genotype(normal=[('sep_conv_3x3', 1), ('avg_pool_3x3', 0), ('sep_conv_3x3', 2), ('sep_conv_3x3', 1), ('sep_conv_5x5', 3), ('dil_conv_5x5', 0), ('sep_conv_3x3', 2), ('sep_conv_5x5', 1)], normal_concat=range(2, 6), reduce=[('sep_conv_5x5', 1), ('dil_conv_5x5', 0), ('max_pool_3x3', 0), ('max_pool_3x3', 2), ('sep_conv_5x5', 0), ('sep_conv_5x5', 2), ('dil_conv_5x5', 4), ('sep_conv_3x3', 0)], reduce_concat=range(2, 6))".parse().unwrap();
+    assert_eq!(params(&imagenet_seed3, EvalConfig::cifar()), 4_140_766);
+    // SYNFLOW_oneshot_20cells_seed1 at C=38: 3.649872 M (CIFAR-10) and 3.704682 M (CIFAR-100).
+    let dagger_seed1: Genotype = "Genotype(normal=[('avg_pool_3x3', 1), ('dil_conv_3x3', 0), ('sep_conv_3x3', 2), ('sep_conv_5x5', 1), ('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_5x5', 0), ('avg_pool_3x3', 3)], normal_concat=range(2, 6), reduce=[('avg_pool_3x3', 1), ('dil_conv_5x5', 0), ('skip_connect', 0), ('sep_conv_3x3', 1), ('avg_pool_3x3', 0), ('max_pool_3x3', 2), ('skip_connect', 0), ('sep_conv_5x5', 4)], reduce_concat=range(2, 6))".parse().unwrap();
+    let c38 = |classes| EvalConfig {
+        channels: 38,
+        classes,
+        ..EvalConfig::cifar()
+    };
+    assert_eq!(params(&dagger_seed1, c38(10)), 3_649_872);
+    assert_eq!(params(&dagger_seed1, c38(100)), 3_704_682);
+}
