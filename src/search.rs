@@ -201,31 +201,18 @@ pub struct BuiltSupernet {
 /// The supernet of a space, with its initial (or loaded) state.
 pub fn build_supernet(opts: &SearchOptions) -> Result<BuiltSupernet, SearchError> {
     validate_config(&opts.space)?;
-    Ok(match opts.space {
-        SpaceConfig::Nb201(config) => {
-            let net = Nb201Supernet::new(config);
-            let (state, ignored) = match &opts.init_from {
-                Some(path) => net.load_state(path)?,
-                None => (net.initial_state(opts.seed), Vec::new()),
-            };
-            BuiltSupernet {
-                net: Box::new(net),
-                state,
-                ignored,
-            }
-        }
-        SpaceConfig::Darts(config) => {
-            let net = DartsSupernet::new(config);
-            let (state, ignored) = match &opts.init_from {
-                Some(path) => net.load_state(path)?,
-                None => (net.initial_state(opts.seed), Vec::new()),
-            };
-            BuiltSupernet {
-                net: Box::new(net),
-                state,
-                ignored,
-            }
-        }
+    let net: Box<dyn Supernet> = match opts.space {
+        SpaceConfig::Nb201(config) => Box::new(Nb201Supernet::new(config)),
+        SpaceConfig::Darts(config) => Box::new(DartsSupernet::new(config)),
+    };
+    let (state, ignored) = match &opts.init_from {
+        Some(path) => net.load_state(path)?,
+        None => (net.initial_state(opts.seed), Vec::new()),
+    };
+    Ok(BuiltSupernet {
+        net,
+        state,
+        ignored,
     })
 }
 

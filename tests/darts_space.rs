@@ -10,6 +10,7 @@ use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::proxy::{Proxy, ScoreContext, SynFlow};
 use freedarts::search::{SpaceConfig, derive_and_check};
 use freedarts::sizes::supernet_size;
+use freedarts::supernet::Supernet;
 use freedarts::supernet::darts::{DartsConfig, DartsSupernet};
 
 #[test]

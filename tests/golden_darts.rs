@@ -10,6 +10,7 @@ use freedarts::derive::Derivation;
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::proxy::{Proxy, ProxyOutput, ScoreContext, SynFlow};
 use freedarts::search::{SpaceConfig, derive_and_check};
+use freedarts::supernet::Supernet;
 use freedarts::supernet::SupernetState;
 use freedarts::supernet::darts::{DartsConfig, DartsSupernet};
 

@@ -9,6 +9,7 @@ use freedarts::data::cifar::ImageBatch;
 use freedarts::derive::derive_argmax;
 use freedarts::nn::ctx::{BnMode, DeviceParams, Forward, Precision, tensor_from, to_host};
 use freedarts::proxy::{Grasp, Proxy, ProxyOutput, ScoreContext, Snip, SynFlow};
+use freedarts::supernet::Supernet;
 use freedarts::supernet::SupernetState;
 use freedarts::supernet::nb201::{Nb201Config, Nb201Supernet};
 

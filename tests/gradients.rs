@@ -8,6 +8,7 @@ use burn::tensor::Device;
 use freedarts::data::cifar::ImageBatch;
 use freedarts::nn::ctx::{BnMode, DeviceParams, Precision};
 use freedarts::proxy::pass::{Objective, PassSetup, ReluMasks, batch_input, ones_input};
+use freedarts::supernet::Supernet;
 use freedarts::supernet::nb201::{Nb201Config, Nb201Supernet};
 
 fn tiny() -> (Nb201Supernet, freedarts::supernet::SupernetState) {

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
 use crate::nn::ctx::{BnMode, DeviceParams, Forward, Precision, tensor_from};
-use crate::nn::layers::{ConvShape, Linear, ReluConvBn, avg_pool, global_avg_pool, max_pool};
+use crate::nn::layers::{Linear, ReluConvBn, avg_pool, global_avg_pool, max_pool};
 use crate::nn::params::ParamRegistry;
 use crate::space::darts::{CellGenes, DartsOp, Genotype};
-use crate::supernet::darts::{DartsStem, Preprocess, Stem};
+use crate::supernet::darts::{DartsStem, Preprocess, Skeleton, Stem};
 
 /// Macro skeleton of an evaluation network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,59 +116,49 @@ pub struct DartsEvalNet {
 impl DartsEvalNet {
     pub fn new(config: EvalConfig, genotype: &Genotype) -> Self {
         let mut reg = ParamRegistry::new();
-        let stem_width = match config.stem {
-            DartsStem::Cifar => 3 * config.channels,
-            DartsStem::ImageNet => config.channels,
+        let skeleton = Skeleton {
+            stem: config.stem,
+            stem_width: match config.stem {
+                DartsStem::Cifar => 3 * config.channels,
+                DartsStem::ImageNet => config.channels,
+            },
+            channels: config.channels,
+            cells: config.cells,
+            affine: true,
         };
-        let (stem, mut c_pp, mut c_p, mut reduction_prev) =
-            Stem::register(&mut reg, config.stem, stem_width);
-        let mut c_cur = config.channels;
-        let mut cells = Vec::with_capacity(config.cells);
-        for i in 0..config.cells {
-            let reduction = i == config.cells / 3 || i == 2 * config.cells / 3;
-            if reduction {
-                c_cur *= 2;
-            }
-            let prefix = format!("cells.{i}");
-            let preprocess0 = Preprocess::register(
-                &mut reg,
-                &format!("{prefix}.preprocess0"),
-                c_pp,
-                c_cur,
-                reduction_prev,
-                true,
-            );
-            let preprocess1 = ReluConvBn::register(
-                &mut reg,
-                &format!("{prefix}.preprocess1"),
-                ConvShape::dense(c_p, c_cur, 1, 1, 0),
-                true,
-            );
-            let genes: &CellGenes = if reduction {
+        let (stem, frames, c_p) = skeleton.register(&mut reg, |reg, frame| {
+            let genes: &CellGenes = if frame.reduction {
                 &genotype.reduce
             } else {
                 &genotype.normal
             };
-            let ops = genes
+            let ops: Vec<EvalOp> = genes
                 .genes
                 .iter()
                 .enumerate()
                 .map(|(k, g)| {
-                    let stride = if reduction && g.input < 2 { 2 } else { 1 };
-                    EvalOp::register(&mut reg, &format!("{prefix}._ops.{k}"), g.op, c_cur, stride)
+                    let stride = if frame.reduction && g.input < 2 { 2 } else { 1 };
+                    EvalOp::register(
+                        reg,
+                        &format!("{}._ops.{k}", frame.prefix),
+                        g.op,
+                        frame.channels,
+                        stride,
+                    )
                 })
                 .collect();
-            cells.push(EvalCell {
-                preprocess0,
-                preprocess1,
+            ((ops, genes), genes.concat.len())
+        });
+        let cells = frames
+            .into_iter()
+            .map(|(frame, (ops, genes))| EvalCell {
+                preprocess0: frame.preprocess0,
+                preprocess1: frame.preprocess1,
                 ops,
                 inputs: genes.genes.iter().map(|g| g.input).collect(),
                 concat: genes.concat.clone(),
-            });
-            reduction_prev = reduction;
-            c_pp = c_p;
-            c_p = genes.concat.len() * c_cur;
-        }
+            })
+            .collect();
         let classifier = Linear::register(&mut reg, "classifier", c_p, config.classes);
         Self {
             config,

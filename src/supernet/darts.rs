@@ -16,8 +16,8 @@ use crate::nn::layers::{
 use crate::nn::params::ParamRegistry;
 use crate::space::darts::{DARTS_EDGES, DARTS_STEPS, DartsOp, edge_label};
 
-use super::weights::{AlphaSpec, WeightsError};
-use super::{AlphaGroup, Supernet, SupernetState};
+use super::weights::AlphaSpec;
+use super::{AlphaGroup, Supernet};
 
 /// The two stems of the DARTS code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +269,79 @@ impl Stem {
     }
 }
 
+/// The macro skeleton that search and evaluation networks share: stem, then per cell its
+/// reduction flag, width and input preprocessing.
+pub(crate) struct Skeleton {
+    pub stem: DartsStem,
+    /// Output width of the stem.
+    pub stem_width: usize,
+    /// Initial cell width C; doubles at each reduction cell (L/3 and 2L/3).
+    pub channels: usize,
+    pub cells: usize,
+    /// BN affine in the preprocessing (evaluation networks) or not (search).
+    pub affine: bool,
+}
+
+/// One cell of a [`Skeleton`], with its preprocessing already registered.
+pub(crate) struct CellFrame {
+    /// Module path, `cells.{i}`.
+    pub prefix: String,
+    pub reduction: bool,
+    pub channels: usize,
+    pub preprocess0: Preprocess,
+    pub preprocess1: ReluConvBn,
+}
+
+impl Skeleton {
+    /// Registers the stem and every cell in construction order; `body` registers a cell's ops
+    /// (after its preprocessing, as PyTorch builds them) and returns them with the number of
+    /// nodes the cell concatenates. Returns the stem, the cells and the final width.
+    pub(crate) fn register<T>(
+        &self,
+        reg: &mut ParamRegistry,
+        mut body: impl FnMut(&mut ParamRegistry, &CellFrame) -> (T, usize),
+    ) -> (Stem, Vec<(CellFrame, T)>, usize) {
+        let (stem, mut c_pp, mut c_p, mut reduction_prev) =
+            Stem::register(reg, self.stem, self.stem_width);
+        let mut c_cur = self.channels;
+        let mut cells = Vec::with_capacity(self.cells);
+        for i in 0..self.cells {
+            let reduction = i == self.cells / 3 || i == 2 * self.cells / 3;
+            if reduction {
+                c_cur *= 2;
+            }
+            let prefix = format!("cells.{i}");
+            let preprocess0 = Preprocess::register(
+                reg,
+                &format!("{prefix}.preprocess0"),
+                c_pp,
+                c_cur,
+                reduction_prev,
+                self.affine,
+            );
+            let preprocess1 = ReluConvBn::register(
+                reg,
+                &format!("{prefix}.preprocess1"),
+                ConvShape::dense(c_p, c_cur, 1, 1, 0),
+                self.affine,
+            );
+            let frame = CellFrame {
+                prefix,
+                reduction,
+                channels: c_cur,
+                preprocess0,
+                preprocess1,
+            };
+            let (ops, concat) = body(reg, &frame);
+            cells.push((frame, ops));
+            reduction_prev = reduction;
+            c_pp = c_p;
+            c_p = concat * c_cur;
+        }
+        (stem, cells, c_p)
+    }
+}
+
 /// The DARTS search supernet.
 #[derive(Clone, Debug)]
 pub struct DartsSupernet {
@@ -285,58 +358,42 @@ type EdgeWeights = Vec<Vec<Option<Tensor<4>>>>;
 impl DartsSupernet {
     pub fn new(config: DartsConfig) -> Self {
         let mut reg = ParamRegistry::new();
-        let c = config.channels;
-        let (stem, mut c_pp, mut c_p, mut reduction_prev) =
-            Stem::register(&mut reg, config.stem, 3 * c);
-        let mut c_cur = c;
-        let mut cells = Vec::with_capacity(config.cells);
-        for i in 0..config.cells {
-            let reduction = config.is_reduction(i);
-            if reduction {
-                c_cur *= 2;
-            }
-            let prefix = format!("cells.{i}");
-            let preprocess0 = Preprocess::register(
-                &mut reg,
-                &format!("{prefix}.preprocess0"),
-                c_pp,
-                c_cur,
-                reduction_prev,
-                false,
-            );
-            let preprocess1 = ReluConvBn::register(
-                &mut reg,
-                &format!("{prefix}.preprocess1"),
-                ConvShape::dense(c_p, c_cur, 1, 1, 0),
-                false,
-            );
-            let stride_of = |from: usize| if reduction && from < 2 { 2 } else { 1 };
+        let skeleton = Skeleton {
+            stem: config.stem,
+            stem_width: 3 * config.channels,
+            channels: config.channels,
+            cells: config.cells,
+            affine: false,
+        };
+        let (stem, frames, c_p) = skeleton.register(&mut reg, |reg, frame| {
+            let stride_of = |from: usize| if frame.reduction && from < 2 { 2 } else { 1 };
             let edges: Vec<MixedEdge> = DARTS_EDGES
                 .iter()
                 .enumerate()
                 .map(|(e, &(_, from))| {
                     MixedEdge::register(
-                        &mut reg,
-                        &format!("{prefix}._ops.{e}"),
-                        c_cur,
+                        reg,
+                        &format!("{}._ops.{e}", frame.prefix),
+                        frame.channels,
                         stride_of(from),
                     )
                 })
                 .collect();
-            let sources = (0..DARTS_STEPS + 1)
-                .map(|from| SourceBlock::fuse(&mut reg, from, &edges, stride_of(from)))
+            let sources: Vec<SourceBlock> = (0..DARTS_STEPS + 1)
+                .map(|from| SourceBlock::fuse(reg, from, &edges, stride_of(from)))
                 .collect();
-            cells.push(Cell {
-                reduction,
-                channels: c_cur,
-                preprocess0,
-                preprocess1,
+            (sources, DARTS_STEPS)
+        });
+        let cells = frames
+            .into_iter()
+            .map(|(frame, sources)| Cell {
+                reduction: frame.reduction,
+                channels: frame.channels,
+                preprocess0: frame.preprocess0,
+                preprocess1: frame.preprocess1,
                 sources,
-            });
-            reduction_prev = reduction;
-            c_pp = c_p;
-            c_p = DARTS_STEPS * c_cur;
-        }
+            })
+            .collect();
         let classifier = Linear::register(&mut reg, "classifier", c_p, config.classes);
         Self {
             config,
@@ -345,10 +402,6 @@ impl DartsSupernet {
             cells,
             classifier,
         }
-    }
-
-    pub fn registry(&self) -> &ParamRegistry {
-        &self.registry
     }
 
     /// Which alpha group cell `i` reads.
@@ -367,68 +420,6 @@ impl DartsSupernet {
 
     pub fn num_cells(&self) -> usize {
         self.cells.len()
-    }
-
-    /// Fresh initial state: PyTorch-default weights, then the alphas (normal first, then
-    /// reduce; or one per cell) drawn last.
-    pub fn initial_state(&self, seed: u64) -> SupernetState {
-        use rand::SeedableRng;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let params = self.registry.initialise(&mut rng);
-        let alphas = self
-            .alpha_groups()
-            .iter()
-            .map(|g| {
-                let [r, c] = g.shape();
-                crate::nn::params::randn_matrix(&mut rng, r, c, self.config.alpha_scale)
-            })
-            .collect();
-        SupernetState { params, alphas }
-    }
-
-    /// File names of the alphas: `alpha_normal`/`alpha_reduce` as the reference files store
-    /// them; per-cell alphas as `alpha_cell{i}`, falling back to the shared ones.
-    pub fn alpha_specs(&self) -> Vec<AlphaSpec> {
-        let kind = |reduction: bool| {
-            if reduction {
-                "alpha_reduce"
-            } else {
-                "alpha_normal"
-            }
-        };
-        if self.config.alpha_per_cell {
-            (0..self.cells.len())
-                .map(|i| AlphaSpec {
-                    names: vec![
-                        format!("alpha_cell{i}"),
-                        kind(self.cells[i].reduction).into(),
-                    ],
-                    shape: [DARTS_EDGES.len(), DartsOp::ALL.len()],
-                })
-                .collect()
-        } else {
-            [false, true]
-                .iter()
-                .map(|&r| AlphaSpec {
-                    names: vec![kind(r).into()],
-                    shape: [DARTS_EDGES.len(), DartsOp::ALL.len()],
-                })
-                .collect()
-        }
-    }
-
-    pub fn load_state(
-        &self,
-        path: &std::path::Path,
-    ) -> Result<(SupernetState, Vec<String>), WeightsError> {
-        let loaded = super::weights::load_state(path, &self.registry, &self.alpha_specs())?;
-        Ok((
-            SupernetState {
-                params: loaded.params,
-                alphas: loaded.alphas,
-            },
-            loaded.ignored,
-        ))
     }
 
     /// Pooled feature [N, 4 C_last] of the last cell and the logits.
@@ -580,5 +571,40 @@ impl Supernet for DartsSupernet {
 
     fn forward_logits(&self, f: &Forward, alphas: &[Tensor<2>], x: Tensor<4>) -> Tensor<2> {
         self.forward(f, alphas, x).1
+    }
+
+    /// File names of the alphas: `alpha_normal`/`alpha_reduce` as the reference files store
+    /// them; per-cell alphas as `alpha_cell{i}`, falling back to the shared ones.
+    fn alpha_specs(&self) -> Vec<AlphaSpec> {
+        let kind = |reduction: bool| {
+            if reduction {
+                "alpha_reduce"
+            } else {
+                "alpha_normal"
+            }
+        };
+        if self.config.alpha_per_cell {
+            (0..self.cells.len())
+                .map(|i| AlphaSpec {
+                    names: vec![
+                        format!("alpha_cell{i}"),
+                        kind(self.cells[i].reduction).into(),
+                    ],
+                    shape: [DARTS_EDGES.len(), DartsOp::ALL.len()],
+                })
+                .collect()
+        } else {
+            [false, true]
+                .iter()
+                .map(|&r| AlphaSpec {
+                    names: vec![kind(r).into()],
+                    shape: [DARTS_EDGES.len(), DartsOp::ALL.len()],
+                })
+                .collect()
+        }
+    }
+
+    fn alpha_scale(&self) -> f64 {
+        self.config.alpha_scale
     }
 }

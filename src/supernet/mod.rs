@@ -37,6 +37,43 @@ pub trait Supernet {
     fn num_classes(&self) -> usize;
     /// Logits [N, classes] for `x` under the given alphas.
     fn forward_logits(&self, f: &Forward, alphas: &[Tensor<2>], x: Tensor<4>) -> Tensor<2>;
+    /// Where a weights file keeps each alpha group.
+    fn alpha_specs(&self) -> Vec<weights::AlphaSpec>;
+    /// Scale of the alpha initialisation (alpha = scale * N(0, 1)).
+    fn alpha_scale(&self) -> f64;
+
+    /// Fresh initial state: PyTorch-default weights in construction order, then the alphas
+    /// (in group order), drawn last, as the official code does.
+    fn initial_state(&self, seed: u64) -> SupernetState {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let params = self.registry().initialise(&mut rng);
+        let alphas = self
+            .alpha_groups()
+            .iter()
+            .map(|g| {
+                let [r, c] = g.shape();
+                crate::nn::params::randn_matrix(&mut rng, r, c, self.alpha_scale())
+            })
+            .collect();
+        SupernetState { params, alphas }
+    }
+
+    /// Loads every weight, buffer and alpha by PyTorch name; returns the state and the
+    /// top-level tensors of the file that were not used.
+    fn load_state(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(SupernetState, Vec<String>), weights::WeightsError> {
+        let loaded = weights::load_state(path, self.registry(), &self.alpha_specs())?;
+        Ok((
+            SupernetState {
+                params: loaded.params,
+                alphas: loaded.alphas,
+            },
+            loaded.ignored,
+        ))
+    }
 }
 
 /// The numbers a supernet is scored at: its weights and its alphas (row-major, one per group).

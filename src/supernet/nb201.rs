@@ -315,42 +315,17 @@ impl super::Supernet for Nb201Supernet {
     fn forward_logits(&self, f: &Forward, alphas: &[Tensor<2>], x: Tensor<4>) -> Tensor<2> {
         self.forward(f, alphas[0].clone(), x).logits
     }
-}
 
-impl Nb201Supernet {
-    /// Fresh initial state: PyTorch-default weights, then alpha = 1e-3 * N(0, 1) drawn last.
-    pub fn initial_state(&self, seed: u64) -> super::SupernetState {
-        use rand::SeedableRng;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let params = self.registry.initialise(&mut rng);
-        let [rows, cols] = NB201_ALPHA_SHAPE;
-        let alpha = crate::nn::params::randn_matrix(&mut rng, rows, cols, 1e-3);
-        super::SupernetState {
-            params,
-            alphas: vec![alpha],
-        }
-    }
-
-    /// Where NB201 weight files keep alpha: its state_dict name, or the reference files' copy.
-    pub fn alpha_specs() -> Vec<super::weights::AlphaSpec> {
+    /// `arch_parameters` is alpha's state_dict name; the reference files also store it as
+    /// `arch_alpha`.
+    fn alpha_specs(&self) -> Vec<super::weights::AlphaSpec> {
         vec![super::weights::AlphaSpec {
             names: vec!["arch_parameters".into(), "arch_alpha".into()],
             shape: NB201_ALPHA_SHAPE,
         }]
     }
 
-    /// Loads a state saved by the official code (or by `--export-weights`).
-    pub fn load_state(
-        &self,
-        path: &std::path::Path,
-    ) -> Result<(super::SupernetState, Vec<String>), super::weights::WeightsError> {
-        let loaded = super::weights::load_state(path, &self.registry, &Self::alpha_specs())?;
-        Ok((
-            super::SupernetState {
-                params: loaded.params,
-                alphas: loaded.alphas,
-            },
-            loaded.ignored,
-        ))
+    fn alpha_scale(&self) -> f64 {
+        1e-3
     }
 }
