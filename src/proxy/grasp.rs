@@ -102,14 +102,9 @@ impl Proxy for Grasp {
             .into_iter()
             .zip(&state.alphas)
             .zip(at.grads.into_iter().zip(hessian_grads))
-            .map(|((g, alpha), (grad, hg))| GroupScores {
-                name: g.name,
-                rows: g.rows,
-                cols: g.cols.iter().map(|c| c.to_string()).collect(),
-                score: alpha.iter().zip(&hg).map(|(a, h)| -a * h).collect(),
-                alpha: alpha.clone(),
-                grad,
-                hessian_grad: Some(hg),
+            .map(|((g, alpha), (grad, hg))| {
+                let score = alpha.iter().zip(&hg).map(|(a, h)| -a * h).collect();
+                GroupScores::new(g, alpha.clone(), grad, Some(hg), score)
             })
             .collect();
         let mut notes = vec![

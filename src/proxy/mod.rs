@@ -32,9 +32,49 @@ pub struct GroupScores {
     pub hessian_grad: Option<Vec<f64>>,
     /// The saliency; larger is better.
     pub score: Vec<f64>,
+    /// score divided by the largest |score| of its row (0 for an all-zero row): comparable
+    /// across edges, which raw scores are not.
+    pub normalised: Vec<f64>,
+    /// Rank of each op within its row, 1 = best (ties share the better rank).
+    pub rank: Vec<usize>,
 }
 
 impl GroupScores {
+    /// Scores of one alpha group; the row-wise normalisation and ranks are derived here.
+    pub fn new(
+        group: crate::supernet::AlphaGroup,
+        alpha: Vec<f64>,
+        grad: Vec<f64>,
+        hessian_grad: Option<Vec<f64>>,
+        score: Vec<f64>,
+    ) -> Self {
+        let cols = group.cols.len();
+        let mut normalised = Vec::with_capacity(score.len());
+        let mut rank = Vec::with_capacity(score.len());
+        for row in score.chunks(cols) {
+            let scale = row.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            normalised.extend(
+                row.iter()
+                    .map(|v| if scale > 0.0 { v / scale } else { 0.0 }),
+            );
+            rank.extend(
+                row.iter()
+                    .map(|v| 1 + row.iter().filter(|w| *w > v).count()),
+            );
+        }
+        Self {
+            name: group.name,
+            rows: group.rows,
+            cols: group.cols.iter().map(|c| c.to_string()).collect(),
+            alpha,
+            grad,
+            hessian_grad,
+            score,
+            normalised,
+            rank,
+        }
+    }
+
     pub fn n_cols(&self) -> usize {
         self.cols.len()
     }

@@ -50,14 +50,9 @@ impl Proxy for Snip {
             .into_iter()
             .zip(&state.alphas)
             .zip(pass.grads)
-            .map(|((g, alpha), grad)| GroupScores {
-                name: g.name,
-                rows: g.rows,
-                cols: g.cols.iter().map(|c| c.to_string()).collect(),
-                score: abs_product(alpha, &grad),
-                alpha: alpha.clone(),
-                grad,
-                hessian_grad: None,
+            .map(|((g, alpha), grad)| {
+                let score = abs_product(alpha, &grad);
+                GroupScores::new(g, alpha.clone(), grad, None, score)
             })
             .collect();
         Ok(ProxyOutput {

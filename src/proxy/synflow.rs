@@ -63,14 +63,9 @@ impl Proxy for SynFlow {
             .into_iter()
             .zip(alphas)
             .zip(pass.grads)
-            .map(|((g, alpha), grad)| GroupScores {
-                name: g.name,
-                rows: g.rows,
-                cols: g.cols.iter().map(|c| c.to_string()).collect(),
-                score: abs_product(&alpha, &grad),
-                alpha,
-                grad,
-                hessian_grad: None,
+            .map(|((g, alpha), grad)| {
+                let score = abs_product(&alpha, &grad);
+                GroupScores::new(g, alpha, grad, None, score)
             })
             .collect();
         Ok(ProxyOutput {

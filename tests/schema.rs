@@ -1,0 +1,121 @@
+//! Real `search --json` output validates against the documented schema
+//! (docs/schema/search-result.v1.json), and the validator does reject broken output.
+
+mod common;
+
+use std::process::Command;
+
+fn schema() -> jsonschema::Validator {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/search-result.v1.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+}
+
+fn search_json(args: &[&str]) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!(
+        "freedarts-schema-{}-{}",
+        std::process::id(),
+        args.join("_").len()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("out.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_freedarts"))
+        .arg("search")
+        .args(args)
+        .arg("--json")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    v
+}
+
+fn assert_valid(v: &serde_json::Value) {
+    let validator = schema();
+    let errors: Vec<String> = validator
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "schema violations: {errors:#?}");
+}
+
+#[test]
+fn search_outputs_match_the_schema() {
+    let bench = common::shared().join("data/nb201/accuracies.csv");
+    let small_nb201 = ["--channels", "4", "--cells-per-stage", "1"];
+    let mut runs: Vec<Vec<String>> = vec![
+        vec!["--benchmark".into(), bench.to_string_lossy().into()],
+        [
+            &small_nb201[..],
+            &[
+                "--proxy",
+                "grasp",
+                "--data",
+                "synthetic",
+                "--batch-size",
+                "4",
+            ],
+        ]
+        .concat()
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        [
+            "--space",
+            "darts",
+            "--cells",
+            "5",
+            "--channels",
+            "4",
+            "--cross-check-f64",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        [
+            "--space",
+            "darts",
+            "--cells",
+            "5",
+            "--channels",
+            "4",
+            "--alpha-per-cell",
+            "--bn",
+            "eval",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    ];
+    for args in runs.drain(..) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = search_json(&args);
+        assert_valid(&v);
+    }
+}
+
+#[test]
+fn the_validator_rejects_broken_results() {
+    let mut v = search_json(&["--channels", "4", "--cells-per-stage", "1"]);
+    assert_valid(&v);
+    let validator = schema();
+    v["proxy"]["groups"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("score");
+    assert!(!validator.is_valid(&v), "a group without scores passed");
+    let mut v2 = search_json(&["--channels", "4", "--cells-per-stage", "1"]);
+    v2["derivation"]["edges"].as_array_mut().unwrap().pop();
+    assert!(
+        !validator.is_valid(&v2),
+        "an NB201 derivation with 5 edges passed"
+    );
+}
