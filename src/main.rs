@@ -242,6 +242,13 @@ struct SearchArgs {
     /// Score again in float64 and report whether the architecture changes.
     #[arg(long)]
     cross_check_f64: bool,
+    /// Draw the derived cell(s) and the score heatmaps: FILE.svg, or FILE.dot (cells only,
+    /// Graphviz).
+    #[arg(long, value_name = "FILE.svg|FILE.dot")]
+    draw: Option<PathBuf>,
+    /// Write a self-contained HTML report (cells, heatmaps, benchmark, findings, provenance).
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<PathBuf>,
     /// Print every score table.
     #[arg(long, short)]
     verbose: bool,
@@ -326,6 +333,15 @@ fn search(args: &SearchArgs) -> Result<()> {
         let json = serde_json::to_string_pretty(&result)?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("cannot write --json {}", path.display()))?;
+    }
+    if let Some(path) = &args.draw {
+        let dot = path.extension().is_some_and(|e| e == "dot");
+        std::fs::write(path, freedarts::report::figures::drawing(&result, dot))
+            .with_context(|| format!("cannot write --draw {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, freedarts::report::figures::html_report(&result))
+            .with_context(|| format!("cannot write --html {}", path.display()))?;
     }
     Ok(())
 }

@@ -173,3 +173,54 @@ fn snip_runs_on_real_data_and_grasp_on_synthetic() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("float64 central difference"));
 }
+
+#[test]
+fn draw_and_html_outputs_are_written_and_self_contained() {
+    let dir = std::env::temp_dir().join(format!("freedarts-draw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (svg, dot, html) = (dir.join("c.svg"), dir.join("c.dot"), dir.join("r.html"));
+    let out = freedarts(&[
+        "search",
+        "--space",
+        "darts",
+        "--cells",
+        "5",
+        "--channels",
+        "4",
+        "--bn",
+        "eval",
+        "--draw",
+        &path(svg.clone()),
+        "--html",
+        &path(html.clone()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let svg = std::fs::read_to_string(svg).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("sep_conv") && svg.trim_end().ends_with("</svg>")
+    );
+    let html = std::fs::read_to_string(html).unwrap();
+    assert!(html.contains("Genotype(normal=") && html.contains("<svg"));
+    let without_ns = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(
+        !without_ns.contains("http://")
+            && !without_ns.contains("https://")
+            && !without_ns.contains("src=")
+    );
+    let out = freedarts(&[
+        "search",
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+        "--draw",
+        &path(dot.clone()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dot = std::fs::read_to_string(dot).unwrap();
+    assert!(
+        dot.starts_with("digraph") && dot.matches("->").count() >= 6,
+        "{dot}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,5 +1,9 @@
 //! Search results: the record written by `--json` and the text report printed to the terminal.
 
+pub mod draw;
+pub mod figures;
+pub mod html;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -110,7 +114,7 @@ pub struct SearchResult {
 impl SearchResult {
     /// The (row, column) cells of each alpha group that the derivation kept, with the margin
     /// of each kept op over the runner-up.
-    fn kept_cells(&self) -> Vec<Vec<(usize, usize, Option<f64>)>> {
+    pub fn kept_cells(&self) -> Vec<Vec<(usize, usize, Option<f64>)>> {
         match &self.derivation {
             Derivation::Nb201 { edges, .. } => {
                 vec![edges.iter().map(|d| (d.row, d.winner, d.margin)).collect()]

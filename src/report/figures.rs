@@ -1,0 +1,202 @@
+//! Search results as pictures and as one self-contained HTML page, built from the drawing
+//! primitives in [`super::draw`] and [`super::html`].
+
+use crate::derive::Derivation;
+use crate::space::nb201::NB201_EDGES;
+
+use super::SearchResult;
+use super::draw::{CellGraph, cell_dot, cell_svg, heatmap_svg};
+use super::html::{Body, Section, page};
+
+/// The derived cell(s) of a result as graphs.
+pub fn cell_graphs(result: &SearchResult) -> Vec<CellGraph> {
+    match &result.derivation {
+        Derivation::Nb201 { arch, .. } => vec![CellGraph {
+            title: format!("NB201 cell: {arch}"),
+            inputs: vec!["0".into()],
+            intermediates: vec!["1".into(), "2".into(), "3".into()],
+            output: None,
+            concat: vec![3],
+            edges: NB201_EDGES
+                .iter()
+                .zip(arch.ops.iter())
+                .map(|(&(to, from), op)| (from, to, op.name().to_string()))
+                .collect(),
+        }],
+        Derivation::Darts { cells, .. } => cells
+            .iter()
+            .map(|cell| CellGraph {
+                title: format!("{} cell", cell.group),
+                inputs: vec!["c_{k-2}".into(), "c_{k-1}".into()],
+                intermediates: (0..4).map(|i| i.to_string()).collect(),
+                output: Some("c_{k}".into()),
+                concat: cell.genes.concat.clone(),
+                edges: cell
+                    .genes
+                    .genes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, g)| (g.input, 2 + k / 2, g.op.name().to_string()))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// One heatmap per alpha group, with the kept ops outlined.
+pub fn heatmaps(result: &SearchResult) -> Vec<String> {
+    result
+        .proxy
+        .groups
+        .iter()
+        .zip(result.kept_cells())
+        .map(|(g, kept)| {
+            let kept: Vec<(usize, usize)> = kept.iter().map(|&(r, c, _)| (r, c)).collect();
+            heatmap_svg(
+                &format!("{} scores ({})", result.proxy.proxy, g.name),
+                &g.rows,
+                &g.cols,
+                &g.score,
+                &kept,
+            )
+        })
+        .collect()
+}
+
+/// The file written by `--draw`: DOT for `.dot` (cells only), SVG otherwise (cells, then
+/// heatmaps, stacked vertically).
+pub fn drawing(result: &SearchResult, dot: bool) -> String {
+    let cells = cell_graphs(result);
+    if dot {
+        return cells.iter().map(cell_dot).collect::<Vec<_>>().join("\n");
+    }
+    let parts: Vec<String> = cells.iter().map(cell_svg).chain(heatmaps(result)).collect();
+    stack_svgs(&parts)
+}
+
+/// Stacks SVG documents vertically in one SVG by nesting them.
+fn stack_svgs(parts: &[String]) -> String {
+    let dims = |svg: &str| -> (f64, f64) {
+        let attr = |name: &str| {
+            svg.split_once(&format!(" {name}=\""))
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .and_then(|(v, _)| v.trim_end_matches("px").parse::<f64>().ok())
+                .unwrap_or(400.0)
+        };
+        (attr("width"), attr("height"))
+    };
+    let mut y = 0.0;
+    let mut width: f64 = 0.0;
+    let mut body = String::new();
+    for part in parts {
+        let (w, h) = dims(part);
+        width = width.max(w);
+        // A nested <svg> keeps each picture's own coordinate system.
+        body.push_str(&part.replacen("<svg", &format!("<svg y=\"{y}\""), 1));
+        body.push('\n');
+        y += h + 20.0;
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\">\n{body}</svg>\n"
+    )
+}
+
+/// The self-contained HTML report of a search.
+pub fn html_report(result: &SearchResult) -> String {
+    let p = &result.provenance;
+    let mut sections = vec![Section {
+        title: "Architecture".into(),
+        body: Body::Text(result.architecture.clone()),
+    }];
+    for (graph, svg) in cell_graphs(result).iter().map(|g| (g, cell_svg(g))) {
+        sections.push(Section {
+            title: graph.title.clone(),
+            body: Body::Html(svg),
+        });
+    }
+    for svg in heatmaps(result) {
+        sections.push(Section {
+            title: "Scores".into(),
+            body: Body::Html(svg),
+        });
+    }
+    if let Some(b) = &result.benchmark {
+        sections.push(Section {
+            title: "NAS-Bench-201".into(),
+            body: Body::Table {
+                header: vec![
+                    "column".into(),
+                    "accuracy".into(),
+                    "rank".into(),
+                    "best".into(),
+                ],
+                rows: b
+                    .values
+                    .iter()
+                    .map(|v| {
+                        vec![
+                            v.column.clone(),
+                            format!("{:.2}", v.accuracy),
+                            format!("{} of {}", v.rank, v.of),
+                            format!("{:.2}", v.best),
+                        ]
+                    })
+                    .collect(),
+            },
+        });
+    }
+    if !result.warnings.is_empty() {
+        sections.push(Section {
+            title: "Findings".into(),
+            body: Body::Table {
+                header: vec!["code".into(), "message".into(), "remedy".into()],
+                rows: result
+                    .warnings
+                    .iter()
+                    .map(|w| {
+                        vec![
+                            w.code.into(),
+                            w.message.clone(),
+                            w.remedy.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+            },
+        });
+    }
+    sections.push(Section {
+        title: "Provenance".into(),
+        body: Body::KeyValues(vec![
+            ("seed".into(), p.seed.to_string()),
+            (
+                "options".into(),
+                serde_json::to_string(&p.options).unwrap_or_default(),
+            ),
+            ("freedarts".into(), p.freedarts_version.clone()),
+            ("burn".into(), p.burn_version.clone()),
+            ("backend".into(), p.backend.clone()),
+            ("input shape".into(), format!("{:?}", p.input_shape)),
+            ("threads".into(), p.threads.to_string()),
+            ("command line".into(), p.command_line.join(" ")),
+            (
+                "score time".into(),
+                format!("{:.3} s", result.timings.score_s),
+            ),
+        ]),
+    });
+    page(
+        &format!(
+            "FreeDARTS search: {} / {}",
+            result.space, result.proxy.proxy
+        ),
+        &format!(
+            "objective {} = {:.6e}, {} precision",
+            result.proxy.objective_name,
+            result.proxy.objective,
+            serde_json::to_string(&result.proxy.precision)
+                .unwrap_or_default()
+                .trim_matches('"')
+        ),
+        &sections,
+    )
+}
