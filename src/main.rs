@@ -246,6 +246,10 @@ struct SearchArgs {
     /// Graphviz).
     #[arg(long, value_name = "FILE.svg|FILE.dot")]
     draw: Option<PathBuf>,
+    /// Write the initial supernet (weights, BN buffers, alpha) as safetensors with PyTorch
+    /// state_dict names, to repeat the run in PyTorch or with --init-from.
+    #[arg(long, value_name = "FILE.safetensors")]
+    export_weights: Option<PathBuf>,
     /// Write a self-contained HTML report (cells, heatmaps, benchmark, findings, provenance).
     #[arg(long, value_name = "FILE.html")]
     html: Option<PathBuf>,
@@ -321,6 +325,7 @@ impl SearchArgs {
             shuffle_seed: self.shuffle_seed,
             benchmark: self.benchmark.clone(),
             cross_check_f64: self.cross_check_f64,
+            export_weights: self.export_weights.clone(),
         })
     }
 }

@@ -120,6 +120,9 @@ pub struct SearchOptions {
     /// Score again in float64 and warn if the architecture changes (a direct test of whether
     /// the float32 scores are signal or round-off).
     pub cross_check_f64: bool,
+    /// Write the initial supernet (weights, BN buffers, alphas) as safetensors with PyTorch
+    /// names, so the run can be repeated in PyTorch or with `--init-from`.
+    pub export_weights: Option<PathBuf>,
 }
 
 impl Default for SearchOptions {
@@ -137,6 +140,7 @@ impl Default for SearchOptions {
             shuffle_seed: None,
             benchmark: None,
             cross_check_f64: false,
+            export_weights: None,
         }
     }
 }
@@ -276,6 +280,30 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         state,
         ignored,
     } = build_supernet(opts)?;
+    if let Some(path) = &opts.export_weights {
+        let metadata = [
+            ("seed".to_string(), opts.seed.to_string()),
+            (
+                "config".into(),
+                serde_json::to_string(&opts.space).unwrap_or_default(),
+            ),
+            ("freedarts_version".into(), env!("CARGO_PKG_VERSION").into()),
+            (
+                "alpha_init".into(),
+                format!("{} * N(0,1), drawn last", net.alpha_scale()),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        crate::supernet::weights::save_state(
+            path,
+            net.registry(),
+            &net.alpha_specs(),
+            &state.params,
+            &state.alphas,
+            metadata,
+        )?;
+    }
     let build_s = start.elapsed().as_secs_f64();
 
     let t = Instant::now();

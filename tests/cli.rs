@@ -224,3 +224,44 @@ fn draw_and_html_outputs_are_written_and_self_contained() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn exported_weights_reproduce_the_run() {
+    let dir = std::env::temp_dir().join(format!("freedarts-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for space in [
+        vec!["--channels", "4", "--cells-per-stage", "1", "--seed", "3"],
+        vec![
+            "--space",
+            "darts",
+            "--cells",
+            "5",
+            "--channels",
+            "4",
+            "--seed",
+            "3",
+            "--bn",
+            "eval",
+        ],
+    ] {
+        let weights = path(dir.join("w.safetensors"));
+        let (a, b) = (path(dir.join("a.json")), path(dir.join("b.json")));
+        let mut first = vec!["search"];
+        first.extend(&space);
+        first.extend(["--export-weights", &weights, "--json", &a]);
+        let out = freedarts(&first);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut second = vec!["search"];
+        second.extend(&space);
+        second.extend(["--init-from", &weights, "--json", &b]);
+        let out = freedarts(&second);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let read = |p: &str| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+        };
+        let (va, vb) = (read(&a), read(&b));
+        assert_eq!(va["proxy"], vb["proxy"], "{space:?}");
+        assert_eq!(va["architecture"], vb["architecture"]);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

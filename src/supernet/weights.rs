@@ -251,3 +251,63 @@ pub fn load_state(
         })
     }
 }
+
+/// Writes a state under its PyTorch names (weights and BN buffers as float32,
+/// `num_batches_tracked` as int64 0, each alpha under its first name), with string metadata,
+/// so that the official PyTorch code can `load_state_dict` it and `--init-from` reads it back.
+pub fn save_state(
+    path: &Path,
+    registry: &ParamRegistry,
+    alpha_specs: &[AlphaSpec],
+    params: &HostParams,
+    alphas: &[Vec<f64>],
+    metadata: std::collections::HashMap<String, String>,
+) -> Result<(), WeightsError> {
+    use safetensors::tensor::TensorView;
+    let f32_bytes = |values: &[f64]| -> Vec<u8> {
+        values
+            .iter()
+            .flat_map(|&v| (v as f32).to_le_bytes())
+            .collect()
+    };
+    let mut buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (spec, values) in registry.specs().iter().zip(&params.values) {
+        if spec.kind == ParamKind::BatchCounter {
+            buffers.push((
+                spec.name.clone(),
+                Dtype::I64,
+                vec![],
+                0i64.to_le_bytes().to_vec(),
+            ));
+        } else {
+            buffers.push((
+                spec.name.clone(),
+                Dtype::F32,
+                spec.shape.clone(),
+                f32_bytes(values),
+            ));
+        }
+    }
+    for (spec, values) in alpha_specs.iter().zip(alphas) {
+        buffers.push((
+            spec.names[0].clone(),
+            Dtype::F32,
+            spec.shape.to_vec(),
+            f32_bytes(values),
+        ));
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, dtype, shape, bytes)| {
+            TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.clone(), v))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| WeightsError::Format {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    safetensors::serialize_to_file(views, Some(metadata), path).map_err(|e| WeightsError::Format {
+        path: path.to_owned(),
+        message: format!("cannot write: {e}"),
+    })
+}
