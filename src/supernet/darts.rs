@@ -429,7 +429,7 @@ impl DartsSupernet {
         alphas: &[Tensor<2>],
         x: Tensor<4>,
     ) -> (Tensor<2>, Tensor<2>) {
-        let weights: Vec<EdgeWeights> = alphas.iter().map(edge_weights).collect();
+        let weights: Vec<EdgeWeights> = alphas.iter().map(super::alpha_scalars).collect();
         let (mut s0, mut s1) = self.stem.forward(f, x);
         for (i, cell) in self.cells.iter().enumerate() {
             let out = cell_forward(f, cell, &weights[self.alpha_group_of(i)], s0, s1.clone());
@@ -440,25 +440,6 @@ impl DartsSupernet {
         let logits = self.classifier.forward(f, feature.clone());
         (feature, logits)
     }
-}
-
-fn edge_weights(alpha: &Tensor<2>) -> EdgeWeights {
-    (0..DARTS_EDGES.len())
-        .map(|e| {
-            DartsOp::ALL
-                .iter()
-                .map(|&op| {
-                    (op != DartsOp::None).then(|| {
-                        let k = op.index();
-                        alpha
-                            .clone()
-                            .slice([e..e + 1, k..k + 1])
-                            .reshape([1, 1, 1, 1])
-                    })
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// Channel block `k` (of width `c`) of a fused output.

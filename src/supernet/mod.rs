@@ -76,6 +76,28 @@ pub trait Supernet {
     }
 }
 
+/// Every entry alpha[e, k] of an alpha matrix as a [1, 1, 1, 1] tensor, sliced once per pass;
+/// column 0 (`none`, whose output is zero in both spaces) is `None`. Cells sharing the alpha
+/// reuse these scalars, so autodiff sums their gradients over the cells exactly as a shared
+/// PyTorch parameter does.
+pub(crate) fn alpha_scalars(alpha: &Tensor<2>) -> Vec<Vec<Option<Tensor<4>>>> {
+    let [rows, cols] = alpha.dims();
+    (0..rows)
+        .map(|e| {
+            (0..cols)
+                .map(|k| {
+                    (k != 0).then(|| {
+                        alpha
+                            .clone()
+                            .slice([e..e + 1, k..k + 1])
+                            .reshape([1, 1, 1, 1])
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The numbers a supernet is scored at: its weights and its alphas (row-major, one per group).
 #[derive(Clone, Debug)]
 pub struct SupernetState {

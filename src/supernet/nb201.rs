@@ -216,24 +216,7 @@ impl Nb201Supernet {
 
     /// Forward pass with the given alpha ([6, 5], possibly tracked for autodiff).
     pub fn forward(&self, f: &Forward, alpha: Tensor<2>, x: Tensor<4>) -> Nb201Output {
-        // Slice each weight once per pass; every cell reuses the same scalars, so autodiff sums
-        // their gradients over the cells exactly as the shared nn.Parameter does in PyTorch.
-        let weights: Vec<EdgeWeights> = (0..NB201_EDGES.len())
-            .map(|e| {
-                Nb201Op::ALL
-                    .iter()
-                    .map(|&op| {
-                        (op != Nb201Op::None).then(|| {
-                            let k = op.index();
-                            alpha
-                                .clone()
-                                .slice([e..e + 1, k..k + 1])
-                                .reshape([1, 1, 1, 1])
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
+        let weights: Vec<EdgeWeights> = super::alpha_scalars(&alpha);
 
         let mut h = self.stem_bn.forward(f, self.stem_conv.forward(f, x));
         for layer in &self.layers {
