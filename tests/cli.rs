@@ -3,24 +3,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn freedarts(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_freedarts"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .output()
-        .expect("binary runs")
-}
-
-fn path(p: std::path::PathBuf) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{freedarts, path, stderr};
 
 /// Fails, with one `error:` line first and no panic or backtrace.
 fn assert_clean_error(out: &Output, needle: &str) {

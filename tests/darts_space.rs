@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use burn::tensor::Device;
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::proxy::{Proxy, ScoreContext, SynFlow};
@@ -77,13 +75,7 @@ fn per_cell_gradients_sum_to_the_shared_gradient() {
     assert!(text.starts_with("cell0: [('"), "{text}");
 }
 
-fn freedarts(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_freedarts"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap()
-}
+use common::freedarts;
 
 #[test]
 fn default_darts_search_prints_a_genotype_and_flags_the_noise() {

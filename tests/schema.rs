@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 fn schema() -> jsonschema::Validator {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/search-result.v1.json");
@@ -14,26 +12,18 @@ fn schema() -> jsonschema::Validator {
 }
 
 fn search_json(args: &[&str]) -> serde_json::Value {
-    let dir = std::env::temp_dir().join(format!(
-        "freedarts-schema-{}-{}",
-        std::process::id(),
-        args.join("_").len()
-    ));
+    // A fresh folder per call: the tests of this file run in parallel.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("freedarts-schema-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("out.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_freedarts"))
-        .arg("search")
-        .args(args)
-        .arg("--json")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let json = common::path(dir.join("out.json"));
+    let mut full = vec!["search"];
+    full.extend_from_slice(args);
+    full.extend(["--json", &json]);
+    let out = common::freedarts(&full);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let v = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     v
 }

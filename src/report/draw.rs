@@ -136,7 +136,7 @@ const TITLE_H: f64 = 28.0;
 
 /// Escapes text for XML content and attribute values; characters XML 1.0 forbids become U+FFFD
 /// because a single stray control character would make the whole picture unreadable.
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -45,22 +45,11 @@ pub enum Body {
     KeyValues(Vec<(String, String)>),
 }
 
-/// Escapes text for HTML content and attribute values (`&`, `<`, `>`, `"`, `'`).
+/// Escapes text for HTML content and attribute values (`&`, `<`, `>`, `"`, `'`). The SVG
+/// escaper serves: HTML needs the same five entities, and control characters other than tab
+/// and line breaks are parse errors in HTML too, so they become U+FFFD in both.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // NUL is a parse error in HTML and is dropped or replaced inconsistently.
-            '\0' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    super::draw::xml_escape(text)
 }
 
 const STYLE: &str = r#"

@@ -71,11 +71,6 @@ impl DartsConfig {
             alpha_scale: 5e-4,
         }
     }
-
-    /// Whether cell i is a reduction cell.
-    pub fn is_reduction(&self, i: usize) -> bool {
-        i == self.cells / 3 || i == 2 * self.cells / 3
-    }
 }
 
 /// Parametrised candidates of one mixed edge, registered in PRIMITIVES order.
@@ -416,10 +411,6 @@ impl DartsSupernet {
     /// Whether cell i is a reduction cell.
     pub fn is_reduction(&self, i: usize) -> bool {
         self.cells[i].reduction
-    }
-
-    pub fn num_cells(&self) -> usize {
-        self.cells.len()
     }
 
     /// Pooled feature [N, 4 C_last] of the last cell and the logits.

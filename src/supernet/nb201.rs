@@ -206,14 +206,6 @@ impl Nb201Supernet {
         &self.registry
     }
 
-    /// Number of search cells (3N).
-    pub fn num_cells(&self) -> usize {
-        self.layers
-            .iter()
-            .filter(|l| matches!(l, Layer::Cell(_)))
-            .count()
-    }
-
     /// Forward pass with the given alpha ([6, 5], possibly tracked for autodiff).
     pub fn forward(&self, f: &Forward, alpha: Tensor<2>, x: Tensor<4>) -> Nb201Output {
         let weights: Vec<EdgeWeights> = super::alpha_scalars(&alpha);

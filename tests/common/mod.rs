@@ -109,3 +109,21 @@ pub fn assert_rel(what: &str, got: &[f64], want: &[f64], tol: f64) {
         );
     }
 }
+
+/// Runs the freedarts binary, as a user would (no backtrace variables).
+pub fn freedarts(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_freedarts"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .expect("binary runs")
+}
+
+pub fn path(p: PathBuf) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
