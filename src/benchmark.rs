@@ -343,6 +343,13 @@ impl Nb201Benchmark {
         self.archs.iter().zip(self.values.chunks_exact(width))
     }
 
+    /// The accuracies of `arch`, in [`Nb201Benchmark::columns`] order.
+    pub fn accuracies(&self, arch: &Nb201Arch) -> Option<&[f64]> {
+        let row = *self.rows.get(arch)?;
+        let width = self.columns.len();
+        self.values.get(row * width..(row + 1) * width)
+    }
+
     /// The benchmark's values for `arch` with ranks among all cells, in O(log n) per column.
     pub fn lookup(&self, arch: &Nb201Arch) -> Option<BenchmarkEntry> {
         let row = *self.rows.get(arch)?;

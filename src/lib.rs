@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod benchmark;
+pub mod correlate;
 pub mod data;
 pub mod derive;
 pub mod diagnostics;
@@ -14,7 +15,9 @@ pub mod network;
 pub mod nn;
 pub mod proxy;
 pub mod report;
+pub mod scoring;
 pub mod search;
 pub mod sizes;
 pub mod space;
 pub mod supernet;
+pub mod zerocost;

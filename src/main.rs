@@ -1,5 +1,7 @@
 //! Command-line front end: parses flags and hands them to the library.
 
+mod cli;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -30,6 +32,11 @@ enum Command {
     /// Parameters and multiply-adds of a supernet, and of the evaluation networks of a DARTS
     /// genotype.
     Info(InfoArgs),
+    /// Score NAS-Bench-201 cells with whole-network zero-cost proxies (JSON Lines, resumable,
+    /// shardable).
+    Score(cli::score::ScoreArgs),
+    /// Rank correlation of score files with NAS-Bench-201 accuracies.
+    Correlate(cli::correlate::CorrelateArgs),
 }
 
 #[derive(clap::Args)]
@@ -373,6 +380,8 @@ fn main() -> std::process::ExitCode {
         Command::Search(args) => search(args),
         Command::Bench(args) => bench(args),
         Command::Info(args) => info(args),
+        Command::Score(args) => cli::score::score(args),
+        Command::Correlate(args) => cli::correlate::correlate(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -244,25 +244,37 @@ pub fn derive_and_check(space: &SpaceConfig, output: &ProxyOutput) -> (Derivatio
 
 fn load_batch(opts: &SearchOptions) -> Result<Option<ImageBatch>, SearchError> {
     let (classes, size) = (opts.space.classes(), opts.space.input_size());
-    Ok(match &opts.data {
-        None => None,
-        Some(DataSource::Synthetic) => Some(cifar::synthetic_batch(
-            opts.batch_size,
+    let Some(data) = &opts.data else {
+        return Ok(None);
+    };
+    let shuffle = opts.shuffle_seed;
+    let batch = load_images(data, classes, size, opts.batch_size, shuffle, opts.seed)?;
+    Ok(Some(batch))
+}
+
+/// Loads `batch_size` images for a `classes`-way, `size` x `size` network: the first records
+/// of a CIFAR file (a seeded random subset with `shuffle_seed`), or synthetic images drawn
+/// from `shuffle_seed` (else `seed`).
+pub fn load_images(
+    data: &DataSource,
+    classes: usize,
+    size: usize,
+    batch_size: usize,
+    shuffle_seed: Option<u64>,
+    seed: u64,
+) -> Result<ImageBatch, cifar::DataError> {
+    Ok(match data {
+        DataSource::Synthetic => cifar::synthetic_batch(
+            batch_size,
             classes,
             size,
             size,
-            opts.shuffle_seed.unwrap_or(opts.seed),
-        )),
-        Some(DataSource::Cifar(path)) => {
+            shuffle_seed.unwrap_or(seed),
+        ),
+        DataSource::Cifar(path) => {
             let format = CifarFormat::infer(path, classes);
             let norm = Normalization::nb201(format);
-            Some(cifar::load_cifar_batch(
-                path,
-                format,
-                opts.batch_size,
-                opts.shuffle_seed,
-                &norm,
-            )?)
+            cifar::load_cifar_batch(path, format, batch_size, shuffle_seed, &norm)?
         }
     })
 }

@@ -1,5 +1,6 @@
-//! Composite op types of the DARTS operation set (quark0/darts `operations.py`), registered
-//! under the same module paths as the PyTorch code so weights load by name. Each block also
+//! Composite op types of the DARTS operation set (quark0/darts `operations.py`) and NB201's
+//! residual reduction block, registered under the same module paths as the PyTorch code so
+//! weights load by name. Each DARTS block also
 //! fuses: k blocks of the same geometry applied to the same input run as one block on the
 //! input repeated k times, with grouped (block-diagonal) convolutions and one BatchNorm over
 //! the stacked channels. Per-channel BN and per-group convolution make this exact.
@@ -7,7 +8,7 @@
 use burn::tensor::Tensor;
 
 use super::ctx::Forward;
-use super::layers::{BatchNorm, Conv2d, ConvShape};
+use super::layers::{BatchNorm, Conv2d, ConvShape, ReluConvBn, avg_pool};
 use super::params::ParamRegistry;
 
 /// Depthwise k x k conv (stride, dilation) -> pointwise 1x1 conv -> BN, after a ReLU that the
@@ -208,5 +209,44 @@ impl FactorizedReduce {
             1,
         );
         self.bn.forward(f, out)
+    }
+}
+
+/// NB201's `ResNetBasicblock` between stages: conv_a (stride 2) -> conv_b, plus an avg-pool +
+/// 1x1 conv shortcut (no BN, no ReLU). Shared by the supernet and the evaluation network.
+#[derive(Clone, Debug)]
+pub struct ResNetBlock {
+    conv_a: ReluConvBn,
+    conv_b: ReluConvBn,
+    shortcut: Conv2d,
+}
+
+impl ResNetBlock {
+    pub fn register(reg: &mut ParamRegistry, prefix: &str, c_in: usize, c_out: usize) -> Self {
+        Self {
+            conv_a: ReluConvBn::register(
+                reg,
+                &format!("{prefix}.conv_a"),
+                ConvShape::dense(c_in, c_out, 3, 2, 1),
+                true,
+            ),
+            conv_b: ReluConvBn::register(
+                reg,
+                &format!("{prefix}.conv_b"),
+                ConvShape::dense(c_out, c_out, 3, 1, 1),
+                true,
+            ),
+            shortcut: Conv2d::register(
+                reg,
+                &format!("{prefix}.downsample.1"),
+                ConvShape::dense(c_in, c_out, 1, 1, 0),
+            ),
+        }
+    }
+
+    pub fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
+        let main = self.conv_b.forward(f, self.conv_a.forward(f, x.clone()));
+        let short = self.shortcut.forward(f, avg_pool(x, 2, 2, 0));
+        short + main
     }
 }

@@ -4,10 +4,10 @@
 
 use std::cell::{Cell, RefCell};
 
-use burn::tensor::{DType, Device, Tensor, TensorCreationOptions, TensorData};
+use burn::tensor::{DType, Device, Gradients, Tensor, TensorCreationOptions, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::params::{HostParams, ParamRegistry, TensorRef};
+use super::params::{HostParams, ParamId, ParamKind, ParamRegistry, TensorRef};
 
 /// Float precision of a scoring run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -139,6 +139,36 @@ impl DeviceParams {
         Self { tensors, fused }
     }
 
+    /// Tracks the tensors picked by `pick` as autodiff leaves, so their gradients can be read
+    /// with [`DeviceParams::grad`] (the whole-network proxies differentiate the weights).
+    pub fn require_grad(
+        mut self,
+        registry: &ParamRegistry,
+        pick: impl Fn(ParamKind) -> bool,
+    ) -> Self {
+        for (slot, spec) in self.tensors.iter_mut().zip(registry.specs()) {
+            if !pick(spec.kind) {
+                continue;
+            }
+            *slot = slot.take().map(|t| match t {
+                DeviceTensor::R1(t) => DeviceTensor::R1(t.require_grad()),
+                DeviceTensor::R2(t) => DeviceTensor::R2(t.require_grad()),
+                DeviceTensor::R4(t) => DeviceTensor::R4(t.require_grad()),
+            });
+        }
+        self
+    }
+
+    /// Gradient of a tracked tensor as host values (None if it was not tracked or did not
+    /// influence the objective).
+    pub fn grad(&self, id: ParamId, grads: &Gradients) -> Option<Vec<f64>> {
+        match self.tensors[id.0].as_ref()? {
+            DeviceTensor::R1(t) => t.grad(grads).map(to_host),
+            DeviceTensor::R2(t) => t.grad(grads).map(to_host),
+            DeviceTensor::R4(t) => t.grad(grads).map(to_host),
+        }
+    }
+
     fn get(&self, r: TensorRef) -> &DeviceTensor {
         match r {
             TensorRef::Param(id) => self.tensors[id.0]
@@ -190,6 +220,17 @@ pub struct Forward<'a> {
     pub bn: BnMode,
     relu: RefCell<ReluTape>,
     macs: Cell<u64>,
+    /// Layer outputs and the zero leaves added to them (see [`Forward::probe`]), when enabled.
+    probes: RefCell<Option<Vec<Probe>>>,
+}
+
+/// A conv or linear output and the tracked zero tensor added to it: the gradient of the leaf
+/// is the gradient of the output, which burn does not expose for inner nodes.
+pub struct Probe {
+    pub output: Tensor<4>,
+    pub leaf: Tensor<4>,
+    /// The bias included in `output`, if the layer has one.
+    pub bias: Option<Tensor<1>>,
 }
 
 impl<'a> Forward<'a> {
@@ -199,6 +240,7 @@ impl<'a> Forward<'a> {
             bn,
             relu: RefCell::new(ReluTape::Off),
             macs: Cell::new(0),
+            probes: RefCell::new(None),
         }
     }
 
@@ -209,6 +251,7 @@ impl<'a> Forward<'a> {
             bn,
             relu: RefCell::new(ReluTape::Record(Vec::new())),
             macs: Cell::new(0),
+            probes: RefCell::new(None),
         }
     }
 
@@ -219,7 +262,40 @@ impl<'a> Forward<'a> {
             bn,
             relu: RefCell::new(ReluTape::Replay { masks, next: 0 }),
             macs: Cell::new(0),
+            probes: RefCell::new(None),
         }
+    }
+
+    /// Also probe every conv and linear output (for Fisher); take them with
+    /// [`Forward::take_probes`].
+    pub fn with_probes(self) -> Self {
+        *self.probes.borrow_mut() = Some(Vec::new());
+        self
+    }
+
+    /// Adds a tracked zero leaf to a layer output (which includes `bias`, if any) when
+    /// probing is on.
+    pub fn probe(&self, y: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+        match self.probes.borrow_mut().as_mut() {
+            None => y,
+            Some(probes) => {
+                let leaf = y.zeros_like().detach().require_grad();
+                probes.push(Probe {
+                    output: y.clone().detach(),
+                    leaf: leaf.clone(),
+                    bias: bias.map(Tensor::detach),
+                });
+                y + leaf
+            }
+        }
+    }
+
+    pub fn is_probing(&self) -> bool {
+        self.probes.borrow().is_some()
+    }
+
+    pub fn take_probes(&self) -> Vec<Probe> {
+        self.probes.borrow_mut().take().unwrap_or_default()
     }
 
     /// Records multiply-adds done by a layer (convolutions and linear layers count).

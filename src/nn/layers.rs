@@ -105,7 +105,7 @@ impl Conv2d {
         let y = conv2d(x, weight, None, options);
         let [n, _, h, w] = y.dims();
         f.add_macs((n * h * w * c_out * c_in_group * kh * kw) as u64);
-        y
+        f.probe(y, None)
     }
 }
 
@@ -273,8 +273,15 @@ impl Linear {
         let w = f.params.r2(self.weight);
         let b = f.params.r1(self.bias);
         let [d_out, d_in] = w.dims();
-        f.add_macs((x.dims()[0] * d_out * d_in) as u64);
-        x.matmul(w.transpose()) + b.unsqueeze::<2>()
+        let n = x.dims()[0];
+        f.add_macs((n * d_out * d_in) as u64);
+        let y = x.matmul(w.transpose()) + b.clone().unsqueeze::<2>();
+        if f.is_probing() {
+            f.probe(y.reshape([n, d_out, 1, 1]), Some(b))
+                .reshape([n, d_out])
+        } else {
+            y
+        }
     }
 }
 

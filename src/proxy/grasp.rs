@@ -49,7 +49,13 @@ impl Proxy for Grasp {
     ) -> Result<ProxyOutput, ProxyError> {
         let precision = Precision::F64;
         let batch = ctx.batch.ok_or(ProxyError::NeedsData { proxy: "grasp" })?;
-        let x = batch_input(net, batch, precision, ctx.device)?;
+        let x = batch_input(
+            net.input_shape(),
+            net.num_classes(),
+            batch,
+            precision,
+            ctx.device,
+        )?;
         let params =
             DeviceParams::upload(net.registry(), &state.params, precision, ctx.device, |v| v);
         let setup = PassSetup {

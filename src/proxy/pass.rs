@@ -67,18 +67,7 @@ impl PassSetup<'_> {
             ReluMasks::Replay(masks) => Forward::replaying(self.params, self.bn, masks),
         };
         let logits = self.net.forward_logits(&f, &leaves, x);
-        let value = match objective {
-            Objective::SumLogits => logits.clone().sum(),
-            Objective::CrossEntropy { labels } => {
-                let [n, k] = logits.dims();
-                let mut one_hot = vec![0.0; n * k];
-                for (i, &y) in labels.iter().enumerate() {
-                    one_hot[i * k + y as usize] = 1.0;
-                }
-                let one_hot = tensor_from(one_hot, [n, k], self.precision, self.device);
-                (log_softmax(logits.clone(), 1) * one_hot).sum().neg() / n as f64
-            }
-        };
+        let value = objective_value(logits.clone(), objective, self.precision, self.device);
         let grads = value.backward();
         let grad_values = leaves
             .iter()
@@ -97,25 +86,45 @@ impl PassSetup<'_> {
     }
 }
 
+/// The scalar to differentiate, from logits [N, classes].
+pub fn objective_value(
+    logits: Tensor<2>,
+    objective: &Objective,
+    precision: Precision,
+    device: &Device,
+) -> Tensor<1> {
+    match objective {
+        Objective::SumLogits => logits.sum(),
+        Objective::CrossEntropy { labels } => {
+            let [n, k] = logits.dims();
+            let mut one_hot = vec![0.0; n * k];
+            for (i, &y) in labels.iter().enumerate() {
+                one_hot[i * k + y as usize] = 1.0;
+            }
+            let one_hot = tensor_from(one_hot, [n, k], precision, device);
+            (log_softmax(logits, 1) * one_hot).sum().neg() / n as f64
+        }
+    }
+}
+
 /// The SynFlow input: one all-ones image.
-pub fn ones_input(net: &dyn Supernet, precision: Precision, device: &Device) -> Tensor<4> {
-    let [c, h, w] = net.input_shape();
+pub fn ones_input(shape: [usize; 3], precision: Precision, device: &Device) -> Tensor<4> {
+    let [c, h, w] = shape;
     tensor_from(vec![1.0; c * h * w], [1, c, h, w], precision, device)
 }
 
-/// Checks a batch against the supernet and uploads it.
+/// Checks a batch against a network's input shape [C, H, W] and class count, and uploads it.
 pub fn batch_input(
-    net: &dyn Supernet,
+    expected: [usize; 3],
+    classes: usize,
     batch: &ImageBatch,
     precision: Precision,
     device: &Device,
 ) -> Result<Tensor<4>, ProxyError> {
-    let expected = net.input_shape();
     let got = [batch.channels, batch.height, batch.width];
     if got != expected {
         return Err(ProxyError::InputShape { got, expected });
     }
-    let classes = net.num_classes();
     if let Some((index, &label)) = batch
         .labels
         .iter()

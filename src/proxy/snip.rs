@@ -26,7 +26,13 @@ impl Proxy for Snip {
         ctx: &ScoreContext,
     ) -> Result<ProxyOutput, ProxyError> {
         let batch = ctx.batch.ok_or(ProxyError::NeedsData { proxy: "snip" })?;
-        let x = batch_input(net, batch, ctx.precision, ctx.device)?;
+        let x = batch_input(
+            net.input_shape(),
+            net.num_classes(),
+            batch,
+            ctx.precision,
+            ctx.device,
+        )?;
         let params = DeviceParams::upload(
             net.registry(),
             &state.params,

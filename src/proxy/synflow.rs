@@ -56,7 +56,7 @@ impl Proxy for SynFlow {
             precision: ctx.precision,
             bn: ctx.bn,
         };
-        let x = ones_input(net, ctx.precision, ctx.device);
+        let x = ones_input(net.input_shape(), ctx.precision, ctx.device);
         let pass = setup.run(&alphas, x, &Objective::SumLogits, ReluMasks::Plain);
         let groups = net
             .alpha_groups()

@@ -5,9 +5,10 @@
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
+use crate::nn::blocks::ResNetBlock;
 use crate::nn::ctx::Forward;
 use crate::nn::layers::{
-    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same, global_avg_pool,
+    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same, global_avg_pool,
 };
 use crate::nn::params::ParamRegistry;
 use crate::space::nb201::{NB201_EDGES, NB201_NODES, Nb201Op, edge_label};
@@ -73,49 +74,11 @@ impl SourceOps {
     }
 }
 
-/// `ResNetBasicblock`: conv_a (stride 2) -> conv_b, plus an avg-pool + 1x1 conv shortcut.
-#[derive(Clone, Debug)]
-struct ResidualReduction {
-    conv_a: ReluConvBn,
-    conv_b: ReluConvBn,
-    shortcut: Conv2d,
-}
-
-impl ResidualReduction {
-    fn register(reg: &mut ParamRegistry, prefix: &str, c_in: usize, c_out: usize) -> Self {
-        Self {
-            conv_a: ReluConvBn::register(
-                reg,
-                &format!("{prefix}.conv_a"),
-                ConvShape::dense(c_in, c_out, 3, 2, 1),
-                true,
-            ),
-            conv_b: ReluConvBn::register(
-                reg,
-                &format!("{prefix}.conv_b"),
-                ConvShape::dense(c_out, c_out, 3, 1, 1),
-                true,
-            ),
-            shortcut: Conv2d::register(
-                reg,
-                &format!("{prefix}.downsample.1"),
-                ConvShape::dense(c_in, c_out, 1, 1, 0),
-            ),
-        }
-    }
-
-    fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
-        let main = self.conv_b.forward(f, self.conv_a.forward(f, x.clone()));
-        let short = self.shortcut.forward(f, avg_pool(x, 2, 2, 0));
-        short + main
-    }
-}
-
 #[derive(Clone, Debug)]
 enum Layer {
     /// One `SourceOps` per node 0..2.
     Cell(Vec<SourceOps>),
-    Reduction(Box<ResidualReduction>),
+    Reduction(Box<ResNetBlock>),
 }
 
 /// The NB201 search supernet: its layer structure and the names of all its tensors.
@@ -153,7 +116,7 @@ impl Nb201Supernet {
         for stage in 0..3 {
             if stage > 0 {
                 let prefix = format!("cells.{}", layers.len());
-                layers.push(Layer::Reduction(Box::new(ResidualReduction::register(
+                layers.push(Layer::Reduction(Box::new(ResNetBlock::register(
                     &mut reg,
                     &prefix,
                     width,

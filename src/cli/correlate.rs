@@ -1,0 +1,31 @@
+//! `freedarts correlate`: flags, then [`freedarts::correlate::correlate`].
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+#[derive(clap::Args)]
+pub struct CorrelateArgs {
+    /// Score files from `freedarts score` (shards of one run can be given together).
+    #[arg(required = true, value_name = "SCORES.jsonl")]
+    pub scores: Vec<PathBuf>,
+    /// NAS-Bench-201 accuracy CSV (columns arch, cifar10_valid, cifar10_test, ...).
+    #[arg(long, value_name = "FILE.csv")]
+    pub benchmark: PathBuf,
+    /// Accuracy columns to correlate with (comma-separated) [default: every one in the file].
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Write every metric as JSON.
+    #[arg(long, short, value_name = "FILE.json")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn correlate(args: &CorrelateArgs) -> Result<()> {
+    let report = freedarts::correlate::correlate(&args.scores, &args.benchmark, &args.columns)?;
+    print!("{}", report.render_text());
+    if let Some(path) = &args.output {
+        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("cannot write --output {}", path.display()))?;
+    }
+    Ok(())
+}

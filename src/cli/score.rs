@@ -1,0 +1,147 @@
+//! `freedarts score`: flags, then [`freedarts::scoring::run_scoring`].
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use freedarts::scoring::archs::{ArchSelection, Shard};
+use freedarts::scoring::{ScoreOptions, run_scoring};
+use freedarts::search::DataSource;
+use freedarts::supernet::nb201::Nb201Config;
+use freedarts::zerocost::{all_proxies, proxy_by_name};
+
+fn proxy_help() -> String {
+    let mut text = String::from(
+        "Proxies, comma-separated (`all` for every one). Each is one number per network:\n",
+    );
+    for p in all_proxies() {
+        let data = if p.needs_data() {
+            " [needs --data]"
+        } else {
+            ""
+        };
+        text.push_str(&format!("  {}: {}{data}\n", p.name(), p.description()));
+    }
+    text
+}
+
+#[derive(clap::Args)]
+pub struct ScoreArgs {
+    /// Architectures: `all` (15,625 cells), `sample:N` (seeded), or a file with one NB201
+    /// arch string a line.
+    #[arg(long, default_value = "sample:100", value_name = "all|sample:N|FILE")]
+    pub archs: ArchSelection,
+    #[arg(long, default_value = "synflow,params,flops", long_help = proxy_help())]
+    pub proxy: String,
+    /// JSON Lines output, appended as it goes; an existing file of the same run is resumed.
+    #[arg(long, short, value_name = "FILE.jsonl")]
+    pub output: PathBuf,
+    /// Take every N-th architecture starting at I (0 <= I < N); shards' files concatenate.
+    #[arg(long, default_value = "0/1", value_name = "I/N")]
+    pub shard: Shard,
+    /// Seed of every network's initial weights (each network draws the same stream), of
+    /// sample:N and of the random baseline.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Images for the data proxies: a CIFAR binary file, a directory of the official batch
+    /// files, or `synthetic`.
+    #[arg(long, value_name = "PATH|synthetic")]
+    pub data: Option<String>,
+    /// Images in the batch of the data proxies.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Draw the batch at random with this seed instead of taking the first images.
+    #[arg(long)]
+    pub shuffle_seed: Option<u64>,
+    /// Network width C.
+    #[arg(long, default_value_t = 16)]
+    pub channels: usize,
+    /// Cells per stage N.
+    #[arg(long, default_value_t = 5)]
+    pub cells_per_stage: usize,
+    /// Classes of the head (CIFAR-100: 100, ImageNet16-120: 120).
+    #[arg(long, default_value_t = 10)]
+    pub classes: usize,
+    /// Input height and width (ImageNet16-120: 16).
+    #[arg(long, default_value_t = 32)]
+    pub input_size: usize,
+    /// Networks scored in parallel, one thread each [default: the number of CPUs].
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn score(args: &ScoreArgs) -> Result<()> {
+    let names: Vec<&str> = if args.proxy.trim() == "all" {
+        all_proxies().iter().map(|p| p.name()).collect()
+    } else {
+        args.proxy.split(',').map(str::trim).collect()
+    };
+    let mut proxies = Vec::new();
+    for name in names {
+        let Some(p) = proxy_by_name(name) else {
+            let known: Vec<&str> = all_proxies().iter().map(|p| p.name()).collect();
+            bail!(
+                "--proxy: unknown proxy `{name}`; known: {}",
+                known.join(", ")
+            );
+        };
+        if proxies
+            .iter()
+            .any(|q: &&dyn freedarts::zerocost::NetworkProxy| q.name() == name)
+        {
+            bail!("--proxy: `{name}` is listed twice");
+        }
+        proxies.push(p);
+    }
+    if args.channels == 0 || args.cells_per_stage == 0 || args.classes == 0 {
+        bail!("--channels, --cells-per-stage and --classes must be at least 1");
+    }
+    let opts = ScoreOptions {
+        config: Nb201Config {
+            channels: args.channels,
+            cells_per_stage: args.cells_per_stage,
+            classes: args.classes,
+            input_size: args.input_size,
+        },
+        archs: args.archs.clone(),
+        proxies,
+        seed: args.seed,
+        data: args.data.as_ref().map(|d| {
+            if d == "synthetic" {
+                DataSource::Synthetic
+            } else {
+                DataSource::Cifar(PathBuf::from(d))
+            }
+        }),
+        batch_size: args.batch_size,
+        shuffle_seed: args.shuffle_seed,
+        shard: args.shard,
+        output: args.output.clone(),
+        progress: !args.quiet,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let device = burn::tensor::Device::flex().autodiff();
+    let s = run_scoring(&opts, &device)?;
+    let rate = if s.scored > 0 {
+        format!(
+            ", {:.1} ms per architecture",
+            s.seconds * 1e3 / s.scored as f64
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "{}: {} architectures ({} already there, {} scored) in {:.1} s{rate}",
+        args.output.display(),
+        s.total,
+        s.resumed,
+        s.scored,
+        s.seconds
+    );
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! `freedarts correlate`: how well each proxy of one or more score files ranks architectures
+//! against NAS-Bench-201 accuracies.
+
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::benchmark::{BenchmarkError, Nb201Benchmark};
+use crate::scoring::file::{ScoreFileError, ScoreLine, read_score_file};
+use crate::space::nb201::Nb201Arch;
+
+/// The top fractions the table reports.
+pub const TOP_FRACTIONS: [f64; 3] = [0.01, 0.05, 0.10];
+
+/// Metrics of one proxy against one accuracy column.
+#[derive(Clone, Debug, Serialize)]
+pub struct Correlation {
+    pub proxy: String,
+    pub column: String,
+    /// Architectures with both a finite score and an accuracy.
+    pub n: usize,
+    /// Rows skipped because the score was missing or not finite.
+    pub skipped: usize,
+    pub kendall_tau: f64,
+    pub spearman: f64,
+    /// Pearson's r of the raw values (dominated by outliers for proxies spanning decades,
+    /// like synflow; the rank metrics are the ones to read).
+    pub pearson: f64,
+    /// Share of the top 1%, 5%, 10% by score that are in the top 1%, 5%, 10% by accuracy.
+    pub precision_at: Vec<f64>,
+    /// Best accuracy among the top 1%, 5%, 10% by score.
+    pub best_in_top: Vec<f64>,
+    /// Best accuracy among the n architectures (what a perfect proxy finds).
+    pub best_possible: f64,
+}
+
+/// Everything `correlate` computed, as written to `--output`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CorrelationReport {
+    pub format: &'static str,
+    pub score_files: Vec<PathBuf>,
+    pub benchmark: PathBuf,
+    pub top_fractions: Vec<f64>,
+    /// Whether a larger value of each proxy predicts a better network, from the headers.
+    pub larger_is_better: Vec<(String, bool)>,
+    pub results: Vec<Correlation>,
+    /// Architectures in the score files that the benchmark does not hold.
+    pub unmatched: usize,
+    pub freedarts_version: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CorrelateError {
+    #[error(transparent)]
+    File(#[from] ScoreFileError),
+    #[error(transparent)]
+    Benchmark(#[from] BenchmarkError),
+    #[error("{path}: `{arch}` is not an NB201 architecture string: {message}")]
+    Arch {
+        path: PathBuf,
+        arch: String,
+        message: String,
+    },
+    #[error("{path}: {arch} scored twice with different values for `{proxy}`")]
+    Conflict {
+        path: PathBuf,
+        arch: String,
+        proxy: String,
+    },
+    #[error("no proxy column found in {0:?}: are these `freedarts score` files?")]
+    NoProxies(Vec<PathBuf>),
+    #[error("unknown accuracy column `{column}`; the benchmark has {available}")]
+    Column { column: String, available: String },
+}
+
+/// Scores by proxy name, for each architecture.
+struct Scores {
+    proxies: Vec<(String, bool)>,
+    rows: HashMap<Nb201Arch, HashMap<String, Option<f64>>>,
+}
+
+fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
+    let mut proxies: Vec<(String, bool)> = Vec::new();
+    let mut rows: HashMap<Nb201Arch, HashMap<String, Option<f64>>> = HashMap::new();
+    let mut raw_rows = Vec::new();
+    for path in paths {
+        for line in read_score_file(path)? {
+            match line {
+                ScoreLine::Header(h) => {
+                    for p in h
+                        .get("proxies")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let Some(name) = p.get("name").and_then(Value::as_str) else {
+                            continue;
+                        };
+                        let larger = p.get("larger_is_better").and_then(Value::as_bool);
+                        if !proxies.iter().any(|(n, _)| n == name) {
+                            proxies.push((name.to_string(), larger.unwrap_or(true)));
+                        }
+                    }
+                }
+                ScoreLine::Row(r) => raw_rows.push((path.clone(), r)),
+            }
+        }
+    }
+    if proxies.is_empty() {
+        return Err(CorrelateError::NoProxies(paths.to_vec()));
+    }
+    for (path, row) in raw_rows {
+        let text = row["arch"].as_str().unwrap_or_default();
+        let arch = Nb201Arch::parse(text).map_err(|e| CorrelateError::Arch {
+            path: path.clone(),
+            arch: text.to_string(),
+            message: e.to_string(),
+        })?;
+        let entry = rows.entry(arch).or_default();
+        for (name, _) in &proxies {
+            let Some(value) = row.get(name) else { continue };
+            let value = value.as_f64();
+            if let Some(old) = entry.insert(name.clone(), value)
+                && old != value
+            {
+                return Err(CorrelateError::Conflict {
+                    path,
+                    arch: arch.to_string(),
+                    proxy: name.clone(),
+                });
+            }
+        }
+    }
+    Ok(Scores { proxies, rows })
+}
+
+/// Correlates every proxy of `score_files` with the benchmark's accuracy `columns` (all of
+/// them when empty).
+pub fn correlate(
+    score_files: &[PathBuf],
+    benchmark_path: &Path,
+    columns: &[String],
+) -> Result<CorrelationReport, CorrelateError> {
+    let scores = read_scores(score_files)?;
+    let bench = Nb201Benchmark::load(benchmark_path)?;
+    let columns: Vec<String> = if columns.is_empty() {
+        bench.columns().to_vec()
+    } else {
+        columns.to_vec()
+    };
+    let column_ids = columns
+        .iter()
+        .map(|c| {
+            bench.column_index(c).ok_or_else(|| CorrelateError::Column {
+                column: c.clone(),
+                available: bench.columns().join(", "),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // A fixed order (by arch string) so ties at a top-k boundary always break the same way.
+    let mut archs: Vec<(&Nb201Arch, &[f64])> = scores
+        .rows
+        .keys()
+        .filter_map(|a| bench.accuracies(a).map(|acc| (a, acc)))
+        .collect();
+    archs.sort_by_key(|(a, _)| a.to_string());
+    let unmatched = scores.rows.len() - archs.len();
+
+    let mut results = Vec::new();
+    for (proxy, _) in &scores.proxies {
+        for (column, &c) in columns.iter().zip(&column_ids) {
+            let (mut s, mut acc) = (Vec::new(), Vec::new());
+            for (arch, accs) in &archs {
+                match scores.rows[*arch].get(proxy).copied().flatten() {
+                    Some(v) if v.is_finite() => {
+                        s.push(v);
+                        acc.push(accs[c]);
+                    }
+                    _ => {}
+                }
+            }
+            results.push(Correlation {
+                proxy: proxy.clone(),
+                column: column.clone(),
+                n: s.len(),
+                skipped: archs.len() - s.len(),
+                kendall_tau: metrics::kendall_tau_b(&s, &acc),
+                spearman: metrics::spearman(&s, &acc),
+                pearson: metrics::pearson(&s, &acc),
+                precision_at: TOP_FRACTIONS
+                    .iter()
+                    .map(|&f| metrics::precision_at(&s, &acc, f))
+                    .collect(),
+                best_in_top: TOP_FRACTIONS
+                    .iter()
+                    .map(|&f| metrics::best_in_top(&s, &acc, f))
+                    .collect(),
+                best_possible: acc.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            });
+        }
+    }
+    Ok(CorrelationReport {
+        format: "freedarts.correlation/1",
+        score_files: score_files.to_vec(),
+        benchmark: benchmark_path.to_path_buf(),
+        top_fractions: TOP_FRACTIONS.to_vec(),
+        larger_is_better: scores.proxies,
+        results,
+        unmatched,
+        freedarts_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+impl CorrelationReport {
+    /// One table per accuracy column, one row per proxy.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let mut columns: Vec<&str> = Vec::new();
+        for r in &self.results {
+            if !columns.contains(&r.column.as_str()) {
+                columns.push(&r.column);
+            }
+        }
+        for column in columns {
+            out.push_str(&format!(
+                "{column}\n  {:<10} {:>6} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7} {:>7}\n",
+                "proxy", "n", "tau", "rho", "r", "P@1%", "P@5%", "P@10%", "best1%", "best10%"
+            ));
+            for r in self.results.iter().filter(|r| r.column == column) {
+                out.push_str(&format!(
+                    "  {:<10} {:>6} {:>7.3} {:>7.3} {:>7.3} {:>6.3} {:>6.3} {:>6.3} {:>7.2} {:>7.2}\n",
+                    r.proxy,
+                    r.n,
+                    r.kendall_tau,
+                    r.spearman,
+                    r.pearson,
+                    r.precision_at[0],
+                    r.precision_at[1],
+                    r.precision_at[2],
+                    r.best_in_top[0],
+                    r.best_in_top[2],
+                ));
+            }
+            if let Some(r) = self.results.iter().find(|r| r.column == column) {
+                out.push_str(&format!("  best possible: {:.2}\n", r.best_possible));
+            }
+        }
+        if self.unmatched > 0 {
+            out.push_str(&format!(
+                "{} scored architectures are not in the benchmark and were left out\n",
+                self.unmatched
+            ));
+        }
+        out
+    }
+}

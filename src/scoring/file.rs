@@ -1,0 +1,190 @@
+//! Score files: JSON Lines, a header line with every setting, then one row per architecture
+//! (`{"arch": "|...|", "synflow": 1.2e40, "synflow_log": 92.3, "params": 1.1, ...}`). Rows are
+//! appended and flushed one at a time, so a killed run leaves a valid prefix (at most one
+//! torn last line, which resuming cuts off). Shards of one run concatenate: their headers
+//! agree on everything but the shard.
+
+use std::collections::HashSet;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+/// Schema name written in every header.
+pub const SCORE_FORMAT: &str = "freedarts.scores/1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreFileError {
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error(
+        "{path} was written with other settings ({key}: {was} there, {now} now): resume with the same flags or pick another --output"
+    )]
+    SettingsChanged {
+        path: PathBuf,
+        key: String,
+        was: String,
+        now: String,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ScoreFileError {
+    let path = path.to_path_buf();
+    move |source| ScoreFileError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// One parsed line of a score file.
+pub enum ScoreLine {
+    Header(Map<String, Value>),
+    Row(Map<String, Value>),
+}
+
+/// Parses every complete line of `text`; `lines` numbers them for errors.
+fn parse_lines(path: &Path, text: &str) -> Result<Vec<ScoreLine>, ScoreFileError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let err = |message: String| ScoreFileError::Line {
+            path: path.to_path_buf(),
+            line: i + 1,
+            message,
+        };
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| err(format!("not a JSON object: {e}")))?;
+        let Value::Object(mut map) = value else {
+            return Err(err("expected a JSON object".into()));
+        };
+        if let Some(header) = map.remove("header") {
+            let Value::Object(header) = header else {
+                return Err(err("`header` must be an object".into()));
+            };
+            out.push(ScoreLine::Header(header));
+        } else if map.get("arch").is_some_and(Value::is_string) {
+            out.push(ScoreLine::Row(map));
+        } else {
+            return Err(err("a row needs an `arch` string".into()));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a whole score file (for `correlate`).
+pub fn read_score_file(path: &Path) -> Result<Vec<ScoreLine>, ScoreFileError> {
+    let text = std::fs::read_to_string(path).map_err(io("read", path))?;
+    parse_lines(path, &text)
+}
+
+/// A score file open for appending, with the archs it already holds.
+pub struct ScoreWriter {
+    path: PathBuf,
+    file: std::fs::File,
+    pub done: HashSet<String>,
+}
+
+impl ScoreWriter {
+    /// Opens `path` for the run described by `header`: creates it, or resumes it when it
+    /// holds rows of the same run (cutting off a torn last line).
+    pub fn open(path: &Path, header: &Map<String, Value>) -> Result<Self, ScoreFileError> {
+        let existing = match std::fs::read(path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io("read", path)(e)),
+        };
+        let mut done = HashSet::new();
+        let mut needs_header = true;
+        if let Some(bytes) = existing {
+            let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            if complete < bytes.len() {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(io("open", path))?;
+                file.set_len(complete as u64)
+                    .map_err(io("truncate", path))?;
+            }
+            let text = String::from_utf8_lossy(&bytes[..complete]);
+            for line in parse_lines(path, &text)? {
+                match line {
+                    ScoreLine::Header(old) => {
+                        check_same_settings(path, &old, header)?;
+                        needs_header = false;
+                    }
+                    ScoreLine::Row(row) => {
+                        done.insert(row["arch"].as_str().unwrap_or_default().to_string());
+                    }
+                }
+            }
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io("open", path))?;
+        let mut writer = Self {
+            path: path.to_path_buf(),
+            file,
+            done,
+        };
+        if needs_header {
+            let mut line = Map::new();
+            line.insert("header".into(), Value::Object(header.clone()));
+            writer.write_line(&Value::Object(line).to_string())?;
+        }
+        Ok(writer)
+    }
+
+    /// Appends one row (keys in the order given) and flushes it.
+    pub fn write_row(&mut self, fields: &[(String, Value)]) -> Result<(), ScoreFileError> {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), v))
+            .collect();
+        self.write_line(&format!("{{{}}}", body.join(",")))
+    }
+
+    fn write_line(&mut self, line: &str) -> Result<(), ScoreFileError> {
+        // One write per line, so a kill tears at most the last line.
+        self.file
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(io("write", &self.path))
+    }
+}
+
+fn check_same_settings(
+    path: &Path,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+) -> Result<(), ScoreFileError> {
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for key in keys {
+        let (was, now) = (old.get(key), new.get(key));
+        if was != now {
+            let show = |v: Option<&Value>| v.map_or("absent".to_string(), Value::to_string);
+            return Err(ScoreFileError::SettingsChanged {
+                path: path.to_path_buf(),
+                key: key.clone(),
+                was: show(was),
+                now: show(now),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! `freedarts score`: whole-network proxies for a list of NB201 cells, written as JSON Lines
+//! that a killed run resumes and that shards of one run concatenate into.
+
+pub mod archs;
+pub mod file;
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use serde_json::{Map, Value, json};
+
+use crate::network::nb201::Nb201Network;
+use crate::search::{DataSource, load_images};
+use crate::space::nb201::Nb201Arch;
+use crate::supernet::nb201::Nb201Config;
+use crate::zerocost::{ArchScoring, NetworkProxy, ScoreSettings};
+
+use archs::{ArchListError, ArchSelection, Shard};
+use file::{SCORE_FORMAT, ScoreFileError, ScoreWriter};
+
+/// Every setting of a scoring run; all of it goes into the file header.
+#[derive(Clone, Debug)]
+pub struct ScoreOptions {
+    pub config: Nb201Config,
+    pub archs: ArchSelection,
+    pub proxies: Vec<&'static dyn NetworkProxy>,
+    /// Seed of every network's initial weights, of `sample:N` and of the random baseline.
+    pub seed: u64,
+    pub data: Option<DataSource>,
+    pub batch_size: usize,
+    pub shuffle_seed: Option<u64>,
+    pub shard: Shard,
+    pub output: PathBuf,
+    /// Draw a progress bar on stderr (it hides itself when stderr is not a terminal).
+    pub progress: bool,
+    /// Networks scored at once, one thread each (rows are still written in list order).
+    pub jobs: usize,
+}
+
+impl std::fmt::Debug for dyn NetworkProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error(transparent)]
+    Archs(#[from] ArchListError),
+    #[error(transparent)]
+    File(#[from] ScoreFileError),
+    #[error(transparent)]
+    Data(#[from] crate::data::cifar::DataError),
+    #[error("{arch}: {source}")]
+    Proxy {
+        arch: String,
+        source: crate::proxy::ProxyError,
+    },
+    #[error("invalid setting: {0}")]
+    Config(String),
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct ScoreSummary {
+    /// Architectures of this shard.
+    pub total: usize,
+    /// Already in the file when the run started.
+    pub resumed: usize,
+    pub scored: usize,
+    pub seconds: f64,
+}
+
+/// The header line: everything that decides the numbers, and nothing that changes between
+/// an interrupted and an uninterrupted run (no clock times), so both give the same file.
+pub fn header(opts: &ScoreOptions, batch_indices: Option<&[usize]>) -> Map<String, Value> {
+    let proxies: Vec<Value> = opts
+        .proxies
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name(),
+                "larger_is_better": p.larger_is_better(),
+                "description": p.description(),
+            })
+        })
+        .collect();
+    let data = opts.proxies.iter().any(|p| p.needs_data()).then(|| {
+        json!({
+            "source": opts.data,
+            "batch_size": opts.batch_size,
+            "shuffle_seed": opts.shuffle_seed,
+            "indices": batch_indices,
+        })
+    });
+    let mut h = Map::new();
+    h.insert("format".into(), json!(SCORE_FORMAT));
+    h.insert("freedarts_version".into(), json!(env!("CARGO_PKG_VERSION")));
+    h.insert("burn_version".into(), json!(crate::report::BURN_VERSION));
+    h.insert("space".into(), json!("nb201"));
+    h.insert("network".into(), json!(opts.config));
+    h.insert("seed".into(), json!(opts.seed));
+    h.insert("archs".into(), json!(opts.archs.to_string()));
+    h.insert("shard".into(), json!(opts.shard.to_string()));
+    h.insert("proxies".into(), Value::Array(proxies));
+    h.insert("data".into(), data.unwrap_or(Value::Null));
+    h
+}
+
+/// The fields of one row: the arch, each proxy's value, then its extras as `<name>_<key>`.
+pub fn row_fields(
+    arch: &Nb201Arch,
+    proxies: &[&dyn NetworkProxy],
+    values: &[crate::zerocost::ProxyValue],
+) -> Vec<(String, Value)> {
+    let mut fields = vec![("arch".to_string(), json!(arch.to_string()))];
+    for (p, v) in proxies.iter().zip(values) {
+        fields.push((p.name().to_string(), json!(v.value)));
+        for (key, x) in &v.extra {
+            fields.push((format!("{}_{key}", p.name()), json!(x)));
+        }
+    }
+    fields
+}
+
+/// Scores the shard's architectures not yet in the output file, appending as it goes.
+pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary, ScoreError> {
+    let start = std::time::Instant::now();
+    if opts.proxies.is_empty() {
+        return Err(ScoreError::Config("--proxy lists no proxies".into()));
+    }
+    let needs_data = opts.proxies.iter().find(|p| p.needs_data());
+    let batch = match (needs_data, &opts.data) {
+        (None, _) => None,
+        (Some(p), None) => {
+            return Err(ScoreError::Config(format!(
+                "proxy `{}` needs images: pass --data PATH (or --data synthetic)",
+                p.name()
+            )));
+        }
+        (Some(_), Some(data)) => Some(load_images(
+            data,
+            opts.config.classes,
+            opts.config.input_size,
+            opts.batch_size,
+            opts.shuffle_seed,
+            opts.seed,
+        )?),
+    };
+    let all = opts.archs.resolve(opts.seed)?;
+    let mine = opts.shard.select(&all);
+    let header = header(opts, batch.as_ref().map(|b| b.indices.as_slice()));
+    let mut writer = ScoreWriter::open(&opts.output, &header)?;
+    let todo: Vec<Nb201Arch> = mine
+        .iter()
+        .filter(|a| !writer.done.contains(&a.to_string()))
+        .copied()
+        .collect();
+    let resumed = mine.len() - todo.len();
+
+    let bar = progress_bar(opts.progress, mine.len() as u64, resumed as u64);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let batch = batch.as_ref();
+    std::thread::scope(|scope| -> Result<(), ScoreError> {
+        for _ in 0..opts.jobs.max(1).min(todo.len().max(1)) {
+            let (tx, next, todo) = (tx.clone(), &next, &todo);
+            scope.spawn(move || {
+                let settings = ScoreSettings {
+                    device,
+                    batch,
+                    seed: opts.seed,
+                };
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(arch) = todo.get(i) else { break };
+                    let net = Nb201Network::new(opts.config, *arch);
+                    let values = ArchScoring::new(&net, &settings).score_all(&opts.proxies);
+                    // The receiver only hangs up after an error; then stop quietly.
+                    if tx.send((i, values)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Workers finish out of order; rows are written in list order so that the file does
+        // not depend on --jobs or on where a previous run was stopped.
+        let mut pending = std::collections::BTreeMap::new();
+        let mut written = 0;
+        for (i, values) in rx {
+            pending.insert(i, values);
+            while let Some(values) = pending.remove(&written) {
+                let arch = &todo[written];
+                let values = values.map_err(|source| {
+                    next.store(todo.len(), std::sync::atomic::Ordering::Relaxed);
+                    ScoreError::Proxy {
+                        arch: arch.to_string(),
+                        source,
+                    }
+                })?;
+                writer.write_row(&row_fields(arch, &opts.proxies, &values))?;
+                bar.inc(1);
+                written += 1;
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    Ok(ScoreSummary {
+        total: mine.len(),
+        resumed,
+        scored: todo.len(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn progress_bar(enabled: bool, len: u64, done: u64) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  ETA {eta}")
+            .expect("the template is valid"),
+    );
+    bar.set_position(done);
+    bar.reset_eta();
+    bar
+}

@@ -1,0 +1,103 @@
+//! GraSP on the weights (Wang et al., as in the zero-cost-proxy library): score = sum over
+//! conv/linear weights of -W * (H g), g = dL/dW. burn has no double backward, so H g is a
+//! float64 central difference of the gradient along g with the ReLU masks of the first pass
+//! held fixed: the same second derivative PyTorch's double backward takes.
+
+use crate::nn::ctx::{BnMode, Precision};
+use crate::nn::params::HostParams;
+use crate::proxy::ProxyError;
+use crate::proxy::pass::ReluMasks;
+
+use super::pass::{self, Input, PassSpec, weight_ids};
+use super::{ArchScoring, NetworkProxy, ProxyValue, weight_sum};
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GraspNet;
+
+/// Step along g, relative to max|W| / max|g|: small enough that the central difference's
+/// truncation error (relative step squared) is far below float64 round-off of the gradients.
+const REL_STEP: f64 = 1e-6;
+
+fn max_abs(values: &[Vec<f64>]) -> f64 {
+    values.iter().flatten().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+impl NetworkProxy for GraspNet {
+    fn name(&self) -> &'static str {
+        "grasp"
+    }
+
+    fn description(&self) -> &'static str {
+        "sum -W * (H g) over conv/linear weights, g = dL/dW on one batch, float64 (larger is better)"
+    }
+
+    fn needs_data(&self) -> bool {
+        true
+    }
+
+    fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
+        let batch = s.batch(self.name())?;
+        let device = s.settings.device;
+        let spec = |relu: ReluMasks| PassSpec {
+            precision: Precision::F64,
+            bn: BnMode::Train,
+            transform: |v| v,
+            input: Input::Batch(batch),
+            cross_entropy: true,
+            input_grad: false,
+            weight_grads: true,
+            probe: None,
+            relu,
+        };
+        let at = pass::run(s.net, &s.params, spec(ReluMasks::Record), device)?;
+        let ids = weight_ids(s.net);
+        let g_max = max_abs(&at.weight_grads);
+        let w_max = max_abs(
+            &ids.iter()
+                .map(|id| s.params.get(*id).to_vec())
+                .collect::<Vec<_>>(),
+        );
+        if g_max == 0.0 || w_max == 0.0 {
+            return Ok(ProxyValue::plain(0.0));
+        }
+        let eps = REL_STEP * w_max / g_max;
+        let shifted = |sign: f64| -> HostParams {
+            let mut params = s.params.clone();
+            for (id, g) in ids.iter().zip(&at.weight_grads) {
+                for (w, g) in params.values[id.0].iter_mut().zip(g) {
+                    *w += sign * eps * g;
+                }
+            }
+            params
+        };
+        let plus = pass::run(
+            s.net,
+            &shifted(1.0),
+            spec(ReluMasks::Replay(at.masks.clone())),
+            device,
+        )?;
+        let minus = pass::run(
+            s.net,
+            &shifted(-1.0),
+            spec(ReluMasks::Replay(at.masks)),
+            device,
+        )?;
+        let hessian_grad: Vec<Vec<f64>> = plus
+            .weight_grads
+            .iter()
+            .zip(&minus.weight_grads)
+            .map(|(p, m)| {
+                p.iter()
+                    .zip(m)
+                    .map(|(p, m)| (p - m) / (2.0 * eps))
+                    .collect()
+            })
+            .collect();
+        Ok(ProxyValue::plain(weight_sum(
+            &s.params,
+            s.net,
+            &hessian_grad,
+            |w, hg| -w * hg,
+        )))
+    }
+}

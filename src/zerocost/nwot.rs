@@ -1,0 +1,39 @@
+//! NASWOT (Mellor et al.): K[i, j] = number of ReLU units on which images i and j share their
+//! on/off state, summed over every ReLU of the network; score = ln|det K|.
+
+use crate::nn::ctx::{BnMode, Precision};
+use crate::proxy::ProxyError;
+
+use super::linalg::log_abs_det;
+use super::pass::relu_agreement_kernel;
+use super::{ArchScoring, NetworkProxy, ProxyValue};
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Nwot;
+
+impl NetworkProxy for Nwot {
+    fn name(&self) -> &'static str {
+        "nwot"
+    }
+
+    fn description(&self) -> &'static str {
+        "ln|det K| of the ReLU-pattern agreement kernel of one batch (larger is better)"
+    }
+
+    fn needs_data(&self) -> bool {
+        true
+    }
+
+    fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
+        let batch = s.batch(self.name())?;
+        let kernel = relu_agreement_kernel(
+            s.net,
+            &s.params,
+            batch,
+            Precision::F32,
+            BnMode::Train,
+            s.settings.device,
+        )?;
+        Ok(ProxyValue::plain(log_abs_det(&kernel, batch.n)))
+    }
+}
