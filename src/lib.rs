@@ -17,6 +17,7 @@ pub mod proxy;
 pub mod report;
 pub mod scoring;
 pub mod search;
+pub mod seeds;
 pub mod sizes;
 pub mod space;
 pub mod supernet;

@@ -71,7 +71,7 @@ fn synflow_gradient_matches_finite_differences() {
         bn: BnMode::Train,
     };
     let alpha: Vec<f64> = state.alphas[0].iter().map(|a| a.abs()).collect();
-    let x = ones_input(&net, Precision::F64, &device);
+    let x = ones_input(net.input_shape(), Precision::F64, &device);
     check(&setup, &alpha, x, &Objective::SumLogits);
 }
 
@@ -104,7 +104,14 @@ fn cross_entropy_gradient_matches_finite_differences() {
         width: 32,
         indices: (0..8).collect(),
     };
-    let x = batch_input(&net, &batch, Precision::F64, &device).unwrap();
+    let x = batch_input(
+        net.input_shape(),
+        net.num_classes(),
+        &batch,
+        Precision::F64,
+        &device,
+    )
+    .unwrap();
     let objective = Objective::CrossEntropy {
         labels: &batch.labels,
     };

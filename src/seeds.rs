@@ -1,0 +1,250 @@
+//! `search --seeds`: one search per seed and the reproducibility table a paper reports, the
+//! mean and standard deviation of the found cells' benchmark accuracies and how often each op
+//! won each edge.
+
+use std::fmt::Write as _;
+
+use burn::tensor::Device;
+use serde::Serialize;
+
+use crate::search::{SearchError, SearchOptions, run_search};
+
+/// Parses `A..B` (A to B inclusive, as papers write "seeds 0..9"), `A,B,C`, or one seed.
+pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
+    let bad = || format!("`{text}`: expected A..B (inclusive), a list like 0,3,7, or one seed");
+    let seeds: Vec<u64> = if let Some((a, b)) = text.split_once("..") {
+        let a: u64 = a.trim().parse().map_err(|_| bad())?;
+        let b: u64 = b
+            .trim()
+            .trim_start_matches('=')
+            .parse()
+            .map_err(|_| bad())?;
+        if b < a {
+            return Err(bad());
+        }
+        (a..=b).collect()
+    } else {
+        text.split(',')
+            .map(|s| s.trim().parse().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?
+    };
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != seeds.len() {
+        return Err(format!("`{text}` lists a seed twice"));
+    }
+    Ok(seeds)
+}
+
+/// A parsed `--seeds` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedList(pub Vec<u64>);
+
+impl std::str::FromStr for SeedList {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_seeds(s).map(Self)
+    }
+}
+
+/// One search of the series.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeedRun {
+    pub seed: u64,
+    pub architecture: String,
+    /// (column, accuracy) of the found cell, with `--benchmark`.
+    pub accuracies: Vec<(String, f64)>,
+    /// Codes of the warnings the run raised.
+    pub warnings: Vec<String>,
+}
+
+/// Mean and spread of one accuracy column over the seeds.
+#[derive(Clone, Debug, Serialize)]
+pub struct ColumnStats {
+    pub column: String,
+    pub mean: f64,
+    /// Population standard deviation (numpy's default, ddof = 0).
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// How often each op was kept on each row of one alpha group.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpWins {
+    pub group: String,
+    pub rows: Vec<String>,
+    pub cols: Vec<String>,
+    /// Row-major counts, rows x cols.
+    pub counts: Vec<usize>,
+}
+
+/// The whole series.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeedsReport {
+    pub schema: &'static str,
+    pub space: String,
+    pub proxy: String,
+    pub seeds: Vec<u64>,
+    pub runs: Vec<SeedRun>,
+    pub accuracy: Vec<ColumnStats>,
+    pub op_wins: Vec<OpWins>,
+    pub distinct_architectures: usize,
+    pub options: SearchOptions,
+    pub freedarts_version: String,
+    pub total_s: f64,
+}
+
+/// Runs `opts` once per seed (the seed replaces `opts.seed`).
+pub fn run_seeds(
+    opts: &SearchOptions,
+    seeds: &[u64],
+    device: &Device,
+) -> Result<SeedsReport, SearchError> {
+    if opts.init_from.is_some() {
+        return Err(SearchError::Config(
+            "--seeds draws fresh weights per seed and cannot be combined with --init-from".into(),
+        ));
+    }
+    let start = std::time::Instant::now();
+    let mut runs = Vec::new();
+    let mut op_wins: Vec<OpWins> = Vec::new();
+    let mut proxy = String::new();
+    for &seed in seeds {
+        let result = run_search(
+            &SearchOptions {
+                seed,
+                ..opts.clone()
+            },
+            device,
+        )?;
+        proxy.clone_from(&result.proxy.proxy);
+        if op_wins.is_empty() {
+            op_wins = result
+                .proxy
+                .groups
+                .iter()
+                .map(|g| OpWins {
+                    group: g.name.clone(),
+                    rows: g.rows.clone(),
+                    cols: g.cols.clone(),
+                    counts: vec![0; g.rows.len() * g.cols.len()],
+                })
+                .collect();
+        }
+        for (wins, kept) in op_wins.iter_mut().zip(result.kept_cells()) {
+            for (row, col, _) in kept {
+                wins.counts[row * wins.cols.len() + col] += 1;
+            }
+        }
+        runs.push(SeedRun {
+            seed,
+            architecture: result.architecture.clone(),
+            accuracies: result
+                .benchmark
+                .iter()
+                .flat_map(|b| b.values.iter().map(|v| (v.column.clone(), v.accuracy)))
+                .collect(),
+            warnings: result.warnings.iter().map(|w| w.code.to_string()).collect(),
+        });
+    }
+    let columns: Vec<String> = runs
+        .first()
+        .map(|r| r.accuracies.iter().map(|(c, _)| c.clone()).collect())
+        .unwrap_or_default();
+    let accuracy = columns
+        .iter()
+        .enumerate()
+        .map(|(k, column)| {
+            let v: Vec<f64> = runs.iter().map(|r| r.accuracies[k].1).collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
+            ColumnStats {
+                column: column.clone(),
+                mean,
+                std: var.sqrt(),
+                min: v.iter().copied().fold(f64::INFINITY, f64::min),
+                max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            }
+        })
+        .collect();
+    let mut distinct: Vec<&str> = runs.iter().map(|r| r.architecture.as_str()).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    Ok(SeedsReport {
+        schema: "freedarts.seeds/1",
+        space: opts.space.name().into(),
+        proxy,
+        seeds: seeds.to_vec(),
+        distinct_architectures: distinct.len(),
+        runs,
+        accuracy,
+        op_wins,
+        options: opts.clone(),
+        freedarts_version: env!("CARGO_PKG_VERSION").into(),
+        total_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+impl SeedsReport {
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "FreeDARTS search over {} seeds: space {}, proxy {}",
+            self.seeds.len(),
+            self.space,
+            self.proxy
+        );
+        for r in &self.runs {
+            let warn = if r.warnings.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", r.warnings.join(", "))
+            };
+            let _ = writeln!(s, "  seed {:>3}: {}{warn}", r.seed, r.architecture);
+        }
+        let _ = writeln!(
+            s,
+            "{} distinct architecture(s)",
+            self.distinct_architectures
+        );
+        if !self.accuracy.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nbenchmark accuracy of the found cells (mean +- std, min..max):"
+            );
+            for c in &self.accuracy {
+                let _ = writeln!(
+                    s,
+                    "  {:<17} {:>6.2} +- {:<5.2} {:.2}..{:.2}",
+                    c.column, c.mean, c.std, c.min, c.max
+                );
+            }
+        }
+        for w in &self.op_wins {
+            let _ = writeln!(
+                s,
+                "\nop wins per edge ({}), out of {} seeds:",
+                w.group,
+                self.seeds.len()
+            );
+            let _ = write!(s, "{:>8}", "edge");
+            for c in &w.cols {
+                let _ = write!(s, " {c:>13}");
+            }
+            let _ = writeln!(s);
+            for (r, label) in w.rows.iter().enumerate() {
+                let _ = write!(s, "{label:>8}");
+                for k in 0..w.cols.len() {
+                    let _ = write!(s, " {:>13}", w.counts[r * w.cols.len() + k]);
+                }
+                let _ = writeln!(s);
+            }
+        }
+        let _ = writeln!(s, "\ntime: {:.2} s", self.total_s);
+        s
+    }
+}

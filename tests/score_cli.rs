@@ -1,0 +1,221 @@
+//! `freedarts score` and `freedarts correlate` end to end: resuming after a kill, shards,
+//! settings checks, error messages.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{freedarts, path, stderr};
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("freedarts-score-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+fn score(out: &Path, extra: &[&str]) -> std::process::Output {
+    let o = path(out.to_path_buf());
+    let mut args = vec![
+        "score",
+        "--archs",
+        "sample:12",
+        "--proxy",
+        "synflow,params,random",
+        "-o",
+        &o,
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    freedarts(&args)
+}
+
+fn lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_killed_and_resumed_run_writes_the_same_file() {
+    let whole = tmp("whole.jsonl");
+    let out = score(&whole, &["-j", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(lines(&whole).len(), 13, "a header and 12 rows");
+
+    // A real kill, as soon as a few rows are on disk.
+    let killed = tmp("killed.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_freedarts"))
+        .args([
+            "score",
+            "--archs",
+            "sample:12",
+            "--proxy",
+            "synflow,params,random",
+            "-q",
+        ])
+        .args(["-o", &path(killed.clone()), "-j", "2"])
+        .spawn()
+        .unwrap();
+    while std::fs::read_to_string(&killed).map_or(0, |t| t.lines().count()) < 4 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("score exited ({status}) before writing 3 rows");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Whatever the kill left, cut it to 3 rows and a torn fourth, as a kill mid-write would.
+    let mut kept: String = lines(&killed)[..4]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    kept.push_str(&lines(&whole)[4][..20]);
+    std::fs::write(&killed, kept).unwrap();
+
+    let out = score(&killed, &["-j", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("3 already there, 9 scored"), "{report}");
+    assert_eq!(
+        std::fs::read(&whole).unwrap(),
+        std::fs::read(&killed).unwrap(),
+        "resumed file differs from the uninterrupted one"
+    );
+    // Running again has nothing left to do and leaves the file alone.
+    let out = score(&killed, &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("12 already there, 0 scored"));
+    assert_eq!(
+        std::fs::read(&whole).unwrap(),
+        std::fs::read(&killed).unwrap()
+    );
+}
+
+#[test]
+fn shards_concatenate_into_the_whole_run() {
+    let whole = tmp("whole-for-shards.jsonl");
+    assert!(score(&whole, &[]).status.success());
+    let mut rows = Vec::new();
+    for i in 0..3 {
+        let shard = tmp(&format!("shard{i}.jsonl"));
+        let out = score(&shard, &["--shard", &format!("{i}/3")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let l = lines(&shard);
+        assert!(l[0].contains(&format!("\"shard\":\"{i}/3\"")));
+        assert_eq!(l.len(), 5, "12 archs / 3 shards = 4 rows each");
+        rows.extend(l[1..].to_vec());
+    }
+    let mut expected = lines(&whole)[1..].to_vec();
+    rows.sort();
+    expected.sort();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn resuming_with_other_settings_is_refused() {
+    let out_path = tmp("settings.jsonl");
+    assert!(score(&out_path, &[]).status.success());
+    let out = score(&out_path, &["--seed", "1"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("other settings") && err.contains("seed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_input_is_one_clear_error() {
+    let list = tmp("archs.txt");
+    std::fs::write(
+        &list,
+        "# two cells\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n|nor_conv_3x3~0|+|bogus~0|none~1|+|none~0|none~1|none~2|\n",
+    )
+    .unwrap();
+    let out_path = tmp("bad.jsonl");
+    let o = path(out_path.clone());
+    let l = path(list.clone());
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (vec!["score", "--archs", &l, "-o", &o], format!("{l}:3")),
+        (
+            vec!["score", "--shard", "3/3", "-o", &o],
+            "0 <= I < N".into(),
+        ),
+        (
+            vec!["score", "--archs", "sample:0", "-o", &o],
+            "sample:N".into(),
+        ),
+        (
+            vec!["score", "--proxy", "synflow,bogus", "-o", &o],
+            "unknown proxy `bogus`".into(),
+        ),
+        (vec!["score", "--proxy", "snip", "-o", &o], "--data".into()),
+        (
+            vec!["correlate", &o, "--benchmark", "/nonexistent.csv"],
+            "bad.jsonl".into(),
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = freedarts(&args);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(err.contains(&needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn correlate_reports_every_proxy_and_column() {
+    let scores = tmp("for-correlate.jsonl");
+    let out = freedarts(&[
+        "score",
+        "--archs",
+        "sample:40",
+        "--proxy",
+        "synflow,params,random",
+        "-q",
+        "-o",
+        &path(scores.clone()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json = tmp("corr.json");
+    let bench = path(common::shared().join("data/nb201/accuracies.csv"));
+    let out = freedarts(&[
+        "correlate",
+        &path(scores),
+        "--benchmark",
+        &bench,
+        "-o",
+        &path(json.clone()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "cifar10_test",
+        "imagenet16_valid",
+        "synflow",
+        "params",
+        "random",
+        "tau",
+    ] {
+        assert!(text.contains(needle), "missing {needle}:\n{text}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3 * 6, "3 proxies x 6 accuracy columns");
+    let synflow_c10 = results
+        .iter()
+        .find(|r| r["proxy"] == "synflow" && r["column"] == "cifar10_test")
+        .unwrap();
+    assert_eq!(synflow_c10["n"], 40);
+    // On 40 random cells synflow still ranks clearly better than chance.
+    assert!(
+        synflow_c10["spearman"].as_f64().unwrap() > 0.4,
+        "{synflow_c10}"
+    );
+}

@@ -1,0 +1,275 @@
+//! Whole-network proxies: SynFlow's fast path against its definition, weight gradients
+//! against finite differences, NASWOT and jacob_cov invariants, and NB201 network sizes and
+//! proxy rankings against the published NAS-Bench-Suite-Zero values.
+
+mod common;
+
+use burn::tensor::Device;
+use freedarts::correlate::metrics::spearman;
+use freedarts::data::cifar::{ImageBatch, synthetic_batch};
+use freedarts::network::Network;
+use freedarts::network::nb201::Nb201Network;
+use freedarts::nn::ctx::{BnMode, Precision};
+use freedarts::proxy::pass::ReluMasks;
+use freedarts::space::nb201::Nb201Arch;
+use freedarts::supernet::nb201::Nb201Config;
+use freedarts::zerocost::linalg::{correlation_matrix, log_abs_det, symmetric_eigenvalues};
+use freedarts::zerocost::pass::{self, Input, PassSpec, relu_agreement_kernel, weight_ids};
+use freedarts::zerocost::{ArchScoring, NetworkProxy, ScoreSettings, proxy_by_name, weight_sum};
+
+const CELLS: [&str; 3] = [
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+    "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|none~1|skip_connect~2|",
+    "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|nor_conv_3x3~0|none~1|none~2|",
+];
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+fn small() -> Nb201Config {
+    Nb201Config {
+        channels: 4,
+        cells_per_stage: 1,
+        classes: 10,
+        input_size: 8,
+    }
+}
+
+fn score(proxy: &str, net: &dyn Network, batch: Option<&ImageBatch>, seed: u64) -> f64 {
+    let device = device();
+    let settings = ScoreSettings {
+        device: &device,
+        batch,
+        seed,
+    };
+    let p: &dyn NetworkProxy = proxy_by_name(proxy).expect("known proxy");
+    p.score(&mut ArchScoring::new(net, &settings))
+        .expect("scores")
+        .value
+}
+
+#[test]
+fn synflow_fast_path_equals_the_weight_gradient_definition() {
+    let device = device();
+    for cell in CELLS {
+        let net = Nb201Network::new(Nb201Config::default(), cell.parse().unwrap());
+        let params = net.initial_params(3);
+        let spec = PassSpec {
+            precision: Precision::F64,
+            bn: BnMode::None,
+            transform: f64::abs,
+            input: Input::Ones,
+            cross_entropy: false,
+            input_grad: false,
+            weight_grads: true,
+            probe: None,
+            relu: ReluMasks::Plain,
+        };
+        let result = pass::run(&net, &params, spec, &device).unwrap();
+        let definition = weight_sum(&params, &net, &result.weight_grads, |w, g| {
+            (w.abs() * g).abs()
+        });
+        let fast = score("synflow", &net, None, 3);
+        let rel = (fast - definition).abs() / definition;
+        assert!(
+            rel < 1e-12,
+            "{cell}: fast {fast} vs definition {definition}"
+        );
+        assert!(
+            definition > 1e10,
+            "{cell}: synflow {definition} is implausibly small"
+        );
+    }
+}
+
+#[test]
+fn weight_gradients_match_central_differences() {
+    let device = device();
+    let net = Nb201Network::new(small(), CELLS[0].parse().unwrap());
+    let batch = synthetic_batch(4, 10, 8, 8, 1);
+    let spec = || PassSpec {
+        precision: Precision::F64,
+        bn: BnMode::Train,
+        transform: |v| v,
+        input: Input::Batch(&batch),
+        cross_entropy: true,
+        input_grad: false,
+        weight_grads: true,
+        probe: None,
+        relu: ReluMasks::Plain,
+    };
+    let params = net.initial_params(0);
+    let at = pass::run(&net, &params, spec(), &device).unwrap();
+    let ids = weight_ids(&net);
+    // The stem conv, a cell conv and the classifier: first, middle and last weight tensors.
+    for (k, &id) in [0, ids.len() / 2, ids.len() - 1]
+        .iter()
+        .map(|&k| (k, &ids[k]))
+    {
+        let h = 1e-6;
+        let loss = |delta: f64| {
+            let mut p = params.clone();
+            p.values[id.0][0] += delta;
+            pass::run(&net, &p, spec(), &device).unwrap().objective
+        };
+        let fd = (loss(h) - loss(-h)) / (2.0 * h);
+        let ad = at.weight_grads[k][0];
+        assert!(
+            (fd - ad).abs() <= 1e-6 * ad.abs().max(1e-3),
+            "weight tensor {k}: autodiff {ad} vs central difference {fd}"
+        );
+    }
+}
+
+#[test]
+fn nwot_kernel_counts_agreeing_relu_units() {
+    let device = device();
+    let net = Nb201Network::new(small(), CELLS[0].parse().unwrap());
+    let params = net.initial_params(0);
+    let mut batch = synthetic_batch(6, 10, 8, 8, 2);
+    let n = batch.n;
+    let k = relu_agreement_kernel(
+        &net,
+        &params,
+        &batch,
+        Precision::F32,
+        BnMode::Train,
+        &device,
+    )
+    .unwrap();
+    // Every image agrees with itself on every unit: a constant diagonal, the largest entry.
+    let units = k[0];
+    assert!(units > 0.0 && units.fract() == 0.0);
+    for i in 0..n {
+        assert_eq!(k[i * n + i], units);
+        for j in 0..n {
+            assert_eq!(k[i * n + j], k[j * n + i]);
+            assert!(k[i * n + j] <= units);
+        }
+    }
+    assert!(score("nwot", &net, Some(&batch), 0).is_finite());
+    // Two identical images give two identical kernel rows: the determinant vanishes.
+    let len = batch.images.len() / n;
+    let first: Vec<f32> = batch.images[..len].to_vec();
+    batch.images[len..2 * len].copy_from_slice(&first);
+    assert_eq!(score("nwot", &net, Some(&batch), 0), f64::NEG_INFINITY);
+}
+
+#[test]
+fn small_linear_algebra() {
+    assert!((log_abs_det(&[2.0, 1.0, 1.0, 3.0], 2) - 5f64.ln()).abs() < 1e-12);
+    assert!((log_abs_det(&[0.0, -2.0, 3.0, 0.0], 2) - 6f64.ln()).abs() < 1e-12);
+    let mut ev = symmetric_eigenvalues(&[2.0, 1.0, 1.0, 2.0], 2);
+    ev.sort_by(f64::total_cmp);
+    assert!((ev[0] - 1.0).abs() < 1e-12 && (ev[1] - 3.0).abs() < 1e-12);
+    // Rows (1,2,3), (2,4,6) and (3,2,1): correlations 1, -1, -1.
+    let c = correlation_matrix(&[1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 3.0, 2.0, 1.0], 3);
+    let want = [1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0];
+    for (g, w) in c.iter().zip(want) {
+        assert!((g - w).abs() < 1e-12, "{c:?}");
+    }
+}
+
+#[test]
+fn data_proxies_are_finite_and_seeded() {
+    let net = Nb201Network::new(small(), CELLS[1].parse().unwrap());
+    let batch = synthetic_batch(8, 10, 8, 8, 5);
+    for proxy in ["snip", "grasp", "fisher", "grad_norm", "jacob_cov", "nwot"] {
+        let a = score(proxy, &net, Some(&batch), 0);
+        assert!(a.is_finite(), "{proxy} = {a}");
+        assert_eq!(
+            a,
+            score(proxy, &net, Some(&batch), 0),
+            "{proxy} is not repeatable"
+        );
+        assert_ne!(
+            a,
+            score(proxy, &net, Some(&batch), 1),
+            "{proxy} ignores the seed"
+        );
+    }
+    for proxy in ["snip", "grad_norm", "fisher"] {
+        assert!(
+            score(proxy, &net, Some(&batch), 0) > 0.0,
+            "{proxy} is not positive"
+        );
+    }
+}
+
+#[test]
+fn a_cell_cut_off_from_its_input_has_zero_synflow() {
+    let net = Nb201Network::new(
+        Nb201Config::default(),
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|"
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(score("synflow", &net, None, 0), 0.0);
+    assert!(score("params", &net, None, 0) > 0.0);
+}
+
+/// The 725 CIFAR-10 cells of NAS-Bench-Suite-Zero's published subset.
+fn published() -> Vec<(Nb201Arch, Vec<Option<f64>>, Vec<String>)> {
+    let path = common::shared().join("data/nb201/zc_proxies_naslib_cifar10.csv");
+    let mut reader = csv::Reader::from_path(&path).expect("published proxy CSV");
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let arch: Nb201Arch = r[2].parse().unwrap();
+            let values = r.iter().map(|v| v.parse::<f64>().ok()).collect();
+            (arch, values, headers.clone())
+        })
+        .collect()
+}
+
+fn accuracies() -> freedarts::benchmark::Nb201Benchmark {
+    freedarts::benchmark::Nb201Benchmark::load(&common::shared().join("data/nb201/accuracies.csv"))
+        .expect("benchmark CSV")
+}
+
+#[test]
+fn params_are_exactly_the_published_counts() {
+    for (arch, values, headers) in published().into_iter().take(50) {
+        let col = headers.iter().position(|h| h == "params").unwrap();
+        let net = Nb201Network::new(Nb201Config::default(), arch);
+        let ours = net.registry().trainable_count() as f64 / 1e6;
+        assert!((ours - values[col].unwrap()).abs() < 5e-7, "{arch}: {ours}");
+    }
+}
+
+#[test]
+fn synflow_params_and_flops_rank_like_the_published_scores() {
+    let rows = published();
+    let headers = rows[0].2.clone();
+    let bench = accuracies();
+    let c10 = bench.column_index("cifar10_test").unwrap();
+    for proxy in ["synflow", "params", "flops"] {
+        let col = headers.iter().position(|h| h == proxy).unwrap();
+        let (mut ours, mut theirs, mut acc) = (Vec::new(), Vec::new(), Vec::new());
+        for (arch, values, _) in &rows {
+            let Some(published) = values[col] else {
+                continue;
+            };
+            let net = Nb201Network::new(Nb201Config::default(), *arch);
+            ours.push(score(proxy, &net, None, 0));
+            theirs.push(published);
+            acc.push(bench.accuracies(arch).unwrap()[c10]);
+        }
+        let agreement = spearman(&ours, &theirs);
+        let floor = if proxy == "synflow" { 0.9 } else { 0.95 };
+        assert!(
+            agreement >= floor,
+            "{proxy}: Spearman with published {agreement}"
+        );
+        if proxy == "synflow" {
+            let (mine, pub_) = (spearman(&ours, &acc), spearman(&theirs, &acc));
+            assert!(
+                (mine - pub_).abs() <= 0.03,
+                "synflow vs CIFAR-10 test: ours {mine}, published {pub_}"
+            );
+        }
+    }
+}
