@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::space::nb201::{ArchParseError, Nb201Arch};
 
@@ -116,7 +116,7 @@ pub enum BenchmarkError {
 }
 
 /// One column's value for an architecture, placed among all cells.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ColumnValue {
     /// Column name, e.g. `cifar10_test`.
     pub column: String,
@@ -131,7 +131,7 @@ pub struct ColumnValue {
 }
 
 /// Everything the benchmark says about one architecture.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkEntry {
     /// The benchmark's own index, when the file has an `index` column.
     pub index: Option<u64>,

@@ -1,16 +1,17 @@
 //! From scores to an architecture. NB201 keeps the best op of each edge (`derive_argmax`);
 //! the DARTS space keeps the two strongest in-edges of every node (`derive_top2`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::space::nb201::{NB201_EDGES, Nb201Arch, Nb201Op};
 
 /// Why one edge got its op.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EdgeDecision {
     /// Row of the score matrix.
     pub row: usize,
     pub winner: usize,
+    #[serde(deserialize_with = "crate::report::nan_null::f64")]
     pub winner_score: f64,
     /// Best other op and its score (`None` for a single-column row).
     pub runner_up: Option<usize>,
@@ -79,11 +80,12 @@ pub fn derive_argmax(scores: &[f64]) -> (Nb201Arch, Vec<EdgeDecision>) {
 }
 
 /// Why one DARTS node got its two inputs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NodeDecision {
     /// Node index (2..=5).
     pub node: usize,
     /// Strength of every in-edge (best non-`none` score), by input index.
+    #[serde(deserialize_with = "crate::report::nan_null::vec")]
     pub strengths: Vec<f64>,
     /// The two kept inputs, strongest first.
     pub kept: Vec<usize>,
@@ -205,7 +207,7 @@ mod tests {
 }
 
 /// The derived cell of one alpha group in the DARTS space.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DerivedCell {
     /// Alpha group (`normal`, `reduce`, or `cell{i}`).
     pub group: String,
@@ -214,7 +216,7 @@ pub struct DerivedCell {
 }
 
 /// An architecture with the trace of how it was derived.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Derivation {
     /// NAS-Bench-201: the best op per edge.
@@ -226,7 +228,7 @@ pub enum Derivation {
     Darts {
         cells: Vec<DerivedCell>,
         /// The Genotype text, when the alphas are the shared normal/reduce pair.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         genotype: Option<crate::space::darts::Genotype>,
     },
 }

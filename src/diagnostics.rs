@@ -1,13 +1,13 @@
 //! Numerical health checks on a proxy's output. A score that is round-off, NaN or a pure
 //! tie-break is reported, never silently turned into an architecture.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::derive::{Derivation, EdgeDecision};
 use crate::proxy::ProxyOutput;
 
 /// How serious a finding is.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// The architecture may not mean what it seems to.
@@ -17,14 +17,14 @@ pub enum Level {
 }
 
 /// One finding, with what to do about it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Warning {
     pub level: Level,
     /// Stable identifier: `non_finite`, `alpha_insensitive`, `zero_row`, `tie`,
     /// `precision_agrees` or `precision_disagrees`.
-    pub code: &'static str,
+    pub code: String,
     pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remedy: Option<String>,
 }
 
@@ -44,7 +44,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
     if non_finite {
         warnings.push(Warning {
             level: Level::Warning,
-            code: "non_finite",
+            code: "non_finite".into(),
             message: format!(
                 "{} produced NaN or infinite values (objective {} = {}); the derived \
                  architecture is meaningless",
@@ -68,7 +68,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
     if sensitivity <= roundoff {
         warnings.push(Warning {
             level: Level::Warning,
-            code: "alpha_insensitive",
+            code: "alpha_insensitive".into(),
             message: format!(
                 "the objective barely depends on alpha: max |alpha * d{0}/dalpha| = {1:.3e} is \
                  below the round-off of {0} = {2:.6e} ({3:.1e}); the scores are round-off, \
@@ -104,7 +104,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
             };
             warnings.push(Warning {
                 level: Level::Warning,
-                code: "zero_row",
+                code: "zero_row".into(),
                 message: format!(
                     "{}: every score of edge(s) {} is exactly 0; {consequence}",
                     group.name,
@@ -116,7 +116,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
         for d in rows.iter().filter(|d| d.tie && !zero_rows.contains(&d.row)) {
             warnings.push(Warning {
                 level: Level::Warning,
-                code: "tie",
+                code: "tie".into(),
                 message: format!(
                     "{} edge {}: {} and {} tie at {:.6e}; the first one was kept",
                     group.name,
@@ -156,7 +156,7 @@ pub fn compare_precisions(
     if ours == theirs {
         vec![Warning {
             level: Level::Note,
-            code: "precision_agrees",
+            code: "precision_agrees".into(),
             message: format!(
                 "float64 repeat derives the same architecture (scores differ by at most {worst:.1e} of the largest)"
             ),
@@ -165,7 +165,7 @@ pub fn compare_precisions(
     } else {
         vec![Warning {
             level: Level::Warning,
-            code: "precision_disagrees",
+            code: "precision_disagrees".into(),
             message: format!(
                 "float64 repeat derives a different architecture (scores differ by up to {worst:.1e} of the largest): {theirs}"
             ),

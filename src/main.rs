@@ -37,6 +37,8 @@ enum Command {
     Score(cli::score::ScoreArgs),
     /// Rank correlation of score files with NAS-Bench-201 accuracies.
     Correlate(cli::correlate::CorrelateArgs),
+    /// Turn a `search --json` result into a self-contained HTML page or a drawing.
+    Report(cli::report::ReportArgs),
 }
 
 #[derive(clap::Args)]
@@ -399,6 +401,7 @@ fn main() -> std::process::ExitCode {
         Command::Info(args) => info(args),
         Command::Score(args) => cli::score::score(args),
         Command::Correlate(args) => cli::correlate::correlate(args),
+        Command::Report(args) => cli::report::report(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

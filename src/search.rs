@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::tensor::Device;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::benchmark::Nb201Benchmark;
 use crate::data::cifar::{self, CifarFormat, ImageBatch, Normalization};
@@ -19,7 +19,7 @@ use crate::supernet::nb201::{Nb201Config, Nb201Supernet};
 use crate::supernet::{Supernet, SupernetState};
 
 /// A search space with its macro skeleton.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "space", rename_all = "snake_case")]
 pub enum SpaceConfig {
     Nb201(Nb201Config),
@@ -83,7 +83,7 @@ impl SpaceConfig {
 }
 
 /// The saliency to score alpha with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxyKind {
     /// |alpha * dR/dalpha|, R = summed logits of an all-ones image through the |weights| net.
@@ -95,7 +95,7 @@ pub enum ProxyKind {
 }
 
 /// Where the images for SNIP/GraSP come from.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum DataSource {
     /// A CIFAR binary file or a directory of the official batch files.
     Cifar(PathBuf),
@@ -104,7 +104,7 @@ pub enum DataSource {
 }
 
 /// Every setting of a search; recorded verbatim in the result's provenance.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SearchOptions {
     pub space: SpaceConfig,
     pub proxy: ProxyKind,

@@ -7,7 +7,7 @@ pub mod snip;
 pub mod synflow;
 
 use burn::tensor::Device;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::cifar::ImageBatch;
 use crate::nn::ctx::{BnMode, Precision};
@@ -18,22 +18,30 @@ pub use snip::Snip;
 pub use synflow::SynFlow;
 
 /// Scores of one alpha matrix.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GroupScores {
     pub name: String,
     pub rows: Vec<String>,
     pub cols: Vec<String>,
     /// Alpha at which the gradient was taken (after any abs), row-major.
+    #[serde(deserialize_with = "crate::report::nan_null::vec")]
     pub alpha: Vec<f64>,
     /// d objective / d alpha.
+    #[serde(deserialize_with = "crate::report::nan_null::vec")]
     pub grad: Vec<f64>,
     /// Hessian-gradient product (GraSP only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::report::nan_null::option_vec"
+    )]
     pub hessian_grad: Option<Vec<f64>>,
     /// The saliency; larger is better.
+    #[serde(deserialize_with = "crate::report::nan_null::vec")]
     pub score: Vec<f64>,
     /// score divided by the largest |score| of its row (0 for an all-zero row): comparable
     /// across edges, which raw scores are not.
+    #[serde(deserialize_with = "crate::report::nan_null::vec")]
     pub normalised: Vec<f64>,
     /// Rank of each op within its row, 1 = best (ties share the better rank).
     pub rank: Vec<usize>,
@@ -86,11 +94,12 @@ impl GroupScores {
 }
 
 /// Result of scoring a supernet with one proxy.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProxyOutput {
     pub proxy: String,
     /// What was differentiated: `R` (SynFlow's summed logits) or `L` (cross-entropy).
     pub objective_name: String,
+    #[serde(deserialize_with = "crate::report::nan_null::f64")]
     pub objective: f64,
     pub groups: Vec<GroupScores>,
     /// Logits of the scoring pass, row-major [N, classes].

@@ -155,7 +155,7 @@ pub fn html_report(result: &SearchResult) -> String {
                     .iter()
                     .map(|w| {
                         vec![
-                            w.code.into(),
+                            w.code.clone(),
                             w.message.clone(),
                             w.remedy.clone().unwrap_or_default(),
                         ]

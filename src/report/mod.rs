@@ -3,10 +3,12 @@
 pub mod draw;
 pub mod figures;
 pub mod html;
+pub mod load;
+pub mod nan_null;
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::benchmark::BenchmarkEntry;
 use crate::data::cifar::ImageBatch;
@@ -19,7 +21,7 @@ use crate::search::SearchOptions;
 pub const SEARCH_SCHEMA: &str = "freedarts.search/1";
 
 /// Wall-clock time of each stage, in seconds.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Timings {
     pub build_s: f64,
     pub data_s: f64,
@@ -30,7 +32,7 @@ pub struct Timings {
 }
 
 /// What is needed to repeat a run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Provenance {
     pub seed: u64,
     pub options: SearchOptions,
@@ -40,11 +42,11 @@ pub struct Provenance {
     /// Shape of the scoring input [N, C, H, W].
     pub input_shape: Vec<usize>,
     /// Record indices of the image batch, when one was used.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_indices: Option<Vec<usize>>,
     pub threads: usize,
     /// Top-level tensors of `--init-from` that were not model state (reference results etc.).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_tensors: Vec<String>,
     pub command_line: Vec<String>,
 }
@@ -92,7 +94,7 @@ pub fn peak_rss_mb() -> Option<f64> {
 }
 
 /// Everything a search produced.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SearchResult {
     pub schema: String,
     pub space: String,
@@ -102,7 +104,7 @@ pub struct SearchResult {
     /// How the architecture followed from the scores.
     pub derivation: Derivation,
     pub warnings: Vec<Warning>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benchmark: Option<BenchmarkEntry>,
     pub timings: Timings,
     pub peak_rss_mb: Option<f64>,

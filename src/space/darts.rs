@@ -146,7 +146,7 @@ pub fn node_rows(node: usize) -> Range<usize> {
 /// One kept edge of a derived cell: `op` applied to node `input`.
 ///
 /// Inputs 0 and 1 are the two cell inputs; `2 + i` is intermediate node `i`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Gene {
     /// The operation on the edge.
     pub op: DartsOp,
@@ -163,7 +163,7 @@ impl fmt::Display for Gene {
 
 /// A derived cell: the genes of its intermediate nodes and the nodes
 /// concatenated into its output.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CellGenes {
     /// Two genes per intermediate node: genes `2i` and `2i + 1` feed node `2 + i`.
     pub genes: Vec<Gene>,
@@ -216,7 +216,7 @@ impl fmt::Display for IndexList<'_> {
 /// Displays as the text the DARTS PyTorch code prints,
 /// `Genotype(normal=[...], normal_concat=[...], reduce=[...], reduce_concat=[...])`,
 /// and parses it back with [`Genotype::parse`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Genotype {
     /// The stride-1 cell.
     pub normal: CellGenes,
