@@ -220,7 +220,7 @@ struct SearchArgs {
     #[arg(
         long,
         value_name = "A..B|LIST",
-        conflicts_with_all = ["seed", "init_from", "draw", "html", "export_weights", "cross_check_f64"]
+        conflicts_with_all = ["seed", "init_from", "draw", "html", "export_weights", "export_arch", "cross_check_f64"]
     )]
     seeds: Option<freedarts::seeds::SeedList>,
     /// Load every weight, BN buffer and alpha from a safetensors file with PyTorch names.
@@ -267,6 +267,10 @@ struct SearchArgs {
     /// state_dict names, to repeat the run in PyTorch or with --init-from.
     #[arg(long, value_name = "FILE.safetensors")]
     export_weights: Option<PathBuf>,
+    /// Write the derived architecture for training elsewhere: FILE.py (an importable DARTS
+    /// `Genotype` or NB201 string) or any other name for the bare text.
+    #[arg(long, value_name = "FILE.py|FILE.txt")]
+    export_arch: Option<PathBuf>,
     /// Write a self-contained HTML report (cells, heatmaps, benchmark, findings, provenance).
     #[arg(long, value_name = "FILE.html")]
     html: Option<PathBuf>,
@@ -365,15 +369,15 @@ fn search(args: &SearchArgs) -> Result<()> {
         std::fs::write(path, json + "\n")
             .with_context(|| format!("cannot write --json {}", path.display()))?;
     }
-    if let Some(path) = &args.draw {
-        let dot = path.extension().is_some_and(|e| e == "dot");
-        std::fs::write(path, freedarts::report::figures::drawing(&result, dot))
-            .with_context(|| format!("cannot write --draw {}", path.display()))?;
-    }
-    if let Some(path) = &args.html {
-        std::fs::write(path, freedarts::report::figures::html_report(&result))
-            .with_context(|| format!("cannot write --html {}", path.display()))?;
-    }
+    cli::report::write_artifacts(
+        &result,
+        &cli::report::Artifacts {
+            html: args.html.as_deref(),
+            html_flag: "--html",
+            draw: args.draw.as_deref(),
+            export_arch: args.export_arch.as_deref(),
+        },
+    )?;
     Ok(())
 }
 

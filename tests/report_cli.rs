@@ -193,3 +193,77 @@ fn the_page_parses_in_a_headless_browser_into_what_we_wrote() {
     assert!(want["svg"] >= 4 && want["rect"] > 100, "{want:?}");
     assert_eq!(got, want, "the browser built a different document");
 }
+
+/// Python reads the exported module, and its namedtuple prints exactly the Genotype text we
+/// derived: the DARTS training code will train the cell we found.
+#[test]
+fn exported_architectures_import_in_python() {
+    let d = dir();
+    let cases: [(&str, Vec<&str>, &str); 3] = [
+        ("nb201", vec![], "print(m.ARCH)"),
+        (
+            "darts",
+            vec![
+                "--space",
+                "darts",
+                "--cells",
+                "5",
+                "--channels",
+                "4",
+                "--bn",
+                "eval",
+            ],
+            "print(m.FREEDARTS)",
+        ),
+        (
+            "per-cell",
+            vec![
+                "--space",
+                "darts",
+                "--cells",
+                "5",
+                "--channels",
+                "4",
+                "--alpha-per-cell",
+            ],
+            "print(len(m.CELLS), m.REDUCTION_CELLS)",
+        ),
+    ];
+    for (name, args, print) in cases {
+        let (json, _) = search(&format!("export-{name}"), &args);
+        let py = d.join(format!("export_{}.py", name.replace('-', "_")));
+        let txt = d.join(format!("export-{name}.txt"));
+        let out = freedarts(&[
+            "report",
+            &path(json.clone()),
+            "--export-arch",
+            &path(py.clone()),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = freedarts(&[
+            "report",
+            &path(json.clone()),
+            "--export-arch",
+            &path(txt.clone()),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let result: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let arch = result["architecture"].as_str().unwrap();
+        assert_eq!(std::fs::read_to_string(&txt).unwrap(), format!("{arch}\n"));
+        let script = format!(
+            "import importlib.util as u\ns = u.spec_from_file_location('x', r'{}')\nm = u.module_from_spec(s)\ns.loader.exec_module(m)\n{print}",
+            py.display()
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        match name {
+            "per-cell" => assert_eq!(printed, "5 [1, 3]"),
+            _ => assert_eq!(printed, arch, "{name}"),
+        }
+    }
+}

@@ -18,6 +18,12 @@ pub struct CorrelateArgs {
     /// Write every metric as JSON.
     #[arg(long, short, value_name = "FILE.json")]
     pub output: Option<PathBuf>,
+    /// Draw score against accuracy, one panel per proxy, as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub draw: Option<PathBuf>,
+    /// Accuracy column of the --draw panels [default: cifar10_test if present, else the first].
+    #[arg(long, value_name = "COLUMN", requires = "draw")]
+    pub draw_column: Option<String>,
 }
 
 pub fn correlate(args: &CorrelateArgs) -> Result<()> {
@@ -26,6 +32,27 @@ pub fn correlate(args: &CorrelateArgs) -> Result<()> {
     if let Some(path) = &args.output {
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("cannot write --output {}", path.display()))?;
+    }
+    if let Some(path) = &args.draw {
+        let column = match &args.draw_column {
+            Some(c) => c.clone(),
+            None => {
+                let has = |c: &str| report.results.iter().any(|r| r.column == c);
+                if has("cifar10_test") {
+                    "cifar10_test".into()
+                } else {
+                    report
+                        .results
+                        .first()
+                        .map(|r| r.column.clone())
+                        .unwrap_or_default()
+                }
+            }
+        };
+        let svg = freedarts::report::scatter::scatter_svg(&report, &column)
+            .with_context(|| format!("--draw {}", path.display()))?;
+        std::fs::write(path, svg)
+            .with_context(|| format!("cannot write --draw {}", path.display()))?;
     }
     Ok(())
 }

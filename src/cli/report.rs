@@ -1,9 +1,11 @@
 //! `freedarts report`: a saved search result as an HTML page or drawing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use freedarts::report::SearchResult;
+use freedarts::report::export::architecture_file;
 use freedarts::report::figures::{drawing, html_report};
 use freedarts::report::load::{attach_benchmark, load_result};
 
@@ -18,29 +20,63 @@ pub struct ReportArgs {
     /// Also draw the cells and heatmaps as SVG, or the cells as Graphviz DOT for a `.dot` name.
     #[arg(long, value_name = "FILE.svg|FILE.dot")]
     pub draw: Option<PathBuf>,
+    /// Write the architecture for training elsewhere: FILE.py (an importable `Genotype` /
+    /// NB201 string) or any other name for the bare text.
+    #[arg(long, value_name = "FILE.py|FILE.txt")]
+    pub export_arch: Option<PathBuf>,
     /// Look the NB201 cell up in this accuracy CSV (replaces accuracies saved in the result).
     #[arg(long, value_name = "FILE.csv")]
     pub benchmark: Option<PathBuf>,
 }
 
 pub fn report(args: &ReportArgs) -> Result<()> {
-    if args.output.is_none() && args.draw.is_none() {
-        bail!("nothing to write: pass --output FILE.html and/or --draw FILE.svg");
+    if args.output.is_none() && args.draw.is_none() && args.export_arch.is_none() {
+        bail!("nothing to write: pass --output FILE.html, --draw FILE.svg or --export-arch FILE");
     }
     let mut result = load_result(&args.result)?;
     if let Some(bench) = &args.benchmark {
         attach_benchmark(&mut result, &args.result, bench)?;
     }
-    if let Some(path) = &args.output {
-        std::fs::write(path, html_report(&result))
-            .with_context(|| format!("cannot write --output {}", path.display()))?;
+    write_artifacts(
+        &result,
+        &Artifacts {
+            html: args.output.as_deref(),
+            html_flag: "--output",
+            draw: args.draw.as_deref(),
+            export_arch: args.export_arch.as_deref(),
+        },
+    )?;
+    for path in [&args.output, &args.draw, &args.export_arch]
+        .into_iter()
+        .flatten()
+    {
         println!("wrote {}", path.display());
     }
-    if let Some(path) = &args.draw {
-        let dot = path.extension().is_some_and(|e| e == "dot");
-        std::fs::write(path, drawing(&result, dot))
+    Ok(())
+}
+
+/// The files a search result can be turned into; `search` and `report` write the same ones.
+pub struct Artifacts<'a> {
+    pub html: Option<&'a Path>,
+    /// How the HTML path was given (`--html` or `--output`), for error messages.
+    pub html_flag: &'a str,
+    pub draw: Option<&'a Path>,
+    pub export_arch: Option<&'a Path>,
+}
+
+pub fn write_artifacts(result: &SearchResult, a: &Artifacts<'_>) -> Result<()> {
+    let has_ext = |p: &Path, ext: &str| p.extension().is_some_and(|e| e == ext);
+    if let Some(path) = a.html {
+        std::fs::write(path, html_report(result))
+            .with_context(|| format!("cannot write {} {}", a.html_flag, path.display()))?;
+    }
+    if let Some(path) = a.draw {
+        std::fs::write(path, drawing(result, has_ext(path, "dot")))
             .with_context(|| format!("cannot write --draw {}", path.display()))?;
-        println!("wrote {}", path.display());
+    }
+    if let Some(path) = a.export_arch {
+        std::fs::write(path, architecture_file(result, has_ext(path, "py")))
+            .with_context(|| format!("cannot write --export-arch {}", path.display()))?;
     }
     Ok(())
 }

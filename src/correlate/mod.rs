@@ -51,6 +51,18 @@ pub struct CorrelationReport {
     /// Architectures in the score files that the benchmark does not hold.
     pub unmatched: usize,
     pub freedarts_version: String,
+    /// The (score, accuracy) pairs behind each result, in the same order, for plots.
+    #[serde(skip)]
+    pub samples: Vec<Sample>,
+}
+
+/// The finite scores of one proxy and the matching accuracies of one column.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub proxy: String,
+    pub column: String,
+    pub scores: Vec<f64>,
+    pub accuracies: Vec<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +183,7 @@ pub fn correlate(
     let unmatched = scores.rows.len() - archs.len();
 
     let mut results = Vec::new();
+    let mut samples = Vec::new();
     for (proxy, _) in &scores.proxies {
         for (column, &c) in columns.iter().zip(&column_ids) {
             let (mut s, mut acc) = (Vec::new(), Vec::new());
@@ -201,6 +214,12 @@ pub fn correlate(
                     .collect(),
                 best_possible: acc.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             });
+            samples.push(Sample {
+                proxy: proxy.clone(),
+                column: column.clone(),
+                scores: s,
+                accuracies: acc,
+            });
         }
     }
     Ok(CorrelationReport {
@@ -212,6 +231,7 @@ pub fn correlate(
         results,
         unmatched,
         freedarts_version: env!("CARGO_PKG_VERSION").into(),
+        samples,
     })
 }
 

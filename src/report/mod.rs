@@ -1,10 +1,12 @@
 //! Search results: the record written by `--json` and the text report printed to the terminal.
 
 pub mod draw;
+pub mod export;
 pub mod figures;
 pub mod html;
 pub mod load;
 pub mod nan_null;
+pub mod scatter;
 
 use std::fmt::Write as _;
 
