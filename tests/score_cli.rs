@@ -219,3 +219,53 @@ fn correlate_reports_every_proxy_and_column() {
         "{synflow_c10}"
     );
 }
+
+#[test]
+fn correlate_draws_one_panel_per_proxy_with_every_point() {
+    let scores = tmp("for-scatter.jsonl");
+    let out = freedarts(&[
+        "score",
+        "--archs",
+        "sample:30",
+        "--proxy",
+        "synflow,params",
+        "-q",
+        "-o",
+        &path(scores.clone()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bench = path(common::shared().join("data/nb201/accuracies.csv"));
+    let svg = tmp("scatter.svg");
+    let out = freedarts(&[
+        "correlate",
+        &path(scores.clone()),
+        "--benchmark",
+        &bench,
+        "--draw",
+        &path(svg.clone()),
+        "--draw-column",
+        "cifar100_test",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+    assert!(text.contains("log10(synflow)") && text.contains("cifar100_test accuracy"));
+    // Every architecture is a point in both panels, except synflow zeros on the log axis.
+    let zeros = lines(&scores)[1..]
+        .iter()
+        .filter(|l| l.contains("\"synflow\":0.0"))
+        .count();
+    assert_eq!(text.matches("<circle").count(), 60 - zeros, "{zeros} zeros");
+    let out = freedarts(&[
+        "correlate",
+        &path(scores),
+        "--benchmark",
+        &bench,
+        "--draw",
+        &path(svg),
+        "--draw-column",
+        "bogus",
+    ]);
+    assert!(stderr(&out).contains("unknown accuracy column") || stderr(&out).contains("bogus"));
+    assert!(!out.status.success());
+}

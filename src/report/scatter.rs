@@ -4,8 +4,9 @@ use plotters::prelude::*;
 
 use crate::correlate::{Correlation, CorrelationReport};
 
-/// Proxies spanning more than this ratio (all values positive) are drawn on a log10 axis;
-/// synflow covers dozens of decades and would otherwise be a single column of points.
+/// A proxy whose largest value exceeds its median by more than this factor (and has no
+/// negative values) is drawn on a log10 axis: synflow covers dozens of decades and would
+/// otherwise be one column of points at zero.
 const LOG_SPAN: f64 = 1e3;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,18 +60,29 @@ fn panel(
     accuracies: &[f64],
     column: &str,
 ) -> Result<(), ScatterError> {
-    let (lo, hi) = range(scores);
-    let log = lo > 0.0 && hi / lo > LOG_SPAN;
-    let x: Vec<f64> = if log {
-        scores.iter().map(|v| v.log10()).collect()
-    } else {
-        scores.to_vec()
-    };
+    let log = wants_log(scores);
+    // On a log axis exact zeros (a cell cut off from its input has synflow 0) have no place;
+    // they are counted in the caption instead.
+    let (x, y): (Vec<f64>, Vec<f64>) = scores
+        .iter()
+        .zip(accuracies)
+        .filter(|&(&v, _)| !log || v > 0.0)
+        .map(|(&v, &a)| (if log { v.log10() } else { v }, a))
+        .unzip();
     let (x0, x1) = padded(range(&x));
-    let (y0, y1) = padded(range(accuracies));
+    let (y0, y1) = padded(range(&y));
+    let hidden = scores.len() - x.len();
     let caption = format!(
-        "{}: tau {:.3}, rho {:.3} (n = {})",
-        result.proxy, result.kendall_tau, result.spearman, result.n
+        "{}: tau {:.3}, rho {:.3} (n = {}{})",
+        result.proxy,
+        result.kendall_tau,
+        result.spearman,
+        result.n,
+        if hidden > 0 {
+            format!(", {hidden} at 0 not drawn")
+        } else {
+            String::new()
+        }
     );
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 15))
@@ -90,17 +102,39 @@ fn panel(
         .x_desc(x_desc)
         .y_desc(format!("{column} accuracy (%)"))
         .label_style(("sans-serif", 11))
+        .x_label_formatter(&|v| tick(*v))
+        .x_labels(6)
         .draw()
         .map_err(draw)?;
     let colour = RGBColor(0x0b, 0x5c, 0xad).mix(0.35).filled();
     chart
         .draw_series(
             x.iter()
-                .zip(accuracies)
+                .zip(&y)
                 .map(|(&a, &b)| Circle::new((a, b), 1, colour)),
         )
         .map_err(draw)?;
     Ok(())
+}
+
+fn wants_log(scores: &[f64]) -> bool {
+    let mut sorted: Vec<f64> = scores.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (Some(&lo), Some(&hi)) = (sorted.first(), sorted.last()) else {
+        return false;
+    };
+    let median = sorted[sorted.len() / 2];
+    lo >= 0.0 && median > 0.0 && hi / median > LOG_SPAN
+}
+
+/// Short tick labels: plain for ordinary magnitudes, scientific otherwise.
+fn tick(v: f64) -> String {
+    if v != 0.0 && !(1e-3..1e4).contains(&v.abs()) {
+        format!("{v:.1e}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
 }
 
 fn range(v: &[f64]) -> (f64, f64) {
