@@ -12,6 +12,7 @@ Written from the textual description only; no official code is used.
     python bench/pytorch_nb201.py                       # reference file, 2 threads
     python bench/pytorch_nb201.py --threads 1 --json out.json
     python bench/pytorch_nb201.py --config 16,5,100,32  # fresh default init, timing only
+    python bench/pytorch_nb201.py --weights w.safetensors  # a `freedarts search --export-weights`
 """
 
 import argparse
@@ -258,7 +259,18 @@ def main():
             meta = f.metadata() or {}
             blob = {k: f.get_tensor(k) for k in f.keys()}
         cfg = json.loads(meta["config"])
-        C, N, classes, size = cfg["C"], cfg["N"], cfg["num_classes"], 32
+        # Reference files (made by the official code) name the skeleton C, N, num_classes;
+        # `freedarts search --export-weights` names it channels, cells_per_stage, classes,
+        # input_size and carries no reference results or batch.
+        exported = "freedarts_version" in meta
+        if exported:
+            if cfg.get("space") != "nb201":
+                raise SystemExit(f"{args.weights}: a {cfg.get('space')} export; this script "
+                                 "rebuilds the NB201 supernet only")
+            C, N, classes, size = (cfg["channels"], cfg["cells_per_stage"], cfg["classes"],
+                                   cfg["input_size"])
+        else:
+            C, N, classes, size = cfg["C"], cfg["N"], cfg["num_classes"], 32
         torch.manual_seed(12345)  # any seed: everything is overwritten by the load
         model = NB201SearchNet(C, N, classes)
         skip = {"arch_alpha"}
@@ -268,11 +280,17 @@ def main():
         for k, v in model.state_dict().items():
             if v.shape != state[k].shape or v.dtype != state[k].dtype:
                 raise SystemExit(f"shape/dtype mismatch for {k}")
-        if not torch.equal(blob["arch_alpha"], blob["arch_parameters"]):
+        if "arch_alpha" in blob and not torch.equal(blob["arch_alpha"], blob["arch_parameters"]):
             raise SystemExit("arch_alpha != arch_parameters in file")
-        res.update(mode="reference", weights=args.weights, config_name=meta.get("config_name"),
+        res.update(mode="export" if exported else "reference", weights=args.weights,
+                   config_name=meta.get("config_name", f"freedarts export, seed {meta.get('seed')}"),
                    reference_torch_version=meta.get("torch_version"))
-        bx, by = blob["batch_x"], blob["batch_y"]
+        if "batch_x" in blob:
+            bx, by = blob["batch_x"], blob["batch_y"]
+        else:
+            g = torch.Generator().manual_seed(int(meta.get("seed", 0)) + 1)
+            bx = torch.randn(64, 3, size, size, generator=g)
+            by = torch.randint(0, classes, (64,), generator=g)
     else:
         c = parse_config(args.config)
         C, N, classes, size = c["C"], c["N"], c["classes"], c["size"]
@@ -363,6 +381,9 @@ def main():
     if res["mode"] == "reference":
         p(f"weights: {args.weights} [{res['config_name']}; reference made with torch "
           f"{res['reference_torch_version']}]")
+    elif res["mode"] == "export":
+        p(f"weights: {args.weights} [{res['config_name']}]; SNIP batch is random normal; "
+          f"compare the SynFlow arch with `freedarts search --seed {meta.get('seed')}`")
     else:
         p(f"fresh default init, seed {args.seed}; SNIP batch is random normal")
     p(f"supernet C={C} N={N} classes={classes} input={size}x{size}; params "

@@ -273,3 +273,52 @@ fn synflow_params_and_flops_rank_like_the_published_scores() {
         }
     }
 }
+
+/// The Hessian is symmetric, so GraSP's -W . (H g) equals -g . (H W): a second route that
+/// differentiates the gradient along W (central difference) instead of along g.
+#[test]
+fn grasp_agrees_with_the_hessian_taken_along_the_weights() {
+    let device = device();
+    let batch = synthetic_batch(4, 10, 8, 8, 3);
+    for cell in CELLS {
+        let net = Nb201Network::new(small(), cell.parse().unwrap());
+        let params = net.initial_params(0);
+        let spec = |relu: ReluMasks| PassSpec {
+            precision: Precision::F64,
+            bn: BnMode::Train,
+            transform: |v| v,
+            input: Input::Batch(&batch),
+            cross_entropy: true,
+            input_grad: false,
+            weight_grads: true,
+            probe: None,
+            relu,
+        };
+        let at = pass::run(&net, &params, spec(ReluMasks::Record), &device).unwrap();
+        let ids = weight_ids(&net);
+        let h = 1e-5;
+        let grad_at = |sign: f64| {
+            let mut p = params.clone();
+            for id in &ids {
+                for w in p.values[id.0].iter_mut() {
+                    *w *= 1.0 + sign * h;
+                }
+            }
+            let replay = ReluMasks::Replay(at.masks.clone());
+            pass::run(&net, &p, spec(replay), &device)
+                .unwrap()
+                .weight_grads
+        };
+        let (plus, minus) = (grad_at(1.0), grad_at(-1.0));
+        let mut g_hw = 0.0;
+        for (g, (p, m)) in at.weight_grads.iter().zip(plus.iter().zip(&minus)) {
+            for (g, (p, m)) in g.iter().zip(p.iter().zip(m)) {
+                g_hw += g * (p - m) / (2.0 * h);
+            }
+        }
+        let got = score("grasp", &net, Some(&batch), 0);
+        let rel = (got + g_hw).abs() / g_hw.abs();
+        eprintln!("{cell}: grasp {got:e}, -g.HW {:e}, rel {rel:e}", -g_hw);
+        assert!(rel < 5e-6, "{cell}: grasp {got} vs -g.HW {}", -g_hw);
+    }
+}

@@ -71,6 +71,9 @@ pub struct ScoreArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also print the time spent in each proxy.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 pub fn score(args: &ScoreArgs) -> Result<()> {
@@ -143,5 +146,20 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         s.scored,
         s.seconds
     );
+    if s.scored > 0 && args.verbose {
+        let per: Vec<String> = s
+            .proxy_seconds
+            .iter()
+            .map(|(name, t)| format!("{name} {:.1} ms", t * 1e3 / s.scored as f64))
+            .collect();
+        println!("time per architecture (one thread): {}", per.join(", "));
+    }
+    for (name, count) in s.non_finite.iter().filter(|(_, c)| *c > 0) {
+        eprintln!(
+            "warning: {name} is NaN or infinite for {count} of the {} architectures scored now \
+             (written as null; correlate leaves them out)",
+            s.scored
+        );
+    }
     Ok(())
 }

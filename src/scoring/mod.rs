@@ -13,7 +13,7 @@ use crate::network::nb201::Nb201Network;
 use crate::search::{DataSource, load_images};
 use crate::space::nb201::Nb201Arch;
 use crate::supernet::nb201::Nb201Config;
-use crate::zerocost::{ArchScoring, NetworkProxy, ScoreSettings};
+use crate::zerocost::{ArchScoring, NetworkProxy, ProxyValue, ScoreSettings};
 
 use archs::{ArchListError, ArchSelection, Shard};
 use file::{SCORE_FORMAT, ScoreFileError, ScoreWriter};
@@ -69,6 +69,11 @@ pub struct ScoreSummary {
     pub resumed: usize,
     pub scored: usize,
     pub seconds: f64,
+    /// Per proxy: seconds spent in it, summed over worker threads (a pass shared by several
+    /// proxies counts for the first that needs it).
+    pub proxy_seconds: Vec<(String, f64)>,
+    /// Per proxy: architectures whose value was NaN or infinite (written as null).
+    pub non_finite: Vec<(String, usize)>,
 }
 
 /// The header line: everything that decides the numbers, and nothing that changes between
@@ -160,6 +165,8 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
 
     let bar = progress_bar(opts.progress, mine.len() as u64, resumed as u64);
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut proxy_seconds = vec![0.0; opts.proxies.len()];
+    let mut non_finite = vec![0usize; opts.proxies.len()];
     let (tx, rx) = std::sync::mpsc::channel();
     let batch = batch.as_ref();
     std::thread::scope(|scope| -> Result<(), ScoreError> {
@@ -175,7 +182,16 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(arch) = todo.get(i) else { break };
                     let net = Nb201Network::new(opts.config, *arch);
-                    let values = ArchScoring::new(&net, &settings).score_all(&opts.proxies);
+                    let mut scoring = ArchScoring::new(&net, &settings);
+                    let values: Result<Vec<(ProxyValue, f64)>, _> = opts
+                        .proxies
+                        .iter()
+                        .map(|p| {
+                            let t = std::time::Instant::now();
+                            p.score(&mut scoring)
+                                .map(|v| (v, t.elapsed().as_secs_f64()))
+                        })
+                        .collect();
                     // The receiver only hangs up after an error; then stop quietly.
                     if tx.send((i, values)).is_err() {
                         break;
@@ -188,6 +204,8 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
         // not depend on --jobs or on where a previous run was stopped.
         let mut pending = std::collections::BTreeMap::new();
         let mut written = 0;
+        let proxy_seconds = &mut proxy_seconds;
+        let non_finite = &mut non_finite;
         for (i, values) in rx {
             pending.insert(i, values);
             while let Some(values) = pending.remove(&written) {
@@ -199,6 +217,11 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                         source,
                     }
                 })?;
+                for (k, (v, t)) in values.iter().enumerate() {
+                    proxy_seconds[k] += t;
+                    non_finite[k] += usize::from(!v.value.is_finite());
+                }
+                let values: Vec<ProxyValue> = values.into_iter().map(|(v, _)| v).collect();
                 writer.write_row(&row_fields(arch, &opts.proxies, &values))?;
                 bar.inc(1);
                 written += 1;
@@ -212,6 +235,18 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
         resumed,
         scored: todo.len(),
         seconds: start.elapsed().as_secs_f64(),
+        proxy_seconds: opts
+            .proxies
+            .iter()
+            .map(|p| p.name().to_string())
+            .zip(proxy_seconds)
+            .collect(),
+        non_finite: opts
+            .proxies
+            .iter()
+            .map(|p| p.name().to_string())
+            .zip(non_finite)
+            .collect(),
     })
 }
 
