@@ -109,3 +109,82 @@ fn the_validator_rejects_broken_results() {
         "an NB201 derivation with 5 edges passed"
     );
 }
+
+fn score_file_schema() -> jsonschema::Validator {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/score-file.v1.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+}
+
+/// Every line of real `score` files (both spaces, with and without images) validates, and
+/// broken lines do not.
+#[test]
+fn score_files_match_the_schema() {
+    let dir = std::env::temp_dir().join(format!("freedarts-schema-score-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let validator = score_file_schema();
+    let runs: [&[&str]; 3] = [
+        &[
+            "--archs",
+            "sample:5",
+            "--proxy",
+            "synflow,params,flops,random",
+        ],
+        &[
+            "--archs",
+            "sample:2",
+            "--proxy",
+            "snip,grasp,fisher,grad_norm,jacob_cov,nwot",
+            "--data",
+            "synthetic",
+            "--batch-size",
+            "4",
+            "--channels",
+            "4",
+            "--cells-per-stage",
+            "1",
+        ],
+        &[
+            "--space",
+            "darts",
+            "--archs",
+            "sample:2",
+            "--proxy",
+            "synflow,params",
+            "--channels",
+            "4",
+            "--cells",
+            "5",
+        ],
+    ];
+    let mut lines = Vec::new();
+    for (k, args) in runs.iter().enumerate() {
+        let out_path = dir.join(format!("s{k}.jsonl"));
+        let o = common::path(out_path.clone());
+        let mut all = vec!["score", "-q", "-o", &o];
+        all.extend_from_slice(args);
+        let out = common::freedarts(&all);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        for line in std::fs::read_to_string(&out_path).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&v)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{line}: {errors:#?}");
+            lines.push(v);
+        }
+    }
+    let mut header = lines[0].clone();
+    header["header"]["shard"] = "1 of 4".into();
+    let mut row = lines[1].clone();
+    row["synflow"] = "big".into();
+    let mut arch = lines[1].clone();
+    arch["arch"] = "|conv~0|".into();
+    for bad in [header, row, arch] {
+        assert!(!validator.is_valid(&bad), "accepted {bad}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

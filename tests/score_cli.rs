@@ -269,3 +269,101 @@ fn correlate_draws_one_panel_per_proxy_with_every_point() {
     assert!(stderr(&out).contains("unknown accuracy column") || stderr(&out).contains("bogus"));
     assert!(!out.status.success());
 }
+
+/// DARTS genotypes in NetworkCIFAR: a named genotype's parameter count is the one `info`
+/// reports (the official DARTS count), seeded samples repeat, and correlate refuses the file.
+#[test]
+fn darts_genotypes_score_in_network_cifar() {
+    let list = tmp("genotypes.txt");
+    std::fs::write(&list, "# the two DARTS cells\nDARTS_V1\nDARTS_V2\n").unwrap();
+    let out_path = tmp("darts.jsonl");
+    let o = path(out_path.clone());
+    let l = path(list);
+    let out = freedarts(&[
+        "score",
+        "--space",
+        "darts",
+        "--archs",
+        &l,
+        "--proxy",
+        "synflow,params",
+        "-q",
+        "-o",
+        &o,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = lines(&out_path)[1..]
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let info = freedarts(&["info", "--space", "darts", "--genotype", "DARTS_V2"]);
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let params = rows[1]["params"].as_f64().unwrap();
+    // DARTS reports 3.3M for DARTS_V2 in NetworkCIFAR (C=36, 20 cells).
+    assert!(
+        (params - 3.349342).abs() < 1e-6,
+        "params {params}; info says:\n{info}"
+    );
+    assert!(
+        rows[1]["arch"]
+            .as_str()
+            .unwrap()
+            .starts_with("Genotype(normal=[('sep_conv_3x3', 0)")
+    );
+    assert!(rows.iter().all(|r| r["synflow"].as_f64().unwrap() > 0.0));
+
+    let sample = |name: &str| {
+        let p = tmp(name);
+        let out = freedarts(&[
+            "score",
+            "--space",
+            "darts",
+            "--archs",
+            "sample:3",
+            "--proxy",
+            "params",
+            "--channels",
+            "4",
+            "--cells",
+            "5",
+            "-q",
+            "-o",
+            &path(p.clone()),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        lines(&p)
+    };
+    let (a, b) = (sample("d1.jsonl"), sample("d2.jsonl"));
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 4);
+
+    let bench = path(common::shared().join("data/nb201/accuracies.csv"));
+    let out = freedarts(&["correlate", &o, "--benchmark", &bench]);
+    assert!(!out.status.success() && stderr(&out).contains("darts score file"));
+    for (args, needle) in [
+        (
+            vec!["score", "--space", "darts", "--archs", "all", "-o", &o],
+            "NB201 cells only",
+        ),
+        (
+            vec![
+                "score",
+                "--space",
+                "darts",
+                "--cells-per-stage",
+                "2",
+                "-o",
+                &o,
+            ],
+            "--cells-per-stage applies",
+        ),
+        (vec!["score", "--cells", "8", "-o", &o], "--cells applies"),
+    ] {
+        let out = freedarts(&args);
+        assert!(
+            !out.status.success() && stderr(&out).contains(needle),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}

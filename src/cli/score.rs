@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use freedarts::scoring::archs::{ArchSelection, Shard};
+use freedarts::network::darts::EvalConfig;
+use freedarts::scoring::archs::{ArchSelection, ScoreSpace, Shard};
 use freedarts::scoring::{ScoreOptions, run_scoring};
 use freedarts::search::DataSource;
 use freedarts::supernet::nb201::Nb201Config;
@@ -25,10 +26,20 @@ fn proxy_help() -> String {
     text
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ScoreSpaceArg {
+    Nb201,
+    Darts,
+}
+
 #[derive(clap::Args)]
 pub struct ScoreArgs {
-    /// Architectures: `all` (15,625 cells), `sample:N` (seeded), or a file with one NB201
-    /// arch string a line.
+    /// `nb201`: cells in NAS-Bench-201's TinyNetwork; `darts`: genotypes in NetworkCIFAR.
+    #[arg(long, value_enum, default_value = "nb201")]
+    pub space: ScoreSpaceArg,
+    /// Architectures: `all` (the 15,625 NB201 cells), `sample:N` (seeded; uniformly random
+    /// genotypes in the DARTS space), or a file with one architecture a line (NB201 string,
+    /// or DARTS `Genotype(...)` text / DARTS_V1 / DARTS_V2).
     #[arg(long, default_value = "sample:100", value_name = "all|sample:N|FILE")]
     pub archs: ArchSelection,
     #[arg(long, default_value = "synflow,params,flops", long_help = proxy_help())]
@@ -53,12 +64,15 @@ pub struct ScoreArgs {
     /// Draw the batch at random with this seed instead of taking the first images.
     #[arg(long)]
     pub shuffle_seed: Option<u64>,
-    /// Network width C.
-    #[arg(long, default_value_t = 16)]
-    pub channels: usize,
-    /// Cells per stage N.
-    #[arg(long, default_value_t = 5)]
-    pub cells_per_stage: usize,
+    /// Network width C [default: 16 in NB201, 36 in DARTS].
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// NB201: cells per stage N [default: 5].
+    #[arg(long)]
+    pub cells_per_stage: Option<usize>,
+    /// DARTS: cells of NetworkCIFAR [default: 20].
+    #[arg(long)]
+    pub cells: Option<usize>,
     /// Classes of the head (CIFAR-100: 100, ImageNet16-120: 120).
     #[arg(long, default_value_t = 10)]
     pub classes: usize,
@@ -99,16 +113,38 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         }
         proxies.push(p);
     }
-    if args.channels == 0 || args.cells_per_stage == 0 || args.classes == 0 {
-        bail!("--channels, --cells-per-stage and --classes must be at least 1");
+    if [args.channels, args.cells_per_stage, args.cells].contains(&Some(0)) || args.classes == 0 {
+        bail!("--channels, --cells-per-stage, --cells and --classes must be at least 1");
     }
-    let opts = ScoreOptions {
-        config: Nb201Config {
-            channels: args.channels,
-            cells_per_stage: args.cells_per_stage,
+    let space = match args.space {
+        ScoreSpaceArg::Nb201 if args.cells.is_some() => {
+            bail!("--cells applies to --space darts; NB201 takes --cells-per-stage")
+        }
+        ScoreSpaceArg::Darts if args.cells_per_stage.is_some() => {
+            bail!("--cells-per-stage applies to --space nb201; DARTS takes --cells")
+        }
+        ScoreSpaceArg::Nb201 => ScoreSpace::Nb201(Nb201Config {
+            channels: args.channels.unwrap_or(16),
+            cells_per_stage: args.cells_per_stage.unwrap_or(5),
             classes: args.classes,
             input_size: args.input_size,
-        },
+        }),
+        ScoreSpaceArg::Darts => {
+            let cells = args.cells.unwrap_or(20);
+            if cells < 3 {
+                bail!("--cells must be at least 3 (NetworkCIFAR reduces at 1/3 and 2/3)");
+            }
+            ScoreSpace::Darts(EvalConfig {
+                channels: args.channels.unwrap_or(36),
+                cells,
+                classes: args.classes,
+                input_size: args.input_size,
+                ..EvalConfig::cifar()
+            })
+        }
+    };
+    let opts = ScoreOptions {
+        space,
         archs: args.archs.clone(),
         proxies,
         seed: args.seed,

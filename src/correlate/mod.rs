@@ -83,6 +83,10 @@ pub enum CorrelateError {
         arch: String,
         proxy: String,
     },
+    #[error(
+        "{path}: a {space} score file; correlate looks accuracies up in NAS-Bench-201 and needs nb201 scores"
+    )]
+    Space { path: PathBuf, space: String },
     #[error("no proxy column found in {0:?}: are these `freedarts score` files?")]
     NoProxies(Vec<PathBuf>),
     #[error("unknown accuracy column `{column}`; the benchmark has {available}")]
@@ -103,6 +107,13 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
         for line in read_score_file(path)? {
             match line {
                 ScoreLine::Header(h) => {
+                    let space = h.get("space").and_then(Value::as_str).unwrap_or("nb201");
+                    if space != "nb201" {
+                        return Err(CorrelateError::Space {
+                            path: path.clone(),
+                            space: space.into(),
+                        });
+                    }
                     for p in h
                         .get("proxies")
                         .and_then(Value::as_array)

@@ -1,5 +1,6 @@
 //! Which architectures a scoring run covers: `all`, a seeded `sample:N`, or a file with one
-//! arch string a line; and the `I/N` shard of them this process takes.
+//! architecture a line; the network each is placed in; and the `I/N` shard of them this
+//! process takes.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -9,16 +10,84 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use serde::Serialize;
+
+use crate::network::Network;
+use crate::network::darts::{DartsEvalNet, EvalConfig};
+use crate::network::nb201::Nb201Network;
+use crate::space::darts::Genotype;
 use crate::space::nb201::Nb201Arch;
+use crate::supernet::nb201::Nb201Config;
+
+/// The space of the scored architectures and the network skeleton each is placed in.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ScoreSpace {
+    /// NAS-Bench-201's TinyNetwork (C, N, classes, input size).
+    Nb201(Nb201Config),
+    /// DARTS' NetworkCIFAR / NetworkImageNet of a genotype.
+    Darts(EvalConfig),
+}
+
+impl ScoreSpace {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Nb201(_) => "nb201",
+            Self::Darts(_) => "darts",
+        }
+    }
+
+    pub fn classes(&self) -> usize {
+        match self {
+            Self::Nb201(c) => c.classes,
+            Self::Darts(c) => c.classes,
+        }
+    }
+
+    pub fn input_size(&self) -> usize {
+        match self {
+            Self::Nb201(c) => c.input_size,
+            Self::Darts(c) => c.input_size,
+        }
+    }
+
+    /// The standalone network of `arch`; `None` when the arch belongs to the other space.
+    pub fn build(&self, arch: &Architecture) -> Option<Box<dyn Network>> {
+        match (self, arch) {
+            (Self::Nb201(c), Architecture::Nb201(a)) => Some(Box::new(Nb201Network::new(*c, *a))),
+            (Self::Darts(c), Architecture::Darts(g)) => Some(Box::new(DartsEvalNet::new(*c, g))),
+            _ => None,
+        }
+    }
+}
+
+/// One architecture of either space.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    Nb201(Nb201Arch),
+    Darts(Genotype),
+}
+
+impl fmt::Display for Architecture {
+    /// The NB201 string or the `Genotype(...)` text.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Self::Nb201(a) => write!(f, "{a}"),
+            Self::Darts(g) => write!(f, "{g}"),
+        }
+    }
+}
 
 /// The `--archs` setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArchSelection {
-    /// All 15,625 cells, in `index_in_space` order.
+    /// All 15,625 NB201 cells, in `index_in_space` order.
     All,
-    /// N distinct cells drawn with the run's seed, in `index_in_space` order.
+    /// N distinct NB201 cells drawn with the run's seed, in `index_in_space` order; in the
+    /// DARTS space N distinct uniformly random genotypes, in drawing order.
     Sample(usize),
-    /// One arch string a line; blank lines and lines starting with `#` are skipped.
+    /// One architecture a line (NB201 string; DARTS `Genotype(...)` text or a known name such
+    /// as DARTS_V2); blank lines and lines starting with `#` are skipped.
     File(PathBuf),
 }
 
@@ -69,26 +138,63 @@ pub enum ArchListError {
     },
     #[error("--archs file {0} lists no architectures")]
     Empty(PathBuf),
+    #[error(
+        "--archs all enumerates the NB201 cells only; in the DARTS space give sample:N or a file"
+    )]
+    AllDarts,
 }
 
 impl ArchSelection {
-    /// The architectures, in a fixed order.
-    pub fn resolve(&self, seed: u64) -> Result<Vec<Nb201Arch>, ArchListError> {
+    /// The architectures of `space`, in a fixed order.
+    pub fn resolve(
+        &self,
+        seed: u64,
+        space: &ScoreSpace,
+    ) -> Result<Vec<Architecture>, ArchListError> {
+        let darts = matches!(space, ScoreSpace::Darts(_));
         match self {
-            Self::All => Ok(Nb201Arch::all().collect()),
+            Self::All if darts => Err(ArchListError::AllDarts),
+            Self::All => Ok(Nb201Arch::all().map(Architecture::Nb201).collect()),
+            Self::Sample(n) if darts => {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let mut seen = std::collections::HashSet::new();
+                let mut archs = Vec::with_capacity(*n);
+                while archs.len() < *n {
+                    let g = Genotype::random(&mut rng);
+                    if seen.insert(g.clone()) {
+                        archs.push(Architecture::Darts(g));
+                    }
+                }
+                Ok(archs)
+            }
             Self::Sample(n) => {
                 let mut all: Vec<Nb201Arch> = Nb201Arch::all().collect();
                 all.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
                 all.truncate(*n);
                 all.sort_by_key(Nb201Arch::index_in_space);
-                Ok(all)
+                Ok(all.into_iter().map(Architecture::Nb201).collect())
             }
-            Self::File(path) => read_arch_file(path),
+            Self::File(path) => read_arch_file(path, darts),
         }
     }
 }
 
-fn read_arch_file(path: &Path) -> Result<Vec<Nb201Arch>, ArchListError> {
+fn parse_line(text: &str, darts: bool) -> Result<Architecture, String> {
+    if darts {
+        match crate::space::darts::by_name(text) {
+            Some(g) => Ok(Architecture::Darts(g)),
+            None => Genotype::parse(text)
+                .map(Architecture::Darts)
+                .map_err(|e| e.to_string()),
+        }
+    } else {
+        Nb201Arch::parse(text)
+            .map(Architecture::Nb201)
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn read_arch_file(path: &Path, darts: bool) -> Result<Vec<Architecture>, ArchListError> {
     let text = std::fs::read_to_string(path).map_err(|source| ArchListError::Io {
         path: path.to_path_buf(),
         source,
@@ -106,8 +212,8 @@ fn read_arch_file(path: &Path) -> Result<Vec<Nb201Arch>, ArchListError> {
             line: line_no,
             message,
         };
-        let arch = Nb201Arch::parse(trimmed).map_err(|e| err(e.to_string()))?;
-        if let Some(first) = seen.insert(arch, line_no) {
+        let arch = parse_line(trimmed, darts).map_err(err)?;
+        if let Some(first) = seen.insert(arch.clone(), line_no) {
             return Err(err(format!(
                 "{arch} is listed twice (first on line {first})"
             )));

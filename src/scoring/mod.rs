@@ -1,5 +1,5 @@
-//! `freedarts score`: whole-network proxies for a list of NB201 cells, written as JSON Lines
-//! that a killed run resumes and that shards of one run concatenate into.
+//! `freedarts score`: whole-network proxies for a list of NB201 cells or DARTS genotypes,
+//! written as JSON Lines that a killed run resumes and that shards of one run concatenate into.
 
 pub mod archs;
 pub mod file;
@@ -9,19 +9,16 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use serde_json::{Map, Value, json};
 
-use crate::network::nb201::Nb201Network;
 use crate::search::{DataSource, load_images};
-use crate::space::nb201::Nb201Arch;
-use crate::supernet::nb201::Nb201Config;
 use crate::zerocost::{ArchScoring, NetworkProxy, ProxyValue, ScoreSettings};
 
-use archs::{ArchListError, ArchSelection, Shard};
+use archs::{ArchListError, ArchSelection, Architecture, ScoreSpace, Shard};
 use file::{SCORE_FORMAT, ScoreFileError, ScoreWriter};
 
 /// Every setting of a scoring run; all of it goes into the file header.
 #[derive(Clone, Debug)]
 pub struct ScoreOptions {
-    pub config: Nb201Config,
+    pub space: ScoreSpace,
     pub archs: ArchSelection,
     pub proxies: Vec<&'static dyn NetworkProxy>,
     /// Seed of every network's initial weights, of `sample:N` and of the random baseline.
@@ -102,8 +99,8 @@ pub fn header(opts: &ScoreOptions, batch_indices: Option<&[usize]>) -> Map<Strin
     h.insert("format".into(), json!(SCORE_FORMAT));
     h.insert("freedarts_version".into(), json!(env!("CARGO_PKG_VERSION")));
     h.insert("burn_version".into(), json!(crate::report::BURN_VERSION));
-    h.insert("space".into(), json!("nb201"));
-    h.insert("network".into(), json!(opts.config));
+    h.insert("space".into(), json!(opts.space.name()));
+    h.insert("network".into(), json!(opts.space));
     h.insert("seed".into(), json!(opts.seed));
     h.insert("archs".into(), json!(opts.archs.to_string()));
     h.insert("shard".into(), json!(opts.shard.to_string()));
@@ -114,7 +111,7 @@ pub fn header(opts: &ScoreOptions, batch_indices: Option<&[usize]>) -> Map<Strin
 
 /// The fields of one row: the arch, each proxy's value, then its extras as `<name>_<key>`.
 pub fn row_fields(
-    arch: &Nb201Arch,
+    arch: &Architecture,
     proxies: &[&dyn NetworkProxy],
     values: &[crate::zerocost::ProxyValue],
 ) -> Vec<(String, Value)> {
@@ -145,21 +142,21 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
         }
         (Some(_), Some(data)) => Some(load_images(
             data,
-            opts.config.classes,
-            opts.config.input_size,
+            opts.space.classes(),
+            opts.space.input_size(),
             opts.batch_size,
             opts.shuffle_seed,
             opts.seed,
         )?),
     };
-    let all = opts.archs.resolve(opts.seed)?;
+    let all = opts.archs.resolve(opts.seed, &opts.space)?;
     let mine = opts.shard.select(&all);
     let header = header(opts, batch.as_ref().map(|b| b.indices.as_slice()));
     let mut writer = ScoreWriter::open(&opts.output, &header)?;
-    let todo: Vec<Nb201Arch> = mine
+    let todo: Vec<Architecture> = mine
         .iter()
         .filter(|a| !writer.done.contains(&a.to_string()))
-        .copied()
+        .cloned()
         .collect();
     let resumed = mine.len() - todo.len();
 
@@ -181,8 +178,11 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(arch) = todo.get(i) else { break };
-                    let net = Nb201Network::new(opts.config, *arch);
-                    let mut scoring = ArchScoring::new(&net, &settings);
+                    let net = opts
+                        .space
+                        .build(arch)
+                        .expect("architectures are resolved in the run's space");
+                    let mut scoring = ArchScoring::new(net.as_ref(), &settings);
                     let values: Result<Vec<(ProxyValue, f64)>, _> = opts
                         .proxies
                         .iter()

@@ -1204,3 +1204,30 @@ mod tests {
         }
     }
 }
+
+impl Genotype {
+    /// A uniformly random genotype, the baseline sampler of DARTS-space studies: every node
+    /// takes two distinct inputs among the cell inputs and earlier nodes, each with one of the
+    /// seven non-`none` ops; both cells concatenate all four nodes.
+    pub fn random(rng: &mut impl rand::Rng) -> Self {
+        let mut cell = || {
+            let mut genes = Vec::with_capacity(2 * DARTS_STEPS);
+            for node in 0..DARTS_STEPS {
+                let inputs = rand::seq::index::sample(rng, node + 2, 2);
+                for input in inputs.iter() {
+                    let op = DartsOp::ALL[rng.random_range(1..DartsOp::ALL.len())];
+                    genes.push(Gene { op, input });
+                }
+            }
+            CellGenes {
+                genes,
+                concat: (2..2 + DARTS_STEPS).collect(),
+            }
+        };
+        let normal = cell();
+        Genotype {
+            normal,
+            reduce: cell(),
+        }
+    }
+}
