@@ -819,6 +819,33 @@ pub fn by_name(name: &str) -> Option<Genotype> {
     }
 }
 
+impl Genotype {
+    /// A uniformly random genotype, the baseline sampler of DARTS-space studies: every node
+    /// takes two distinct inputs among the cell inputs and earlier nodes, each with one of the
+    /// seven non-`none` ops; both cells concatenate all four nodes.
+    pub fn random(rng: &mut impl rand::Rng) -> Self {
+        let mut cell = || {
+            let mut genes = Vec::with_capacity(2 * DARTS_STEPS);
+            for node in 0..DARTS_STEPS {
+                let inputs = rand::seq::index::sample(rng, node + 2, 2);
+                for input in inputs.iter() {
+                    let op = DartsOp::ALL[rng.random_range(1..DartsOp::ALL.len())];
+                    genes.push(Gene { op, input });
+                }
+            }
+            CellGenes {
+                genes,
+                concat: (2..2 + DARTS_STEPS).collect(),
+            }
+        };
+        let normal = cell();
+        Genotype {
+            normal,
+            reduce: cell(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1201,33 +1228,6 @@ mod tests {
             "Genotype(normal=[('none', 0)]",
         ] {
             assert!(Genotype::parse(s).is_err(), "{s}");
-        }
-    }
-}
-
-impl Genotype {
-    /// A uniformly random genotype, the baseline sampler of DARTS-space studies: every node
-    /// takes two distinct inputs among the cell inputs and earlier nodes, each with one of the
-    /// seven non-`none` ops; both cells concatenate all four nodes.
-    pub fn random(rng: &mut impl rand::Rng) -> Self {
-        let mut cell = || {
-            let mut genes = Vec::with_capacity(2 * DARTS_STEPS);
-            for node in 0..DARTS_STEPS {
-                let inputs = rand::seq::index::sample(rng, node + 2, 2);
-                for input in inputs.iter() {
-                    let op = DartsOp::ALL[rng.random_range(1..DartsOp::ALL.len())];
-                    genes.push(Gene { op, input });
-                }
-            }
-            CellGenes {
-                genes,
-                concat: (2..2 + DARTS_STEPS).collect(),
-            }
-        };
-        let normal = cell();
-        Genotype {
-            normal,
-            reduce: cell(),
         }
     }
 }
