@@ -32,12 +32,13 @@ enum Command {
     /// Parameters and multiply-adds of a supernet, and of the evaluation networks of a DARTS
     /// genotype.
     Info(InfoArgs),
-    /// Score NAS-Bench-201 cells with whole-network zero-cost proxies (JSON Lines, resumable,
-    /// shardable).
+    /// Score NAS-Bench-201 cells or DARTS genotypes with whole-network zero-cost proxies (JSON
+    /// Lines, resumable, shardable).
     Score(cli::score::ScoreArgs),
     /// Rank correlation of score files with NAS-Bench-201 accuracies.
     Correlate(cli::correlate::CorrelateArgs),
-    /// Turn a `search --json` result into a self-contained HTML page or a drawing.
+    /// Turn a `search --json` result into a self-contained HTML page, a drawing or an
+    /// architecture file.
     Report(cli::report::ReportArgs),
 }
 
