@@ -367,3 +367,62 @@ fn darts_genotypes_score_in_network_cifar() {
         );
     }
 }
+
+/// A proxy whose header says smaller is better is ranked by its negation: the same numbers
+/// negated and declared smaller-is-better give the same metrics.
+#[test]
+fn smaller_is_better_proxies_are_oriented() {
+    let scores = tmp("orient.jsonl");
+    let out = freedarts(&[
+        "score",
+        "--archs",
+        "sample:25",
+        "--proxy",
+        "params",
+        "-q",
+        "-o",
+        &path(scores.clone()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let flipped = tmp("orient-flipped.jsonl");
+    let mut text = String::new();
+    for (k, line) in lines(&scores).iter().enumerate() {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if k == 0 {
+            v["header"]["proxies"][0]["larger_is_better"] = false.into();
+        } else {
+            v["params"] = (-v["params"].as_f64().unwrap()).into();
+        }
+        text.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(&flipped, text).unwrap();
+    let bench = path(common::shared().join("data/nb201/accuracies.csv"));
+    let report = |file: &Path| {
+        let json = file.with_extension("corr.json");
+        let out = freedarts(&[
+            "correlate",
+            &path(file.to_path_buf()),
+            "--benchmark",
+            &bench,
+            "-o",
+            &path(json.clone()),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        v["results"].clone()
+    };
+    let (a, b) = (report(&scores), report(&flipped));
+    for (a, b) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+        for key in [
+            "kendall_tau",
+            "spearman",
+            "pearson",
+            "precision_at",
+            "best_in_top",
+        ] {
+            assert_eq!(a[key], b[key], "{key}");
+        }
+        assert!(a["spearman"].as_f64().unwrap() > 0.3);
+    }
+}

@@ -25,9 +25,11 @@ pub struct Correlation {
     pub n: usize,
     /// Rows skipped because the score was missing or not finite.
     pub skipped: usize,
+    /// Rank and linear correlations of the score oriented so that larger predicts better
+    /// (negated for a proxy whose header says smaller is better).
     pub kendall_tau: f64,
     pub spearman: f64,
-    /// Pearson's r of the raw values (dominated by outliers for proxies spanning decades,
+    /// Pearson's r of the (oriented) values (dominated by outliers for proxies spanning decades,
     /// like synflow; the rank metrics are the ones to read).
     pub pearson: f64,
     /// Share of the top 1%, 5%, 10% by score that are in the top 1%, 5%, 10% by accuracy.
@@ -195,18 +197,22 @@ pub fn correlate(
 
     let mut results = Vec::new();
     let mut samples = Vec::new();
-    for (proxy, _) in &scores.proxies {
+    for (proxy, larger_is_better) in &scores.proxies {
+        // Metrics rank by predicted quality: a smaller-is-better proxy is negated first, so
+        // its tau, rho and top-k sets mean the same as everyone else's.
+        let sign = if *larger_is_better { 1.0 } else { -1.0 };
         for (column, &c) in columns.iter().zip(&column_ids) {
-            let (mut s, mut acc) = (Vec::new(), Vec::new());
+            let (mut raw, mut acc) = (Vec::new(), Vec::new());
             for (arch, accs) in &archs {
                 match scores.rows[*arch].get(proxy).copied().flatten() {
                     Some(v) if v.is_finite() => {
-                        s.push(v);
+                        raw.push(v);
                         acc.push(accs[c]);
                     }
                     _ => {}
                 }
             }
+            let s: Vec<f64> = raw.iter().map(|v| sign * v).collect();
             results.push(Correlation {
                 proxy: proxy.clone(),
                 column: column.clone(),
@@ -228,7 +234,7 @@ pub fn correlate(
             samples.push(Sample {
                 proxy: proxy.clone(),
                 column: column.clone(),
-                scores: s,
+                scores: raw,
                 accuracies: acc,
             });
         }
@@ -250,6 +256,15 @@ impl CorrelationReport {
     /// One table per accuracy column, one row per proxy.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
+        let direction: Vec<String> = self
+            .larger_is_better
+            .iter()
+            .map(|(p, larger)| format!("{p} {}", if *larger { "larger" } else { "smaller" }))
+            .collect();
+        out.push_str(&format!(
+            "better is (from the score files): {}\n",
+            direction.join(", ")
+        ));
         let mut columns: Vec<&str> = Vec::new();
         for r in &self.results {
             if !columns.contains(&r.column.as_str()) {
