@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use crate::search::{SearchError, SearchOptions, run_search};
 
+/// More seeds than any table needs; a typo like 0..1000000000 is refused before it allocates.
+const MAX_SEEDS: u64 = 10_000;
+
 /// Parses `A..B` (A to B inclusive, as papers write "seeds 0..9"), `A,B,C`, or one seed.
 pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
     let bad = || format!("`{text}`: expected A..B (inclusive), a list like 0,3,7, or one seed");
@@ -21,6 +24,9 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
             .map_err(|_| bad())?;
         if b < a {
             return Err(bad());
+        }
+        if b - a >= MAX_SEEDS {
+            return Err(format!("`{text}`: at most {MAX_SEEDS} seeds in one series"));
         }
         (a..=b).collect()
     } else {
@@ -64,6 +70,8 @@ pub struct SeedRun {
 #[derive(Clone, Debug, Serialize)]
 pub struct ColumnStats {
     pub column: String,
+    /// Seeds whose cell the benchmark holds (the statistics are over these).
+    pub n: usize,
     pub mean: f64,
     /// Population standard deviation (numpy's default, ddof = 0).
     pub std: f64,
@@ -91,6 +99,8 @@ pub struct SeedsReport {
     pub runs: Vec<SeedRun>,
     pub accuracy: Vec<ColumnStats>,
     pub op_wins: Vec<OpWins>,
+    /// Seeds whose found cell is not in the benchmark file (with --benchmark).
+    pub not_in_benchmark: Vec<u64>,
     pub distinct_architectures: usize,
     pub options: SearchOptions,
     pub freedarts_version: String,
@@ -150,19 +160,27 @@ pub fn run_seeds(
             warnings: result.warnings.iter().map(|w| w.code.to_string()).collect(),
         });
     }
-    let columns: Vec<String> = runs
-        .first()
-        .map(|r| r.accuracies.iter().map(|(c, _)| c.clone()).collect())
-        .unwrap_or_default();
+    // Columns by name, in the order first seen: a partial benchmark file may hold the cell
+    // of one seed and not of another.
+    let mut columns: Vec<String> = Vec::new();
+    for (c, _) in runs.iter().flat_map(|r| &r.accuracies) {
+        if !columns.contains(c) {
+            columns.push(c.clone());
+        }
+    }
     let accuracy = columns
         .iter()
-        .enumerate()
-        .map(|(k, column)| {
-            let v: Vec<f64> = runs.iter().map(|r| r.accuracies[k].1).collect();
+        .map(|column| {
+            let v: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.accuracies.iter().find(|(c, _)| c == column))
+                .map(|(_, a)| *a)
+                .collect();
             let mean = v.iter().sum::<f64>() / v.len() as f64;
             let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
             ColumnStats {
                 column: column.clone(),
+                n: v.len(),
                 mean,
                 std: var.sqrt(),
                 min: v.iter().copied().fold(f64::INFINITY, f64::min),
@@ -170,6 +188,14 @@ pub fn run_seeds(
             }
         })
         .collect();
+    let not_in_benchmark = if opts.benchmark.is_some() {
+        runs.iter()
+            .filter(|r| r.accuracies.is_empty())
+            .map(|r| r.seed)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut distinct: Vec<&str> = runs.iter().map(|r| r.architecture.as_str()).collect();
     distinct.sort_unstable();
     distinct.dedup();
@@ -182,6 +208,7 @@ pub fn run_seeds(
         runs,
         accuracy,
         op_wins,
+        not_in_benchmark,
         options: opts.clone(),
         freedarts_version: env!("CARGO_PKG_VERSION").into(),
         total_s: start.elapsed().as_secs_f64(),
@@ -217,12 +244,25 @@ impl SeedsReport {
                 "\nbenchmark accuracy of the found cells (mean +- std, min..max):"
             );
             for c in &self.accuracy {
+                let over = if c.n < self.seeds.len() {
+                    format!("  (over {} seeds)", c.n)
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     s,
-                    "  {:<17} {:>6.2} +- {:<5.2} {:.2}..{:.2}",
+                    "  {:<17} {:>6.2} +- {:<5.2} {:.2}..{:.2}{over}",
                     c.column, c.mean, c.std, c.min, c.max
                 );
             }
+        }
+        if !self.not_in_benchmark.is_empty() {
+            let _ = writeln!(
+                s,
+                "warning: the cells of seeds {:?} are not in the benchmark file; the accuracy \
+                 statistics leave them out",
+                self.not_in_benchmark
+            );
         }
         for w in &self.op_wins {
             let _ = writeln!(

@@ -92,7 +92,68 @@ fn top_k_precision_and_best_accuracy() {
     close(precision_at(&score, &acc, 0.2), 0.5);
     close(best_in_top(&score, &acc, 0.2), 90.0);
     close(best_in_top(&score, &acc, 0.1), 50.0);
-    // Tied scores at the boundary go to the lower index: #0 and #1 of three equal scores.
+    // Three equal scores and two places: ties are broken at random, so the best accuracy is
+    // the mean over the pairs {1,2}, {1,3}, {2,3}: (2 + 3 + 3) / 3; and each tied item is in
+    // the top two with chance 2/3.
     let tied = [1.0, 1.0, 1.0];
-    close(best_in_top(&tied, &[1.0, 2.0, 3.0], 0.5), 2.0);
+    close(best_in_top(&tied, &[1.0, 2.0, 3.0], 0.5), 8.0 / 3.0);
+    close(precision_at(&tied, &[1.0, 2.0, 3.0], 0.5), 2.0 / 3.0);
+    // The result does not depend on the input order.
+    let (s, a) = ([5.0, 1.0, 1.0, 1.0, 0.0], [50.0, 10.0, 30.0, 20.0, 40.0]);
+    let (s2, a2) = ([5.0, 1.0, 1.0, 1.0, 0.0], [50.0, 30.0, 20.0, 10.0, 40.0]);
+    close(best_in_top(&s, &a, 0.4), best_in_top(&s2, &a2, 0.4));
+    close(best_in_top(&s, &a, 0.4), 50.0);
+    close(precision_at(&s, &a, 0.4), precision_at(&s2, &a2, 0.4));
+    // Top 2 by accuracy: #0 (50) and #4 (40); by score #0 surely, one of the three ties.
+    close(precision_at(&s, &a, 0.4), 0.5);
+    // -0.0 and 0.0 are one value.
+    assert!(kendall_tau_b(&[-0.0, 0.0], &[2.0, 1.0]).is_nan());
+}
+
+/// The tie-aware top-k metrics equal the average over every way to break the score ties at
+/// the cut-off (accuracies distinct here, so only the score side is random).
+#[test]
+fn top_k_metrics_average_over_all_tie_breaks() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..200 {
+        let n = rng.random_range(2..9usize);
+        let score: Vec<f64> = (0..n).map(|_| f64::from(rng.random_range(0..3))).collect();
+        let acc: Vec<f64> = (0..n)
+            .map(|i| i as f64 * 7.0 % 11.0 + i as f64 * 0.01)
+            .collect();
+        let fraction = [0.2, 0.4, 0.5][rng.random_range(0..3usize)];
+        let k = top_count(n, fraction);
+        let mut sorted = score.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let cut = sorted[k - 1];
+        let sure: Vec<usize> = (0..n).filter(|&i| score[i] > cut).collect();
+        let tied: Vec<usize> = (0..n).filter(|&i| score[i] == cut).collect();
+        let r = k - sure.len();
+        let mut by_acc: Vec<usize> = (0..n).collect();
+        by_acc.sort_by(|&a, &b| acc[b].total_cmp(&acc[a]));
+        let top_acc: Vec<usize> = by_acc[..k].to_vec();
+        let (mut best, mut prec, mut count) = (0.0, 0.0, 0.0);
+        for mask in 0u32..(1 << tied.len()) {
+            if mask.count_ones() as usize != r {
+                continue;
+            }
+            let chosen: Vec<usize> = sure
+                .iter()
+                .copied()
+                .chain(
+                    (0..tied.len())
+                        .filter(|b| mask >> b & 1 == 1)
+                        .map(|b| tied[b]),
+                )
+                .collect();
+            best += chosen
+                .iter()
+                .map(|&i| acc[i])
+                .fold(f64::NEG_INFINITY, f64::max);
+            prec += chosen.iter().filter(|i| top_acc.contains(i)).count() as f64 / k as f64;
+            count += 1.0;
+        }
+        close(best_in_top(&score, &acc, fraction), best / count);
+        close(precision_at(&score, &acc, fraction), prec / count);
+    }
 }

@@ -155,8 +155,12 @@ fn bad_input_is_one_clear_error() {
         ),
         (vec!["score", "--proxy", "snip", "-o", &o], "--data".into()),
         (
-            vec!["correlate", &o, "--benchmark", "/nonexistent.csv"],
-            "bad.jsonl".into(),
+            vec!["score", "--input-size", "7", "-o", &o],
+            "--input-size 7 must be a positive multiple of 4".into(),
+        ),
+        (
+            vec!["score", "--space", "darts", "--channels", "5", "-o", &o],
+            "--channels must be even".into(),
         ),
     ];
     for (args, needle) in cases {
@@ -266,7 +270,11 @@ fn correlate_draws_one_panel_per_proxy_with_every_point() {
         "--draw-column",
         "bogus",
     ]);
-    assert!(stderr(&out).contains("unknown accuracy column") || stderr(&out).contains("bogus"));
+    assert!(
+        stderr(&out).contains("no results for accuracy column `bogus`"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!out.status.success());
 }
 
@@ -424,5 +432,102 @@ fn smaller_is_better_proxies_are_oriented() {
             assert_eq!(a[key], b[key], "{key}");
         }
         assert!(a["spearman"].as_f64().unwrap() > 0.3);
+    }
+}
+
+/// `score -o` on a file that is not a score file of ours refuses and leaves it untouched
+/// (no torn-line truncation, no header appended after foreign rows).
+#[test]
+fn score_never_touches_a_foreign_file() {
+    let cases = [
+        ("precious.json", "{\"a\": 1}".to_string()),
+        (
+            "notes.txt",
+            "line one\nline two without newline".to_string(),
+        ),
+        (
+            "headerless.jsonl",
+            "{\"arch\":\"|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\",\"params\":0.1}\n"
+                .into(),
+        ),
+    ];
+    for (name, content) in cases {
+        let p = tmp(name);
+        std::fs::write(&p, &content).unwrap();
+        let out = score(&p, &[]);
+        assert!(!out.status.success(), "{name}: scored into a foreign file");
+        assert!(
+            stderr(&out).contains("is not a freedarts score file"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            content,
+            "{name} was modified"
+        );
+    }
+}
+
+/// correlate refuses what it cannot compare: files of different networks or seeds, values
+/// that are not numbers, and score files with nothing in the benchmark.
+#[test]
+fn correlate_refuses_incomparable_input() {
+    let bench = path(common::shared().join("data/nb201/accuracies.csv"));
+    let run = |name: &str, extra: &[&str]| {
+        let p = tmp(name);
+        let out = score(&p, extra);
+        assert!(out.status.success(), "{}", stderr(&out));
+        p
+    };
+    let (a, b) = (
+        run("seed0.jsonl", &[]),
+        run("seed1.jsonl", &["--seed", "1"]),
+    );
+    let out = freedarts(&[
+        "correlate",
+        &path(a.clone()),
+        &path(b),
+        "--benchmark",
+        &bench,
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("another seed"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut text: Vec<String> = lines(&a);
+    text[1] = text[1].replacen("\"params\":", "\"params\":\"big\",\"x\":", 1);
+    let bad = tmp("not-a-number.jsonl");
+    std::fs::write(&bad, text.join("\n") + "\n").unwrap();
+    let out = freedarts(&["correlate", &path(bad), "--benchmark", &bench]);
+    assert!(
+        stderr(&out).contains("expected a number or null"),
+        "{}",
+        stderr(&out)
+    );
+
+    let tiny = tmp("tiny-bench.csv");
+    std::fs::write(
+        &tiny,
+        "arch,cifar10_test\n|none~0|+|none~0|none~1|+|none~0|none~1|nor_conv_1x1~2|,10.0\n",
+    )
+    .unwrap();
+    let header_only = tmp("header-only.jsonl");
+    std::fs::write(&header_only, format!("{}\n", lines(&a)[0])).unwrap();
+    for file in [&a, &header_only] {
+        let out = freedarts(&[
+            "correlate",
+            &path(file.clone()),
+            "--benchmark",
+            &path(tiny.clone()),
+        ]);
+        assert!(
+            !out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(stderr(&out).contains("none of the"), "{}", stderr(&out));
     }
 }

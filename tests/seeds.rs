@@ -97,3 +97,37 @@ fn seeds_flag_reports_accuracy_spread_and_op_wins() {
     let out = common::freedarts(&["search", "--seeds", "3..1"]);
     assert!(!out.status.success() && common::stderr(&out).contains("--seeds"));
 }
+
+/// A benchmark file holding only some of the found cells: the statistics cover the seeds it
+/// holds and the others are named, never a crash.
+#[test]
+fn seeds_with_a_partial_benchmark_name_the_missing_cells() {
+    let dir = std::env::temp_dir().join(format!("freedarts-seeds-part-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let full = std::fs::read_to_string(common::shared().join("data/nb201/accuracies.csv")).unwrap();
+    let seed0 = run_search(&SearchOptions::default(), &Device::flex().autodiff()).unwrap();
+    let mut lines = full.lines();
+    let mut part = format!("{}\n", lines.next().unwrap());
+    part.extend(
+        lines
+            .filter(|l| l.contains(&format!(",{},", seed0.architecture)))
+            .map(|l| format!("{l}\n")),
+    );
+    let csv = dir.join("part.csv");
+    std::fs::write(&csv, part).unwrap();
+    let out = common::freedarts(&[
+        "search",
+        "--seeds",
+        "0..1",
+        "--benchmark",
+        &common::path(csv),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(over 1 seeds)") && text.contains("seeds [1] are not in the benchmark"),
+        "{text}"
+    );
+    let out = common::freedarts(&["search", "--seeds", "0..100000000"]);
+    assert!(!out.status.success() && common::stderr(&out).contains("at most 10000 seeds"));
+}

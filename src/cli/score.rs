@@ -129,19 +129,13 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
             classes: args.classes,
             input_size: args.input_size,
         }),
-        ScoreSpaceArg::Darts => {
-            let cells = args.cells.unwrap_or(20);
-            if cells < 3 {
-                bail!("--cells must be at least 3 (NetworkCIFAR reduces at 1/3 and 2/3)");
-            }
-            ScoreSpace::Darts(EvalConfig {
-                channels: args.channels.unwrap_or(36),
-                cells,
-                classes: args.classes,
-                input_size: args.input_size,
-                ..EvalConfig::cifar()
-            })
-        }
+        ScoreSpaceArg::Darts => ScoreSpace::Darts(EvalConfig {
+            channels: args.channels.unwrap_or(36),
+            cells: args.cells.unwrap_or(20),
+            classes: args.classes,
+            input_size: args.input_size,
+            ..EvalConfig::cifar()
+        }),
     };
     let opts = ScoreOptions {
         space,

@@ -94,6 +94,10 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> f64 {
     if n < 2 {
         return f64::NAN;
     }
+    // total_cmp orders -0.0 before 0.0 while == ties them; adding 0.0 makes both +0.0 so
+    // that sorting and tie grouping agree.
+    let x: Vec<f64> = x[..n].iter().map(|v| v + 0.0).collect();
+    let y: Vec<f64> = y[..n].iter().map(|v| v + 0.0).collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| x[a].total_cmp(&x[b]).then(y[a].total_cmp(&y[b])));
     let xs: Vec<f64> = order.iter().map(|&i| x[i]).collect();
@@ -116,30 +120,75 @@ pub fn top_count(n: usize, fraction: f64) -> usize {
     ((fraction * n as f64).ceil() as usize).clamp(1, n.max(1))
 }
 
-/// Indices of the k largest values, largest first; ties go to the lower index.
-pub fn top_indices(values: &[f64], k: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
-    order.truncate(k);
-    order
+/// Chance of each item to be among the k largest when ties at the cut-off are broken at
+/// random: 1 above the cut-off value, r/g for the g items tied at it (r places left), 0 below.
+/// Metrics built on it are expectations over the tie-breaking, so they do not depend on the
+/// order of the input (proxies like params take few distinct values on NB201).
+pub fn top_membership(values: &[f64], k: usize) -> Vec<f64> {
+    let mut weight = vec![0.0; values.len()];
+    if values.is_empty() || k == 0 {
+        return weight;
+    }
+    let v: Vec<f64> = values.iter().map(|x| x + 0.0).collect();
+    let mut sorted = v.clone();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let cut = sorted[k.min(v.len()) - 1];
+    let above = v.iter().filter(|&&x| x > cut).count();
+    let tied = v.iter().filter(|&&x| x == cut).count();
+    let share = (k.min(v.len()) - above) as f64 / tied as f64;
+    for (w, &x) in weight.iter_mut().zip(&v) {
+        *w = if x > cut {
+            1.0
+        } else if x == cut {
+            share
+        } else {
+            0.0
+        };
+    }
+    weight
 }
 
-/// Share of the top-`fraction` architectures by score that are also in the top `fraction` by
-/// accuracy.
+/// Expected share of the top-`fraction` architectures by score that are also in the top
+/// `fraction` by accuracy (ties at either cut-off broken at random, independently).
 pub fn precision_at(score: &[f64], accuracy: &[f64], fraction: f64) -> f64 {
     let k = top_count(score.len(), fraction);
-    let by_acc: std::collections::HashSet<usize> = top_indices(accuracy, k).into_iter().collect();
-    let hits = top_indices(score, k)
-        .iter()
-        .filter(|i| by_acc.contains(i))
-        .count();
-    hits as f64 / k as f64
+    let (s, a) = (top_membership(score, k), top_membership(accuracy, k));
+    s.iter().zip(&a).map(|(s, a)| s * a).sum::<f64>() / k as f64
 }
 
-/// Best accuracy among the top-`fraction` architectures by score.
+/// Expected best accuracy among the top-`fraction` architectures by score, ties at the
+/// cut-off broken at random.
 pub fn best_in_top(score: &[f64], accuracy: &[f64], fraction: f64) -> f64 {
-    top_indices(score, top_count(score.len(), fraction))
-        .into_iter()
-        .map(|i| accuracy[i])
-        .fold(f64::NEG_INFINITY, f64::max)
+    let k = top_count(score.len(), fraction);
+    let w = top_membership(score, k);
+    let sure = w
+        .iter()
+        .zip(accuracy)
+        .filter(|(w, _)| **w == 1.0)
+        .map(|(_, a)| *a)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut tied: Vec<f64> = w
+        .iter()
+        .zip(accuracy)
+        .filter(|(w, _)| **w > 0.0 && **w < 1.0)
+        .map(|(_, a)| *a)
+        .collect();
+    if tied.is_empty() {
+        return sure;
+    }
+    tied.sort_by(|a, b| b.total_cmp(a));
+    let g = tied.len();
+    let r = k - w.iter().filter(|w| **w == 1.0).count();
+    // The best drawn tied item is the j-th best of the group with probability
+    // C(g - j, r - 1) / C(g, r): P_1 = r / g, P_{j+1} = P_j (g - j - r + 1) / (g - j).
+    let mut p = r as f64 / g as f64;
+    let mut expected = 0.0;
+    for (j, &a) in tied.iter().enumerate().take(g - r + 1) {
+        expected += p * a.max(sure);
+        let j = j + 1;
+        if j < g {
+            p *= (g - j - r + 1) as f64 / (g - j) as f64;
+        }
+    }
+    expected
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::benchmark::{BenchmarkError, Nb201Benchmark};
 use crate::scoring::file::{ScoreFileError, ScoreLine, read_score_file};
@@ -36,7 +36,7 @@ pub struct Correlation {
     pub precision_at: Vec<f64>,
     /// Best accuracy among the top 1%, 5%, 10% by score.
     pub best_in_top: Vec<f64>,
-    /// Best accuracy among the n architectures (what a perfect proxy finds).
+    /// Best accuracy among all scored architectures in the benchmark (what a perfect proxy finds).
     pub best_possible: f64,
 }
 
@@ -89,6 +89,25 @@ pub enum CorrelateError {
         "{path}: a {space} score file; correlate looks accuracies up in NAS-Bench-201 and needs nb201 scores"
     )]
     Space { path: PathBuf, space: String },
+    #[error(
+        "{path} was scored with another {key} ({this}) than {first} ({was}): only files of one network and seed can be compared"
+    )]
+    Mismatch {
+        path: PathBuf,
+        first: PathBuf,
+        key: String,
+        this: String,
+        was: String,
+    },
+    #[error("{path}: `{arch}` has {proxy} = {value}; expected a number or null")]
+    NotANumber {
+        path: PathBuf,
+        arch: String,
+        proxy: String,
+        value: String,
+    },
+    #[error("none of the {scored} scored architectures is in {benchmark}")]
+    NoMatch { scored: usize, benchmark: PathBuf },
     #[error("no proxy column found in {0:?}: are these `freedarts score` files?")]
     NoProxies(Vec<PathBuf>),
     #[error("unknown accuracy column `{column}`; the benchmark has {available}")]
@@ -105,6 +124,7 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
     let mut proxies: Vec<(String, bool)> = Vec::new();
     let mut rows: HashMap<Nb201Arch, HashMap<String, Option<f64>>> = HashMap::new();
     let mut raw_rows = Vec::new();
+    let mut first: Option<(PathBuf, Map<String, Value>)> = None;
     for path in paths {
         for line in read_score_file(path)? {
             match line {
@@ -115,6 +135,10 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
                             path: path.clone(),
                             space: space.into(),
                         });
+                    }
+                    match &first {
+                        None => first = Some((path.clone(), h.clone())),
+                        Some((first_path, f)) => same_run(path, &h, first_path, f)?,
                     }
                     for p in h
                         .get("proxies")
@@ -148,6 +172,14 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
         let entry = rows.entry(arch).or_default();
         for (name, _) in &proxies {
             let Some(value) = row.get(name) else { continue };
+            if !(value.is_number() || value.is_null()) {
+                return Err(CorrelateError::NotANumber {
+                    path,
+                    arch: arch.to_string(),
+                    proxy: name.clone(),
+                    value: value.to_string(),
+                });
+            }
             let value = value.as_f64();
             if let Some(old) = entry.insert(name.clone(), value)
                 && old != value
@@ -161,6 +193,34 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
         }
     }
     Ok(Scores { proxies, rows })
+}
+
+/// Files can only be merged when their networks were the same: same skeleton and seed, and
+/// the same image batch where both used one. Proxies and shards may differ.
+fn same_run(
+    path: &Path,
+    h: &Map<String, Value>,
+    first_path: &Path,
+    first: &Map<String, Value>,
+) -> Result<(), CorrelateError> {
+    for key in ["network", "seed", "data"] {
+        let (this, was) = (h.get(key), first.get(key));
+        let either_null = |v: Option<&Value>| v.is_none_or(Value::is_null);
+        if key == "data" && (either_null(this) || either_null(was)) {
+            continue;
+        }
+        if this != was {
+            let show = |v: Option<&Value>| v.map_or("absent".into(), Value::to_string);
+            return Err(CorrelateError::Mismatch {
+                path: path.into(),
+                first: first_path.into(),
+                key: key.into(),
+                this: show(this),
+                was: show(was),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Correlates every proxy of `score_files` with the benchmark's accuracy `columns` (all of
@@ -194,6 +254,12 @@ pub fn correlate(
         .collect();
     archs.sort_by_key(|(a, _)| a.to_string());
     let unmatched = scores.rows.len() - archs.len();
+    if archs.is_empty() {
+        return Err(CorrelateError::NoMatch {
+            scored: scores.rows.len(),
+            benchmark: benchmark_path.into(),
+        });
+    }
 
     let mut results = Vec::new();
     let mut samples = Vec::new();
@@ -229,7 +295,10 @@ pub fn correlate(
                     .iter()
                     .map(|&f| metrics::best_in_top(&s, &acc, f))
                     .collect(),
-                best_possible: acc.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                best_possible: archs
+                    .iter()
+                    .map(|(_, a)| a[c])
+                    .fold(f64::NEG_INFINITY, f64::max),
             });
             samples.push(Sample {
                 proxy: proxy.clone(),
@@ -300,6 +369,16 @@ impl CorrelationReport {
                 "{} scored architectures are not in the benchmark and were left out\n",
                 self.unmatched
             ));
+        }
+        let mut noted = Vec::new();
+        for r in self.results.iter().filter(|r| r.skipped > 0) {
+            if !noted.contains(&&r.proxy) {
+                noted.push(&r.proxy);
+                out.push_str(&format!(
+                    "{}: {} architectures without a finite score (null, NaN or infinite) were left out\n",
+                    r.proxy, r.skipped
+                ));
+            }
         }
         out
     }

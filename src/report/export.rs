@@ -7,6 +7,24 @@ use super::SearchResult;
 use crate::derive::Derivation;
 use crate::search::SpaceConfig;
 
+/// One `#` comment line. The text may come from any JSON file given to `report`, so every
+/// control character (a newline would end the comment and start code) becomes a space.
+fn comment(text: &str) -> String {
+    format!("# {}\n", one_line(text))
+}
+
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// The architecture as text (`.txt` and anything else) or as an importable Python module
 /// (`python = true`: a `Genotype` namedtuple as DARTS' `genotypes.py` declares it, and the
 /// result bound to `FREEDARTS`; per-cell results bind `CELLS`, one gene list per cell).
@@ -15,19 +33,14 @@ pub fn architecture_file(result: &SearchResult, python: bool) -> String {
         return format!("{}\n", result.architecture);
     }
     let p = &result.provenance;
-    let mut s = format!(
-        "# FreeDARTS search result: space {}, proxy {}, seed {}, freedarts {}.\n",
+    let mut s = comment(&format!(
+        "FreeDARTS search result: space {}, proxy {}, seed {}, freedarts {}.",
         result.space, result.proxy.proxy, p.seed, p.freedarts_version
-    );
-    let _ = writeln!(s, "# Command: {}", p.command_line.join(" "));
+    ));
+    s.push_str(&comment(&format!("Command: {}", p.command_line.join(" "))));
     for w in &result.warnings {
         if w.level == crate::diagnostics::Level::Warning {
-            let _ = writeln!(
-                s,
-                "# WARNING [{}]: {}",
-                w.code,
-                w.message.replace('\n', " ")
-            );
+            s.push_str(&comment(&format!("WARNING [{}]: {}", w.code, w.message)));
         }
     }
     match &result.derivation {
@@ -63,7 +76,7 @@ pub fn architecture_file(result: &SearchResult, python: bool) -> String {
                     "    ({}, {:?}),  # {}",
                     c.genes.to_list_string(),
                     c.genes.concat,
-                    c.group
+                    one_line(&c.group)
                 );
             }
             s.push_str("]\n");

@@ -27,8 +27,12 @@ pub fn scatter_svg(report: &CorrelationReport, column: &str) -> Result<String, S
         .filter(|(r, _)| r.column == column)
         .collect();
     if panels.is_empty() {
-        let mut available: Vec<&str> = report.results.iter().map(|r| r.column.as_str()).collect();
-        available.dedup();
+        let mut available: Vec<&str> = Vec::new();
+        for r in &report.results {
+            if !available.contains(&r.column.as_str()) {
+                available.push(&r.column);
+            }
+        }
         return Err(ScatterError::Column {
             column: column.into(),
             available: available.join(", "),

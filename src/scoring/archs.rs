@@ -51,6 +51,23 @@ impl ScoreSpace {
         }
     }
 
+    /// Checks the skeleton can be built: both networks halve the image twice (and the DARTS
+    /// factorized reduction halves the channels).
+    pub fn validate(&self) -> Result<(), String> {
+        let size = self.input_size();
+        if size < 4 || !size.is_multiple_of(4) {
+            return Err(format!(
+                "--input-size {size} must be a positive multiple of 4 (two stride-2 reductions)"
+            ));
+        }
+        if let Self::Darts(c) = self
+            && (c.channels < 2 || !c.channels.is_multiple_of(2) || c.cells < 3)
+        {
+            return Err("--channels must be even and at least 2, --cells at least 3".into());
+        }
+        Ok(())
+    }
+
     /// The standalone network of `arch`; `None` when the arch belongs to the other space.
     pub fn build(&self, arch: &Architecture) -> Option<Box<dyn Network>> {
         match (self, arch) {
@@ -199,6 +216,7 @@ fn read_arch_file(path: &Path, darts: bool) -> Result<Vec<Architecture>, ArchLis
         path: path.to_path_buf(),
         source,
     })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut archs = Vec::new();
     let mut seen = std::collections::HashMap::new();
     for (i, line) in text.lines().enumerate() {

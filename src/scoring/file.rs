@@ -28,6 +28,8 @@ pub enum ScoreFileError {
         line: usize,
         message: String,
     },
+    #[error("{path} is not a freedarts score file ({why}); pick another --output or remove it")]
+    NotScoreFile { path: PathBuf, why: String },
     #[error(
         "{path} was written with other settings ({key}: {was} there, {now} now): resume with the same flags or pick another --output"
     )]
@@ -85,10 +87,39 @@ fn parse_lines(path: &Path, text: &str) -> Result<Vec<ScoreLine>, ScoreFileError
     Ok(out)
 }
 
+/// Checks the layout: a `freedarts.scores/1` header first, and no other header.
+fn check_layout(path: &Path, lines: &[ScoreLine]) -> Result<(), ScoreFileError> {
+    let not = |why: &str| ScoreFileError::NotScoreFile {
+        path: path.to_path_buf(),
+        why: why.into(),
+    };
+    match lines.first() {
+        None => return Err(not("no header line")),
+        Some(ScoreLine::Row(_)) => return Err(not("the first line is not a header")),
+        Some(ScoreLine::Header(h)) => {
+            let format = h.get("format").and_then(Value::as_str).unwrap_or("none");
+            if format != SCORE_FORMAT {
+                return Err(not(&format!(
+                    "format `{format}`, expected `{SCORE_FORMAT}`"
+                )));
+            }
+        }
+    }
+    if lines[1..].iter().any(|l| matches!(l, ScoreLine::Header(_))) {
+        return Err(not(
+            "a second header: files are concatenated rows, give shards to correlate as separate files",
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a whole score file (for `correlate`).
 pub fn read_score_file(path: &Path) -> Result<Vec<ScoreLine>, ScoreFileError> {
     let text = std::fs::read_to_string(path).map_err(io("read", path))?;
-    parse_lines(path, &text)
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let lines = parse_lines(path, text)?;
+    check_layout(path, &lines)?;
+    Ok(lines)
 }
 
 /// A score file open for appending, with the archs it already holds.
@@ -109,8 +140,26 @@ impl ScoreWriter {
         };
         let mut done = HashSet::new();
         let mut needs_header = true;
-        if let Some(bytes) = existing {
+        if let Some(bytes) = existing.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
+            // Validate before touching anything: only a score file of ours gets its torn
+            // last line cut off.
             let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let text = String::from_utf8_lossy(&bytes[..complete]);
+            let lines = parse_lines(path, &text).map_err(|e| match e {
+                ScoreFileError::Line {
+                    line: 1, message, ..
+                } => ScoreFileError::NotScoreFile {
+                    path: path.to_path_buf(),
+                    why: format!("line 1: {message}"),
+                },
+                e => e,
+            })?;
+            check_layout(path, &lines)?;
+            for line in &lines {
+                if let ScoreLine::Header(old) = line {
+                    check_same_settings(path, old, header)?;
+                }
+            }
             if complete < bytes.len() {
                 let file = OpenOptions::new()
                     .write(true)
@@ -119,13 +168,9 @@ impl ScoreWriter {
                 file.set_len(complete as u64)
                     .map_err(io("truncate", path))?;
             }
-            let text = String::from_utf8_lossy(&bytes[..complete]);
-            for line in parse_lines(path, &text)? {
+            for line in lines {
                 match line {
-                    ScoreLine::Header(old) => {
-                        check_same_settings(path, &old, header)?;
-                        needs_header = false;
-                    }
+                    ScoreLine::Header(_) => needs_header = false,
                     ScoreLine::Row(row) => {
                         done.insert(row["arch"].as_str().unwrap_or_default().to_string());
                     }

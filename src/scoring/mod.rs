@@ -131,6 +131,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
     if opts.proxies.is_empty() {
         return Err(ScoreError::Config("--proxy lists no proxies".into()));
     }
+    opts.space.validate().map_err(ScoreError::Config)?;
     let needs_data = opts.proxies.iter().find(|p| p.needs_data());
     let batch = match (needs_data, &opts.data) {
         (None, _) => None,
