@@ -88,17 +88,7 @@ fn weight_gradients_match_central_differences() {
     let device = device();
     let net = Nb201Network::new(small(), CELLS[0].parse().unwrap());
     let batch = synthetic_batch(4, 10, 8, 8, 1);
-    let spec = || PassSpec {
-        precision: Precision::F64,
-        bn: BnMode::Train,
-        transform: |v| v,
-        input: Input::Batch(&batch),
-        cross_entropy: true,
-        input_grad: false,
-        weight_grads: true,
-        probe: None,
-        relu: ReluMasks::Plain,
-    };
+    let spec = || PassSpec::weight_grads_f64(&batch, ReluMasks::Plain);
     let params = net.initial_params(0);
     let at = pass::run(&net, &params, spec(), &device).unwrap();
     let ids = weight_ids(&net);
@@ -283,17 +273,7 @@ fn grasp_agrees_with_the_hessian_taken_along_the_weights() {
     for cell in CELLS {
         let net = Nb201Network::new(small(), cell.parse().unwrap());
         let params = net.initial_params(0);
-        let spec = |relu: ReluMasks| PassSpec {
-            precision: Precision::F64,
-            bn: BnMode::Train,
-            transform: |v| v,
-            input: Input::Batch(&batch),
-            cross_entropy: true,
-            input_grad: false,
-            weight_grads: true,
-            probe: None,
-            relu,
-        };
+        let spec = |relu| PassSpec::weight_grads_f64(&batch, relu);
         let at = pass::run(&net, &params, spec(ReluMasks::Record), &device).unwrap();
         let ids = weight_ids(&net);
         let h = 1e-5;

@@ -3,12 +3,11 @@
 //! float64 forward difference of the gradient along g with the ReLU masks of the first pass
 //! held fixed: the same second derivative PyTorch's double backward takes.
 
-use crate::nn::ctx::{BnMode, Precision};
 use crate::nn::params::HostParams;
 use crate::proxy::ProxyError;
 use crate::proxy::pass::ReluMasks;
 
-use super::pass::{self, Input, PassSpec, weight_ids};
+use super::pass::{self, PassSpec, weight_ids};
 use super::{ArchScoring, NetworkProxy, ProxyValue, weight_sum};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,17 +40,7 @@ impl NetworkProxy for GraspNet {
     fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
         let batch = s.batch(self.name())?;
         let device = s.settings.device;
-        let spec = |relu: ReluMasks| PassSpec {
-            precision: Precision::F64,
-            bn: BnMode::Train,
-            transform: |v| v,
-            input: Input::Batch(batch),
-            cross_entropy: true,
-            input_grad: false,
-            weight_grads: true,
-            probe: None,
-            relu,
-        };
+        let spec = |relu| PassSpec::weight_grads_f64(batch, relu);
         let at = pass::run(s.net, &s.params, spec(ReluMasks::Record), device)?;
         let ids = weight_ids(s.net);
         let g_max = max_abs(&at.weight_grads);

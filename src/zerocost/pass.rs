@@ -38,6 +38,24 @@ pub struct PassSpec<'a> {
     pub relu: ReluMasks,
 }
 
+impl<'a> PassSpec<'a> {
+    /// The float64 cross-entropy pass of one batch (train-mode BN) that returns the weight
+    /// gradients: GraSP's gradient, taken at the weights and again along g.
+    pub fn weight_grads_f64(batch: &'a ImageBatch, relu: ReluMasks) -> Self {
+        Self {
+            precision: Precision::F64,
+            bn: BnMode::Train,
+            transform: |v| v,
+            input: Input::Batch(batch),
+            cross_entropy: true,
+            input_grad: false,
+            weight_grads: true,
+            probe: None,
+            relu,
+        }
+    }
+}
+
 /// A reduction over every conv/linear layer of its output a and the gradient da of the
 /// objective with respect to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
