@@ -104,8 +104,7 @@ fn info(args: &InfoArgs) -> Result<()> {
         );
     }
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&sizes)? + "\n")
-            .with_context(|| format!("cannot write --json {}", path.display()))?;
+        cli::write_json(path, "--json", &sizes)?;
     }
     Ok(())
 }
@@ -165,8 +164,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
             .unwrap_or_else(|| "unknown".into())
     );
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&r)? + "\n")
-            .with_context(|| format!("cannot write --json {}", path.display()))?;
+        cli::write_json(path, "--json", &r)?;
     }
     Ok(())
 }
@@ -358,17 +356,14 @@ fn search(args: &SearchArgs) -> Result<()> {
         let report = freedarts::seeds::run_seeds(&args.options()?, &seeds.0, &device)?;
         print!("{}", report.render_text());
         if let Some(path) = &args.json {
-            std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
-                .with_context(|| format!("cannot write --json {}", path.display()))?;
+            cli::write_json(path, "--json", &report)?;
         }
         return Ok(());
     }
     let result = run_search(&args.options()?, &device)?;
     print!("{}", result.render_text(args.verbose));
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&result)?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("cannot write --json {}", path.display()))?;
+        cli::write_json(path, "--json", &result)?;
     }
     cli::report::write_artifacts(
         &result,

@@ -8,6 +8,17 @@ use std::path::{Path, PathBuf};
 
 use common::{freedarts, path, stderr};
 
+/// A small DARTS supernet with one alpha per cell: fast, and the most involved result layout.
+const SMALL_DARTS_PER_CELL: [&str; 7] = [
+    "--space",
+    "darts",
+    "--cells",
+    "5",
+    "--channels",
+    "4",
+    "--alpha-per-cell",
+];
+
 fn dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("freedarts-report-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -45,18 +56,7 @@ fn report_rebuilds_the_search_page_byte_for_byte() {
     let bench = benchmark();
     let cases: [(&str, Vec<&str>); 3] = [
         ("nb201", vec!["--benchmark", &bench]),
-        (
-            "darts-per-cell",
-            vec![
-                "--space",
-                "darts",
-                "--cells",
-                "5",
-                "--channels",
-                "4",
-                "--alpha-per-cell",
-            ],
-        ),
+        ("darts-per-cell", SMALL_DARTS_PER_CELL.to_vec()),
         (
             "grasp",
             vec!["--proxy", "grasp", "--data", "synthetic", "--channels", "4"],
@@ -169,18 +169,7 @@ fn the_page_parses_in_a_headless_browser_into_what_we_wrote() {
         eprintln!("SKIPPED: no chromium on PATH (apt-get install chromium to run this check)");
         return;
     };
-    let (_, html) = search(
-        "browser",
-        &[
-            "--space",
-            "darts",
-            "--cells",
-            "5",
-            "--channels",
-            "4",
-            "--alpha-per-cell",
-        ],
-    );
+    let (_, html) = search("browser", &SMALL_DARTS_PER_CELL);
     let out = std::process::Command::new(browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
         .arg(format!("file://{}", html.display()))
@@ -217,15 +206,7 @@ fn exported_architectures_import_in_python() {
         ),
         (
             "per-cell",
-            vec![
-                "--space",
-                "darts",
-                "--cells",
-                "5",
-                "--channels",
-                "4",
-                "--alpha-per-cell",
-            ],
+            SMALL_DARTS_PER_CELL.to_vec(),
             "print(len(m.CELLS), m.REDUCTION_CELLS)",
         ),
     ];

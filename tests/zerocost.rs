@@ -14,7 +14,7 @@ use freedarts::proxy::pass::ReluMasks;
 use freedarts::space::nb201::Nb201Arch;
 use freedarts::supernet::nb201::Nb201Config;
 use freedarts::zerocost::linalg::{correlation_matrix, log_abs_det, symmetric_eigenvalues};
-use freedarts::zerocost::pass::{self, Input, PassSpec, relu_agreement_kernel, weight_ids};
+use freedarts::zerocost::pass::{self, PassSpec, relu_agreement_kernel, weight_ids};
 use freedarts::zerocost::{ArchScoring, NetworkProxy, ScoreSettings, proxy_by_name, weight_sum};
 
 const CELLS: [&str; 3] = [
@@ -55,16 +55,11 @@ fn synflow_fast_path_equals_the_weight_gradient_definition() {
     for cell in CELLS {
         let net = Nb201Network::new(Nb201Config::default(), cell.parse().unwrap());
         let params = net.initial_params(3);
+        // The same pass with the weight gradients kept instead of the probe.
         let spec = PassSpec {
-            precision: Precision::F64,
-            bn: BnMode::None,
-            transform: f64::abs,
-            input: Input::Ones,
-            cross_entropy: false,
-            input_grad: false,
             weight_grads: true,
             probe: None,
-            relu: ReluMasks::Plain,
+            ..PassSpec::synflow()
         };
         let result = pass::run(&net, &params, spec, &device).unwrap();
         let definition = weight_sum(&params, &net, &result.weight_grads, |w, g| {

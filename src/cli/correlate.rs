@@ -30,26 +30,10 @@ pub fn correlate(args: &CorrelateArgs) -> Result<()> {
     let report = freedarts::correlate::correlate(&args.scores, &args.benchmark, &args.columns)?;
     print!("{}", report.render_text());
     if let Some(path) = &args.output {
-        std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
-            .with_context(|| format!("cannot write --output {}", path.display()))?;
+        super::write_json(path, "--output", &report)?;
     }
     if let Some(path) = &args.draw {
-        let column = match &args.draw_column {
-            Some(c) => c.clone(),
-            None => {
-                let has = |c: &str| report.results.iter().any(|r| r.column == c);
-                if has("cifar10_test") {
-                    "cifar10_test".into()
-                } else {
-                    report
-                        .results
-                        .first()
-                        .map(|r| r.column.clone())
-                        .unwrap_or_default()
-                }
-            }
-        };
-        let svg = freedarts::report::scatter::scatter_svg(&report, &column)
+        let svg = freedarts::report::scatter::scatter_svg(&report, args.draw_column.as_deref())
             .with_context(|| format!("--draw {}", path.display()))?;
         std::fs::write(path, svg)
             .with_context(|| format!("cannot write --draw {}", path.display()))?;

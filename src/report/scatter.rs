@@ -17,9 +17,18 @@ pub enum ScatterError {
     Draw(String),
 }
 
-/// An SVG with one scatter panel per proxy for `column`, titled with the panel's Kendall tau
-/// and Spearman rho.
-pub fn scatter_svg(report: &CorrelationReport, column: &str) -> Result<String, ScatterError> {
+/// An SVG with one scatter panel per proxy for `column` (default: `cifar10_test` if the report
+/// has it, else its first column), titled with the panel's Kendall tau and Spearman rho.
+pub fn scatter_svg(
+    report: &CorrelationReport,
+    column: Option<&str>,
+) -> Result<String, ScatterError> {
+    let has = |c: &str| report.results.iter().any(|r| r.column == c);
+    let column = match column {
+        Some(c) => c,
+        None if has("cifar10_test") => "cifar10_test",
+        None => report.results.first().map_or("", |r| r.column.as_str()),
+    };
     let panels: Vec<(&Correlation, &crate::correlate::Sample)> = report
         .results
         .iter()

@@ -183,16 +183,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                         .space
                         .build(arch)
                         .expect("architectures are resolved in the run's space");
-                    let mut scoring = ArchScoring::new(net.as_ref(), &settings);
-                    let values: Result<Vec<(ProxyValue, f64)>, _> = opts
-                        .proxies
-                        .iter()
-                        .map(|p| {
-                            let t = std::time::Instant::now();
-                            p.score(&mut scoring)
-                                .map(|v| (v, t.elapsed().as_secs_f64()))
-                        })
-                        .collect();
+                    let values = ArchScoring::new(net.as_ref(), &settings).score_all(&opts.proxies);
                     // The receiver only hangs up after an error; then stop quietly.
                     if tx.send((i, values)).is_err() {
                         break;

@@ -136,12 +136,19 @@ impl<'a> ArchScoring<'a> {
         Ok(self.cross_entropy.as_ref().expect("computed above"))
     }
 
-    /// Runs `proxies` on this network, in order.
+    /// Runs `proxies` on this network, in order, each with the seconds it took (a pass
+    /// shared by several proxies counts for the first that needs it).
     pub fn score_all(
         &mut self,
         proxies: &[&dyn NetworkProxy],
-    ) -> Result<Vec<ProxyValue>, ProxyError> {
-        proxies.iter().map(|p| p.score(self)).collect()
+    ) -> Result<Vec<(ProxyValue, f64)>, ProxyError> {
+        proxies
+            .iter()
+            .map(|p| {
+                let t = std::time::Instant::now();
+                p.score(self).map(|v| (v, t.elapsed().as_secs_f64()))
+            })
+            .collect()
     }
 }
 

@@ -39,6 +39,22 @@ pub struct PassSpec<'a> {
 }
 
 impl<'a> PassSpec<'a> {
+    /// SynFlow's pass: float64, BN removed, |W|, one all-ones image, summed logits, reduced
+    /// by the weight-saliency probe (no weight gradients kept).
+    pub fn synflow() -> Self {
+        Self {
+            precision: Precision::F64,
+            bn: BnMode::None,
+            transform: f64::abs,
+            input: Input::Ones,
+            cross_entropy: false,
+            input_grad: false,
+            weight_grads: false,
+            probe: Some(ProbeSum::WeightSaliency),
+            relu: ReluMasks::Plain,
+        }
+    }
+
     /// The float64 cross-entropy pass of one batch (train-mode BN) that returns the weight
     /// gradients: GraSP's gradient, taken at the weights and again along g.
     pub fn weight_grads_f64(batch: &'a ImageBatch, relu: ReluMasks) -> Self {

@@ -3,11 +3,9 @@
 //! = sum over conv/linear weights of |W * dR/dW|. Raw sums reach 1e60 on NB201, so the natural
 //! log is written too.
 
-use crate::nn::ctx::{BnMode, Precision};
 use crate::proxy::ProxyError;
-use crate::proxy::pass::ReluMasks;
 
-use super::pass::{self, Input, PassSpec, ProbeSum};
+use super::pass::{self, PassSpec};
 use super::{ArchScoring, NetworkProxy, ProxyValue};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -27,17 +25,7 @@ impl NetworkProxy for SynFlowNet {
     }
 
     fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
-        let spec = PassSpec {
-            precision: Precision::F64,
-            bn: BnMode::None,
-            transform: f64::abs,
-            input: Input::Ones,
-            cross_entropy: false,
-            input_grad: false,
-            weight_grads: false,
-            probe: Some(ProbeSum::WeightSaliency),
-            relu: ReluMasks::Plain,
-        };
+        let spec = PassSpec::synflow();
         let result = pass::run(s.net, &s.params, spec, s.settings.device)?;
         // With |W|, an all-ones input and no BN every activation is >= 0, so every term
         // |W * dR/dW| is W * dR/dW, and a layer's sum is (output - bias) . dR/doutput.
