@@ -102,8 +102,8 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
             synflow_warm_s,
             synflow_min_s,
             snip_warm_s: f64::NAN,
-            peak_rss_mb: crate::report::peak_rss_mb(),
-            threads: crate::report::worker_threads(),
+            peak_rss_mb: crate::util::peak_rss_mb(),
+            threads: crate::util::worker_threads(),
         });
     }
     let snip_once = || -> Result<f64, SearchError> {
@@ -122,7 +122,7 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
         synflow_warm_s,
         synflow_min_s,
         snip_warm_s: median(snip_times),
-        peak_rss_mb: crate::report::peak_rss_mb(),
-        threads: crate::report::worker_threads(),
+        peak_rss_mb: crate::util::peak_rss_mb(),
+        threads: crate::util::worker_threads(),
     })
 }

@@ -11,7 +11,7 @@ pub struct EdgeDecision {
     /// Row of the score matrix.
     pub row: usize,
     pub winner: usize,
-    #[serde(deserialize_with = "crate::report::nan_null::f64")]
+    #[serde(deserialize_with = "crate::util::nan_null::f64")]
     pub winner_score: f64,
     /// Best other op and its score (`None` for a single-column row).
     pub runner_up: Option<usize>,
@@ -85,7 +85,7 @@ pub struct NodeDecision {
     /// Node index (2..=5).
     pub node: usize,
     /// Strength of every in-edge (best non-`none` score), by input index.
-    #[serde(deserialize_with = "crate::report::nan_null::vec")]
+    #[serde(deserialize_with = "crate::util::nan_null::vec")]
     pub strengths: Vec<f64>,
     /// The two kept inputs, strongest first.
     pub kept: Vec<usize>,

@@ -21,4 +21,5 @@ pub mod seeds;
 pub mod sizes;
 pub mod space;
 pub mod supernet;
+pub mod util;
 pub mod zerocost;

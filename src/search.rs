@@ -388,7 +388,7 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
             benchmark_s,
             total_s: start.elapsed().as_secs_f64(),
         },
-        peak_rss_mb: crate::report::peak_rss_mb(),
+        peak_rss_mb: crate::util::peak_rss_mb(),
         parameters: net.registry().trainable_count(),
         provenance: Provenance::new(opts, input_shape, batch.as_ref(), ignored),
     })

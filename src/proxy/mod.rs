@@ -24,24 +24,24 @@ pub struct GroupScores {
     pub rows: Vec<String>,
     pub cols: Vec<String>,
     /// Alpha at which the gradient was taken (after any abs), row-major.
-    #[serde(deserialize_with = "crate::report::nan_null::vec")]
+    #[serde(deserialize_with = "crate::util::nan_null::vec")]
     pub alpha: Vec<f64>,
     /// d objective / d alpha.
-    #[serde(deserialize_with = "crate::report::nan_null::vec")]
+    #[serde(deserialize_with = "crate::util::nan_null::vec")]
     pub grad: Vec<f64>,
     /// Hessian-gradient product (GraSP only).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::report::nan_null::option_vec"
+        deserialize_with = "crate::util::nan_null::option_vec"
     )]
     pub hessian_grad: Option<Vec<f64>>,
     /// The saliency; larger is better.
-    #[serde(deserialize_with = "crate::report::nan_null::vec")]
+    #[serde(deserialize_with = "crate::util::nan_null::vec")]
     pub score: Vec<f64>,
     /// score divided by the largest |score| of its row (0 for an all-zero row): comparable
     /// across edges, which raw scores are not.
-    #[serde(deserialize_with = "crate::report::nan_null::vec")]
+    #[serde(deserialize_with = "crate::util::nan_null::vec")]
     pub normalised: Vec<f64>,
     /// Rank of each op within its row, 1 = best (ties share the better rank).
     pub rank: Vec<usize>,
@@ -99,7 +99,7 @@ pub struct ProxyOutput {
     pub proxy: String,
     /// What was differentiated: `R` (SynFlow's summed logits) or `L` (cross-entropy).
     pub objective_name: String,
-    #[serde(deserialize_with = "crate::report::nan_null::f64")]
+    #[serde(deserialize_with = "crate::util::nan_null::f64")]
     pub objective: f64,
     pub groups: Vec<GroupScores>,
     /// Logits of the scoring pass, row-major [N, classes].

@@ -5,7 +5,6 @@ pub mod export;
 pub mod figures;
 pub mod html;
 pub mod load;
-pub mod nan_null;
 pub mod scatter;
 
 use std::fmt::Write as _;
@@ -18,6 +17,7 @@ use crate::derive::Derivation;
 use crate::diagnostics::Warning;
 use crate::proxy::ProxyOutput;
 use crate::search::SearchOptions;
+use crate::util::{BURN_VERSION, worker_threads};
 
 /// Identifier and version of the JSON layout of [`SearchResult`].
 pub const SEARCH_SCHEMA: &str = "freedarts.search/1";
@@ -53,9 +53,6 @@ pub struct Provenance {
     pub command_line: Vec<String>,
 }
 
-/// Version of burn this binary was built against (kept in step with Cargo.toml).
-pub const BURN_VERSION: &str = "0.22";
-
 impl Provenance {
     pub fn new(
         opts: &SearchOptions,
@@ -76,23 +73,6 @@ impl Provenance {
             command_line: std::env::args().collect(),
         }
     }
-}
-
-/// Threads the CPU backend may use: RAYON_NUM_THREADS if set, else the available cores.
-pub fn worker_threads() -> usize {
-    std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// Peak resident memory of this process in MB (Linux `VmHWM`), if the OS tells.
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 /// Everything a search produced.

@@ -98,7 +98,7 @@ pub fn header(opts: &ScoreOptions, batch_indices: Option<&[usize]>) -> Map<Strin
     let mut h = Map::new();
     h.insert("format".into(), json!(SCORE_FORMAT));
     h.insert("freedarts_version".into(), json!(env!("CARGO_PKG_VERSION")));
-    h.insert("burn_version".into(), json!(crate::report::BURN_VERSION));
+    h.insert("burn_version".into(), json!(crate::util::BURN_VERSION));
     h.insert("space".into(), json!(opts.space.name()));
     h.insert("network".into(), json!(opts.space));
     h.insert("seed".into(), json!(opts.seed));
