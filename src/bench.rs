@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::data::cifar::{self, CifarFormat, Normalization};
 use crate::nn::ctx::{BnMode, Precision};
-use crate::proxy::{Proxy, ScoreContext, Snip, SynFlow};
+use crate::nn::model::Model;
+use crate::saliency::alpha::score_alpha;
+use crate::saliency::{Scoring, Target, measure_by_name};
 use crate::search::{SearchError, SearchOptions, SpaceConfig, build_supernet, derive};
 
 /// What to time.
@@ -51,19 +53,19 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
         init_from: opts.init_from.clone(),
         ..SearchOptions::default()
     })?;
-    let (net, state) = (&*built.net, &built.state);
-    let synflow = SynFlow {
-        alpha_abs: opts.space.official_alpha_abs(),
-    };
-    let ctx = ScoreContext {
-        device,
+    let net: &dyn Model = &*built.net;
+    let synflow = measure_by_name("synflow").expect("synflow is registered");
+    let snip = measure_by_name("snip").expect("snip is registered");
+    let target = Target::Alpha {
         precision: Precision::F32,
         bn: BnMode::Train,
-        batch: None,
+        alpha_abs: opts.space.official_alpha_abs(),
     };
-    let search_once = || -> Result<f64, SearchError> {
+    // The store is built once, as a search builds it: passes reuse the device tensors.
+    let mut scoring = Scoring::new(net, built.state.clone(), device, None, 0);
+    let mut search_once = || -> Result<f64, SearchError> {
         let t = Instant::now();
-        let out = synflow.score(net, state, &ctx)?;
+        let out = score_alpha(synflow, &mut scoring, target)?;
         std::hint::black_box(derive(&opts.space, &out));
         Ok(t.elapsed().as_secs_f64())
     };
@@ -91,10 +93,7 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
         }
         None => cifar::synthetic_batch(opts.batch_size, classes, size, size, 0),
     };
-    let ctx = ScoreContext {
-        batch: Some(&batch),
-        ..ctx
-    };
+    let mut scoring = Scoring::new(net, built.state.clone(), device, Some(&batch), 0);
     if opts.snip_repeats == 0 {
         return Ok(BenchReport {
             options: opts.clone(),
@@ -106,9 +105,9 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
             threads: crate::util::worker_threads(),
         });
     }
-    let snip_once = || -> Result<f64, SearchError> {
+    let mut snip_once = || -> Result<f64, SearchError> {
         let t = Instant::now();
-        std::hint::black_box(Snip.score(net, state, &ctx)?);
+        std::hint::black_box(score_alpha(snip, &mut scoring, target)?);
         Ok(t.elapsed().as_secs_f64())
     };
     snip_once()?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::space::nb201::{ArchParseError, Nb201Arch};
+use crate::spaces::nb201::{ArchParseError, Nb201Arch};
 
 /// The accuracy columns a benchmark file may carry.
 pub const ACCURACY_COLUMNS: [&str; 6] = [

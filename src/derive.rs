@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::space::nb201::{NB201_EDGES, Nb201Arch, Nb201Op};
+use crate::spaces::nb201::{NB201_EDGES, Nb201Arch, Nb201Op};
 
 /// Why one edge got its op.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -211,7 +211,7 @@ mod tests {
 pub struct DerivedCell {
     /// Alpha group (`normal`, `reduce`, or `cell{i}`).
     pub group: String,
-    pub genes: crate::space::darts::CellGenes,
+    pub genes: crate::spaces::darts::CellGenes,
     pub nodes: Vec<NodeDecision>,
 }
 
@@ -221,7 +221,7 @@ pub struct DerivedCell {
 pub enum Derivation {
     /// NAS-Bench-201: the best op per edge.
     Nb201 {
-        arch: crate::space::nb201::Nb201Arch,
+        arch: crate::spaces::nb201::Nb201Arch,
         edges: Vec<EdgeDecision>,
     },
     /// DARTS space: two inputs per node, per alpha group.
@@ -229,7 +229,7 @@ pub enum Derivation {
         cells: Vec<DerivedCell>,
         /// The Genotype text, when the alphas are the shared normal/reduce pair.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        genotype: Option<crate::space::darts::Genotype>,
+        genotype: Option<crate::spaces::darts::Genotype>,
     },
 }
 
@@ -242,7 +242,7 @@ impl Derivation {
 
     /// DARTS: top-2 parse of each group; `shared` when the groups are (normal, reduce).
     pub fn darts(groups: &[(String, &[f64])], shared: bool) -> Self {
-        use crate::space::darts::{CellGenes, DARTS_STEPS, DartsOp, Gene, Genotype};
+        use crate::spaces::darts::{CellGenes, DARTS_STEPS, DartsOp, Gene, Genotype};
         let cells: Vec<DerivedCell> = groups
             .iter()
             .map(|(name, scores)| {

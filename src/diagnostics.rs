@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::derive::{Derivation, EdgeDecision};
-use crate::proxy::ProxyOutput;
+use crate::saliency::alpha::ProxyOutput;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

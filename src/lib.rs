@@ -1,9 +1,13 @@
 //! FreeDARTS: training-free differentiable architecture search.
 //!
-//! The crate follows the data: [`space`] (cell topologies and op sets) -> [`supernet`] (the
-//! weight-sharing network, on burn) -> [`proxy`] (saliencies of the architecture parameters)
-//! -> [`derive`] (scores to an architecture) -> [`report`] and [`benchmark`] (results and
-//! NAS-Bench-201 lookups). [`search`] ties them together for the command line.
+//! Layers, bottom up (a module uses only those listed before it):
+//! [`util`] (JSON floats, process resources) -> [`nn`] (parameters as burn `Param`s, the
+//! forward context, layers, the [`nn::model::Model`] trait) -> [`spaces`] (one folder per
+//! search space: ops, architecture text, supernet, standalone network) -> [`data`] ->
+//! [`saliency`] (the engine: one differentiated pass over any selection of tensors, one
+//! Hessian-vector product, one file per measure) -> [`derive`], [`diagnostics`] -> [`search`],
+//! [`scoring`], [`correlate`], [`seeds`], [`benchmark`], [`sizes`], [`bench`] -> [`report`].
+//! The command line lives in the binary and is the only place that knows about flags.
 
 pub mod bench;
 pub mod benchmark;
@@ -11,15 +15,12 @@ pub mod correlate;
 pub mod data;
 pub mod derive;
 pub mod diagnostics;
-pub mod network;
 pub mod nn;
-pub mod proxy;
 pub mod report;
+pub mod saliency;
 pub mod scoring;
 pub mod search;
 pub mod seeds;
 pub mod sizes;
-pub mod space;
-pub mod supernet;
+pub mod spaces;
 pub mod util;
-pub mod zerocost;

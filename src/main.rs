@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::search::{DataSource, ProxyKind, SearchOptions, SpaceConfig, run_search};
-use freedarts::supernet::darts::DartsConfig;
-use freedarts::supernet::nb201::Nb201Config;
+use freedarts::spaces::darts::supernet::DartsConfig;
+use freedarts::spaces::nb201::supernet::Nb201Config;
 
 #[derive(Parser)]
 #[command(
@@ -65,11 +65,11 @@ struct InfoArgs {
 }
 
 fn info(args: &InfoArgs) -> Result<()> {
-    use freedarts::network::darts::EvalConfig;
-    use freedarts::space::darts::Genotype;
+    use freedarts::spaces::darts::network::EvalConfig;
+    use freedarts::spaces::darts::Genotype;
     let mut sizes = vec![freedarts::sizes::supernet_size(args.space.config()?)?];
     if let Some(text) = &args.genotype {
-        let genotype = match freedarts::space::darts::by_name(text) {
+        let genotype = match freedarts::spaces::darts::by_name(text) {
             Some(g) => g,
             None => text.parse::<Genotype>().with_context(
                 || "--genotype is neither a known name nor a valid Genotype(...) text",

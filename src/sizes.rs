@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
-use crate::network::darts::{DartsEvalNet, EvalConfig, count_macs};
-use crate::nn::ctx::{Precision, tensor_from};
+use crate::nn::model::count_macs;
+use crate::spaces::darts::network::{DartsEvalNet, EvalConfig};
 use crate::search::{SearchError, SearchOptions, SpaceConfig, build_supernet};
-use crate::space::darts::Genotype;
+use crate::spaces::darts::Genotype;
 
 /// Size of one network.
 #[derive(Clone, Debug, Serialize)]
@@ -31,17 +31,7 @@ pub fn supernet_size(space: SpaceConfig) -> Result<NetworkSize, SearchError> {
     };
     let net = build_supernet(&opts)?.net;
     let groups = net.alpha_groups();
-    let macs = count_macs(net.registry(), space.input_size(), |f, x| {
-        let device = x.device();
-        let alphas = groups
-            .iter()
-            .map(|g| {
-                let [r, c] = g.shape();
-                tensor_from(vec![0.0; r * c], [r, c], Precision::F32, &device)
-            })
-            .collect::<Vec<_>>();
-        net.forward_logits(f, &alphas, x);
-    });
+    let macs = count_macs(&*net);
     Ok(NetworkSize {
         name: space.describe(),
         parameters: net.registry().trainable_count(),
@@ -54,15 +44,13 @@ pub fn supernet_size(space: SpaceConfig) -> Result<NetworkSize, SearchError> {
 /// Size of the evaluation network of `genotype` under `config`.
 pub fn eval_size(genotype: &Genotype, config: EvalConfig) -> NetworkSize {
     let net = DartsEvalNet::new(config, genotype);
-    let macs = count_macs(net.registry(), config.input_size, |f, x| {
-        net.forward(f, x);
-    });
+    let macs = count_macs(&net);
     NetworkSize {
         name: format!(
             "{} evaluation network: C={} cells={} classes={} input {}x{}",
             match config.stem {
-                crate::supernet::darts::DartsStem::Cifar => "NetworkCIFAR",
-                crate::supernet::darts::DartsStem::ImageNet => "NetworkImageNet",
+                crate::spaces::darts::supernet::DartsStem::Cifar => "NetworkCIFAR",
+                crate::spaces::darts::supernet::DartsStem::ImageNet => "NetworkImageNet",
             },
             config.channels,
             config.cells,

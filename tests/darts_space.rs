@@ -5,11 +5,11 @@ mod common;
 
 use burn::tensor::Device;
 use freedarts::nn::ctx::{BnMode, Precision};
-use freedarts::proxy::{Proxy, ScoreContext, SynFlow};
+use freedarts::nn::model::Model;
+use freedarts::saliency::Target;
 use freedarts::search::{SpaceConfig, derive_and_check};
 use freedarts::sizes::supernet_size;
-use freedarts::supernet::Supernet;
-use freedarts::supernet::darts::{DartsConfig, DartsSupernet};
+use freedarts::spaces::darts::supernet::{DartsConfig, DartsSupernet};
 
 #[test]
 fn supernet_parameter_counts_match_the_official_logs() {
@@ -42,21 +42,18 @@ fn per_cell_gradients_sum_to_the_shared_gradient() {
         alpha_per_cell: true,
         ..shared_cfg
     };
-    let device = Device::flex().autodiff();
-    let ctx = ScoreContext {
-        device: &device,
+    let target = Target::Alpha {
         precision: Precision::F64,
         bn: BnMode::Eval,
-        batch: None,
+        alpha_abs: false,
     };
-    let proxy = SynFlow { alpha_abs: false };
     let shared_net = DartsSupernet::new(shared_cfg);
-    let (shared_state, _) = shared_net.load_state(&path).unwrap();
-    let shared = proxy.score(&shared_net, &shared_state, &ctx).unwrap();
+    let (shared_state, _) = shared_net.load_params(&path).unwrap();
+    let shared = common::score_alpha_of(&shared_net, &shared_state, None, "synflow", target);
     let per_cell_net = DartsSupernet::new(per_cell_cfg);
     // No alpha_cell{i} in the file: every cell falls back to alpha_normal / alpha_reduce.
-    let (per_cell_state, _) = per_cell_net.load_state(&path).unwrap();
-    let per_cell = proxy.score(&per_cell_net, &per_cell_state, &ctx).unwrap();
+    let (per_cell_state, _) = per_cell_net.load_params(&path).unwrap();
+    let per_cell = common::score_alpha_of(&per_cell_net, &per_cell_state, None, "synflow", target);
     assert_eq!(per_cell.groups.len(), 5);
     for (g, kind) in shared.groups.iter().zip([false, true]) {
         let mut sum = vec![0.0; g.grad.len()];
@@ -151,9 +148,9 @@ fn space_flags_are_checked() {
 /// repository, parameters printed by its train.py).
 #[test]
 fn evaluation_network_parameter_counts_match_the_logs() {
-    use freedarts::network::darts::EvalConfig;
+    use freedarts::spaces::darts::network::EvalConfig;
     use freedarts::sizes::eval_size;
-    use freedarts::space::darts::{Genotype, darts_v2};
+    use freedarts::spaces::darts::{Genotype, darts_v2};
     let params = |g: &Genotype, c: EvalConfig| eval_size(g, c).parameters;
     assert_eq!(
         (params(&darts_v2(), EvalConfig::cifar()) as f64 / 1e3).round(),

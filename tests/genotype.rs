@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use freedarts::space::darts::{
+use freedarts::spaces::darts::{
     CellKind, DartsOp, Genotype, GenotypeParseError, by_name, darts_v1, darts_v2,
 };
 

@@ -8,16 +8,17 @@ use burn::tensor::Device;
 use common::{Golden, assert_close_to_max, assert_rel, max_abs};
 use freedarts::derive::Derivation;
 use freedarts::nn::ctx::{BnMode, Precision};
-use freedarts::proxy::{Proxy, ProxyOutput, ScoreContext, SynFlow};
+use freedarts::nn::model::Model;
+use freedarts::nn::params::HostParams;
+use freedarts::saliency::Target;
+use freedarts::saliency::alpha::ProxyOutput;
 use freedarts::search::{SpaceConfig, derive_and_check};
-use freedarts::supernet::Supernet;
-use freedarts::supernet::SupernetState;
-use freedarts::supernet::darts::{DartsConfig, DartsSupernet};
+use freedarts::spaces::darts::supernet::{DartsConfig, DartsSupernet};
 
 pub struct Case {
     pub golden: Golden,
     pub net: DartsSupernet,
-    pub state: SupernetState,
+    pub state: HostParams,
     pub device: Device,
 }
 
@@ -31,7 +32,7 @@ pub fn case(file: &str) -> Case {
         ..DartsConfig::cifar(8)
     };
     let net = DartsSupernet::new(config);
-    let (state, _) = net.load_state(&golden.path).expect("golden weights load");
+    let (state, _) = net.load_params(&golden.path).expect("golden weights load");
     Case {
         golden,
         net,
@@ -42,15 +43,12 @@ pub fn case(file: &str) -> Case {
 
 impl Case {
     pub fn synflow(&self, precision: Precision, bn: BnMode) -> ProxyOutput {
-        let ctx = ScoreContext {
-            device: &self.device,
+        let target = Target::Alpha {
             precision,
             bn,
-            batch: None,
+            alpha_abs: false,
         };
-        SynFlow { alpha_abs: false }
-            .score(&self.net, &self.state, &ctx)
-            .expect("scoring runs")
+        common::score_alpha_of(&self.net, &self.state, None, "synflow", target)
     }
 }
 

@@ -7,16 +7,18 @@ use burn::tensor::Device;
 use common::{Golden, assert_close_to_max, assert_rel};
 use freedarts::data::cifar::ImageBatch;
 use freedarts::derive::derive_argmax;
-use freedarts::nn::ctx::{BnMode, DeviceParams, Forward, Precision, tensor_from, to_host};
-use freedarts::proxy::{Grasp, Proxy, ProxyOutput, ScoreContext, Snip, SynFlow};
-use freedarts::supernet::Supernet;
-use freedarts::supernet::SupernetState;
-use freedarts::supernet::nb201::{Nb201Config, Nb201Supernet};
+use freedarts::nn::ctx::{BnMode, Forward, PassParams, Precision, Transform, tensor_from, to_host};
+use freedarts::nn::model::Model;
+use freedarts::nn::params::HostParams;
+use freedarts::nn::store::ParamStore;
+use freedarts::saliency::alpha::{ProxyOutput, score_alpha};
+use freedarts::saliency::{Scoring, Target, measure_by_name};
+use freedarts::spaces::nb201::supernet::{Nb201Config, Nb201Supernet};
 
 struct Case {
     golden: Golden,
     net: Nb201Supernet,
-    state: SupernetState,
+    state: HostParams,
     batch: ImageBatch,
     device: Device,
     /// C16 N5 (SNIP/GraSP there come from heavy cancellation and get looser float32 bounds).
@@ -33,7 +35,7 @@ fn case(file: &str) -> Case {
         input_size: 32,
     };
     let net = Nb201Supernet::new(config);
-    let (state, ignored) = net.load_state(&golden.path).expect("golden weights load");
+    let (state, ignored) = net.load_params(&golden.path).expect("golden weights load");
     assert!(ignored.iter().any(|n| n == "synflow_R"));
     let labels: Vec<i64> = golden.get("batch_y").iter().map(|&v| v as i64).collect();
     let batch = ImageBatch {
@@ -56,16 +58,15 @@ fn case(file: &str) -> Case {
 }
 
 impl Case {
-    fn score(&self, proxy: &dyn Proxy, precision: Precision, bn: BnMode) -> ProxyOutput {
-        let ctx = ScoreContext {
-            device: &self.device,
+    fn score(&self, measure: &str, precision: Precision, bn: BnMode) -> ProxyOutput {
+        let measure = measure_by_name(measure).expect("a registered measure");
+        let mut s = Scoring::new(&self.net, self.state.clone(), &self.device, Some(&self.batch), 0);
+        let target = Target::Alpha {
             precision,
             bn,
-            batch: Some(&self.batch),
+            alpha_abs: true,
         };
-        proxy
-            .score(&self.net, &self.state, &ctx)
-            .expect("scoring runs")
+        score_alpha(measure, &mut s, target).expect("scoring runs")
     }
 
     fn arch(&self, out: &ProxyOutput) -> String {
@@ -85,14 +86,13 @@ impl Case {
 fn synflow_checks(file: &str) {
     let c = case(file);
     let g = &c.golden;
-    let synflow = SynFlow { alpha_abs: true };
     for (suffix, precision, bn) in [
         ("", Precision::F32, BnMode::Train),
         ("_f64", Precision::F64, BnMode::Train),
         ("_bneval", Precision::F32, BnMode::Eval),
         ("_bneval_f64", Precision::F64, BnMode::Eval),
     ] {
-        let out = c.score(&synflow, precision, bn);
+        let out = c.score("synflow", precision, bn);
         let proc_name = "synflow";
         let name = |q: &str| format!("synflow_{q}{suffix}");
         let arch_key = format!("arch_synflow{suffix}");
@@ -154,23 +154,16 @@ fn synflow_c16_seed4_matches_reference_and_is_index_10400() {
 #[test]
 fn synflow_feature_matches_reference() {
     let c = case("nb201_tiny.safetensors");
-    let params = DeviceParams::upload(
-        c.net.registry(),
-        &c.state.params,
-        Precision::F64,
-        &c.device,
-        f64::abs,
-    );
-    let alpha: Vec<f64> = c.state.alphas[0].iter().map(|v| v.abs()).collect();
+    let store = ParamStore::new(c.net.registry(), &c.state, &c.device);
+    let params = PassParams::new(&store, Precision::F64, |_| Transform::Abs, |_| false, None);
     let f = Forward::new(&params, BnMode::Train);
-    let alpha = tensor_from(alpha, [6, 5], Precision::F64, &c.device);
     let x = tensor_from(
         vec![1.0; 3 * 32 * 32],
         [1, 3, 32, 32],
         Precision::F64,
         &c.device,
     );
-    let out = c.net.forward(&f, alpha, x);
+    let out = c.net.forward(&f, x);
     assert_rel(
         "synflow_feat_f64",
         &to_host(out.feature),
@@ -183,7 +176,7 @@ fn data_proxy_checks(file: &str) {
     let c = case(file);
     let g = &c.golden;
     for (suffix, precision) in [("", Precision::F32), ("_f64", Precision::F64)] {
-        let out = c.score(&Snip, precision, BnMode::Train);
+        let out = c.score("snip", precision, BnMode::Train);
         let proc_name = "snip";
         let name = |q: &str| format!("snip_{q}{suffix}");
         let arch_key = format!("arch_snip{suffix}");
@@ -228,7 +221,7 @@ fn data_proxy_checks(file: &str) {
 
     // GraSP always runs in float64: compare with the float64 reference to 1e-6 relative
     // (of the largest entry) and with the float32 one to the README's float32 bound.
-    let out = c.score(&Grasp::default(), Precision::F64, BnMode::Train);
+    let out = c.score("grasp", Precision::F64, BnMode::Train);
     let grp = &out.groups[0];
     assert_rel(
         &format!("{file} grasp_L_f64"),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use freedarts::benchmark::Nb201Benchmark;
 use freedarts::data::cifar::{CifarFormat, Normalization, load_cifar_batch};
-use freedarts::space::nb201::Nb201Arch;
+use freedarts::spaces::nb201::Nb201Arch;
 use safetensors::{Dtype, SafeTensors};
 
 fn shared() -> PathBuf {

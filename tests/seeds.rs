@@ -5,7 +5,7 @@ mod common;
 
 use burn::tensor::Device;
 use freedarts::search::{SearchOptions, run_search};
-use freedarts::space::nb201::Nb201Op;
+use freedarts::spaces::nb201::Nb201Op;
 
 #[test]
 fn synflow_picks_conv_only_cells_for_seeds_0_to_9() {
@@ -16,7 +16,7 @@ fn synflow_picks_conv_only_cells_for_seeds_0_to_9() {
             ..SearchOptions::default()
         };
         let result = run_search(&opts, &device).expect("search runs");
-        let arch = freedarts::space::nb201::Nb201Arch::parse(&result.architecture).unwrap();
+        let arch = freedarts::spaces::nb201::Nb201Arch::parse(&result.architecture).unwrap();
         assert!(
             arch.ops
                 .iter()

@@ -7,15 +7,17 @@ mod common;
 use burn::tensor::Device;
 use freedarts::correlate::metrics::spearman;
 use freedarts::data::cifar::{ImageBatch, synthetic_batch};
-use freedarts::network::Network;
-use freedarts::network::nb201::Nb201Network;
-use freedarts::nn::ctx::{BnMode, Precision};
-use freedarts::proxy::pass::ReluMasks;
-use freedarts::space::nb201::Nb201Arch;
-use freedarts::supernet::nb201::Nb201Config;
-use freedarts::zerocost::linalg::{correlation_matrix, log_abs_det, symmetric_eigenvalues};
-use freedarts::zerocost::pass::{self, PassSpec, relu_agreement_kernel, weight_ids};
-use freedarts::zerocost::{ArchScoring, NetworkProxy, ScoreSettings, proxy_by_name, weight_sum};
+use freedarts::nn::ctx::{BnMode, Precision, Shift, tensor_from, to_host};
+use freedarts::nn::model::Model;
+use freedarts::saliency::linalg::{correlation_matrix, log_abs_det, symmetric_eigenvalues};
+use freedarts::saliency::network::{score_network, sum_by_tensor};
+use freedarts::saliency::pass::{
+    self, Input, Objective, PassSpec, ReluMasks, relu_agreement_kernel,
+};
+use freedarts::saliency::{Scoring, measure_by_name, per_element};
+use freedarts::spaces::nb201::Nb201Arch;
+use freedarts::spaces::nb201::network::Nb201Network;
+use freedarts::spaces::nb201::supernet::Nb201Config;
 
 const CELLS: [&str; 3] = [
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
@@ -36,17 +38,38 @@ fn small() -> Nb201Config {
     }
 }
 
-fn score(proxy: &str, net: &dyn Network, batch: Option<&ImageBatch>, seed: u64) -> f64 {
+fn score(proxy: &str, net: &dyn Model, batch: Option<&ImageBatch>, seed: u64) -> f64 {
     let device = device();
-    let settings = ScoreSettings {
-        device: &device,
-        batch,
-        seed,
-    };
-    let p: &dyn NetworkProxy = proxy_by_name(proxy).expect("known proxy");
-    p.score(&mut ArchScoring::new(net, &settings))
-        .expect("scores")
-        .value
+    let measure = measure_by_name(proxy).expect("known proxy");
+    let mut s = Scoring::new(net, net.initial_params(seed), &device, batch, seed);
+    score_network(measure, &mut s).expect("scores").value
+}
+
+/// The float64 cross-entropy pass of one batch (train-mode BN) differentiating the weights.
+fn weight_grads_f64(batch: &ImageBatch, relu: ReluMasks) -> PassSpec<'_> {
+    PassSpec {
+        precision: Precision::F64,
+        bn: BnMode::Train,
+        transform: &pass::untouched,
+        select: pass::weights,
+        input: Input::Batch(batch),
+        objective: Objective::CrossEntropy,
+        input_grad: false,
+        probe: None,
+        relu,
+    }
+}
+
+/// A direction that is `values` on stored tensor `storage` and absent elsewhere.
+fn direction_on(
+    s: &Scoring,
+    storage: usize,
+    values: Vec<f64>,
+) -> Vec<Option<burn::tensor::Tensor<1>>> {
+    let mut direction = vec![None; s.store.layout().storages.len()];
+    let n = values.len();
+    direction[storage] = Some(tensor_from(values, [n], Precision::F64, s.device));
+    direction
 }
 
 #[test]
@@ -54,17 +77,21 @@ fn synflow_fast_path_equals_the_weight_gradient_definition() {
     let device = device();
     for cell in CELLS {
         let net = Nb201Network::new(Nb201Config::default(), cell.parse().unwrap());
-        let params = net.initial_params(3);
-        // The same pass with the weight gradients kept instead of the probe.
+        let s = Scoring::new(&net, net.initial_params(3), &device, None, 3);
+        // SynFlow's pass with the weight gradients kept instead of the probe.
         let spec = PassSpec {
-            weight_grads: true,
+            precision: Precision::F64,
+            bn: BnMode::None,
+            transform: &pass::absolute,
+            select: pass::weights,
+            input: Input::Ones,
+            objective: Objective::SumLogits,
+            input_grad: false,
             probe: None,
-            ..PassSpec::synflow()
+            relu: ReluMasks::Plain,
         };
-        let result = pass::run(&net, &params, spec, &device).unwrap();
-        let definition = weight_sum(&params, &net, &result.weight_grads, |w, g| {
-            (w.abs() * g).abs()
-        });
+        let result = s.run(spec).unwrap();
+        let definition = sum_by_tensor(&s, &per_element(&result, |w, g| (w * g).abs()));
         let fast = score("synflow", &net, None, 3);
         let rel = (fast - definition).abs() / definition;
         assert!(
@@ -83,23 +110,29 @@ fn weight_gradients_match_central_differences() {
     let device = device();
     let net = Nb201Network::new(small(), CELLS[0].parse().unwrap());
     let batch = synthetic_batch(4, 10, 8, 8, 1);
-    let spec = || PassSpec::weight_grads_f64(&batch, ReluMasks::Plain);
-    let params = net.initial_params(0);
-    let at = pass::run(&net, &params, spec(), &device).unwrap();
-    let ids = weight_ids(&net);
+    let s = Scoring::new(&net, net.initial_params(0), &device, None, 0);
+    let spec = || weight_grads_f64(&batch, ReluMasks::Plain);
+    let at = s.run(spec()).unwrap();
+    let n = at.selected.len();
     // The stem conv, a cell conv and the classifier: first, middle and last weight tensors.
-    for (k, &id) in [0, ids.len() / 2, ids.len() - 1]
-        .iter()
-        .map(|&k| (k, &ids[k]))
-    {
+    for k in [0, n / 2, n - 1] {
+        let d = &at.selected[k];
+        let len = d.value.dims()[0];
+        let mut unit = vec![0.0; len];
+        unit[0] = 1.0;
+        let direction = direction_on(&s, d.storage, unit);
         let h = 1e-6;
         let loss = |delta: f64| {
-            let mut p = params.clone();
-            p.values[id.0][0] += delta;
-            pass::run(&net, &p, spec(), &device).unwrap().objective
+            let shift = Shift {
+                step: delta,
+                direction: &direction,
+            };
+            pass::run(&net, &s.store, spec(), Some(&shift), &device)
+                .unwrap()
+                .objective
         };
         let fd = (loss(h) - loss(-h)) / (2.0 * h);
-        let ad = at.weight_grads[k][0];
+        let ad = to_host(d.grad.clone())[0];
         assert!(
             (fd - ad).abs() <= 1e-6 * ad.abs().max(1e-3),
             "weight tensor {k}: autodiff {ad} vs central difference {fd}"
@@ -111,12 +144,12 @@ fn weight_gradients_match_central_differences() {
 fn nwot_kernel_counts_agreeing_relu_units() {
     let device = device();
     let net = Nb201Network::new(small(), CELLS[0].parse().unwrap());
-    let params = net.initial_params(0);
+    let s = Scoring::new(&net, net.initial_params(0), &device, None, 0);
     let mut batch = synthetic_batch(6, 10, 8, 8, 2);
     let n = batch.n;
     let k = relu_agreement_kernel(
         &net,
-        &params,
+        &s.store,
         &batch,
         Precision::F32,
         BnMode::Train,
@@ -267,26 +300,31 @@ fn grasp_agrees_with_the_hessian_taken_along_the_weights() {
     let batch = synthetic_batch(4, 10, 8, 8, 3);
     for cell in CELLS {
         let net = Nb201Network::new(small(), cell.parse().unwrap());
-        let params = net.initial_params(0);
-        let spec = |relu| PassSpec::weight_grads_f64(&batch, relu);
-        let at = pass::run(&net, &params, spec(ReluMasks::Record), &device).unwrap();
-        let ids = weight_ids(&net);
+        let s = Scoring::new(&net, net.initial_params(0), &device, None, 0);
+        let spec = |relu| weight_grads_f64(&batch, relu);
+        let at = s.run(spec(ReluMasks::Record)).unwrap();
+        // Along W itself: theta + step * theta = theta * (1 + step).
+        let mut direction = vec![None; s.store.layout().storages.len()];
+        for d in &at.selected {
+            direction[d.storage] = Some(d.value.clone());
+        }
         let h = 1e-5;
         let grad_at = |sign: f64| {
-            let mut p = params.clone();
-            for id in &ids {
-                for w in p.values[id.0].iter_mut() {
-                    *w *= 1.0 + sign * h;
-                }
-            }
+            let shift = Shift {
+                step: sign * h,
+                direction: &direction,
+            };
             let replay = ReluMasks::Replay(at.masks.clone());
-            pass::run(&net, &p, spec(replay), &device)
-                .unwrap()
-                .weight_grads
+            let pass = pass::run(&net, &s.store, spec(replay), Some(&shift), &device).unwrap();
+            pass.selected
+                .iter()
+                .map(|d| to_host(d.grad.clone()))
+                .collect::<Vec<_>>()
         };
         let (plus, minus) = (grad_at(1.0), grad_at(-1.0));
         let mut g_hw = 0.0;
-        for (g, (p, m)) in at.weight_grads.iter().zip(plus.iter().zip(&minus)) {
+        for (d, (p, m)) in at.selected.iter().zip(plus.iter().zip(&minus)) {
+            let g = to_host(d.grad.clone());
             for (g, (p, m)) in g.iter().zip(p.iter().zip(m)) {
                 g_hw += g * (p - m) / (2.0 * h);
             }

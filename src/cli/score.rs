@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use freedarts::network::darts::EvalConfig;
+use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::scoring::archs::{ArchSelection, ScoreSpace, Shard};
 use freedarts::scoring::{ScoreOptions, run_scoring};
 use freedarts::search::DataSource;
-use freedarts::supernet::nb201::Nb201Config;
-use freedarts::zerocost::{all_proxies, proxy_by_name};
+use freedarts::spaces::nb201::supernet::Nb201Config;
+use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
 
 fn proxy_help() -> String {
     let mut text = String::from(
@@ -107,7 +107,7 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         };
         if proxies
             .iter()
-            .any(|q: &&dyn freedarts::zerocost::NetworkProxy| q.name() == name)
+            .any(|q: &&dyn freedarts::saliency::Measure| q.name() == name)
         {
             bail!("--proxy: `{name}` is listed twice");
         }

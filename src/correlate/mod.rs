@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::benchmark::{BenchmarkError, Nb201Benchmark};
 use crate::scoring::file::{ScoreFileError, ScoreLine, read_score_file};
-use crate::space::nb201::Nb201Arch;
+use crate::spaces::nb201::Nb201Arch;
 
 /// The top fractions the table reports.
 pub const TOP_FRACTIONS: [f64; 3] = [0.01, 0.05, 0.10];

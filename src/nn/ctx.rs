@@ -3,11 +3,13 @@
 //! finite-difference Hessian products exact.
 
 use std::cell::{Cell, RefCell};
+use std::sync::Arc;
 
 use burn::tensor::{DType, Device, Gradients, Tensor, TensorCreationOptions, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::params::{HostParams, ParamId, ParamKind, ParamRegistry, TensorRef};
+use super::params::{ParamKind, TensorRef};
+use super::store::{DeviceTensor, Layout, ParamStore, TensorFn};
 
 /// Float precision of a scoring run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -66,140 +68,150 @@ pub fn to_host<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
         .expect("a converted tensor holds f64 values")
 }
 
-/// One registered tensor on the device, kept at its natural rank so the forward pass never
-/// reshapes weights.
-#[derive(Clone, Debug)]
-enum DeviceTensor {
-    R1(Tensor<1>),
-    R2(Tensor<2>),
-    R4(Tensor<4>),
+/// How a pass sees one kind of stored tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transform {
+    Identity,
+    /// |x|: SynFlow's linearised network.
+    Abs,
 }
 
-/// The device copy of a network's tensors.
+/// The stored tensors as one pass reads them: cast to the pass precision, transformed, and,
+/// for the selected ones, made fresh autodiff leaves (so the backward pass computes exactly the
+/// gradients asked for and no others). Building one is cheap: the values stay on the device.
 #[derive(Clone, Debug)]
-pub struct DeviceParams {
-    tensors: Vec<Option<DeviceTensor>>,
-    fused: Vec<DeviceTensor>,
+pub struct PassParams {
+    tensors: Vec<DeviceTensor>,
+    selected: Vec<bool>,
+    layout: Arc<Layout>,
 }
 
-fn device_tensor(
-    values: Vec<f64>,
-    s: &[usize],
-    precision: Precision,
-    device: &Device,
-) -> DeviceTensor {
-    match s.len() {
-        1 => DeviceTensor::R1(tensor_from(values, [s[0]], precision, device)),
-        2 => DeviceTensor::R2(tensor_from(values, [s[0], s[1]], precision, device)),
-        4 => DeviceTensor::R4(tensor_from(
-            values,
-            [s[0], s[1], s[2], s[3]],
-            precision,
-            device,
-        )),
-        rank => unreachable!("registered tensors have rank 1, 2 or 4, not {rank}"),
+/// A step added to the selected tensors: `theta + step * direction[s]` (a finite difference).
+pub struct Shift<'a> {
+    pub step: f64,
+    /// One row-major direction per selected stored tensor, indexed by stored tensor.
+    pub direction: &'a [Option<Tensor<1>>],
+}
+
+struct AddScaled<'a> {
+    step: f64,
+    direction: &'a Tensor<1>,
+}
+
+impl TensorFn for AddScaled<'_> {
+    fn call<const D: usize>(&self, t: Tensor<D>) -> Tensor<D> {
+        let shape = t.shape();
+        t + self.direction.clone().reshape(shape) * self.step
     }
 }
 
-impl DeviceParams {
-    /// Uploads every numeric tensor; `transform` is applied to each host value on the way (the
-    /// identity, or `f64::abs` for SynFlow's linearisation).
-    pub fn upload(
-        registry: &ParamRegistry,
-        host: &HostParams,
+struct Cast(Precision);
+
+impl TensorFn for Cast {
+    fn call<const D: usize>(&self, t: Tensor<D>) -> Tensor<D> {
+        if t.dtype() == self.0.dtype() {
+            t
+        } else {
+            t.cast(self.0.dtype())
+        }
+    }
+}
+
+struct Abs;
+
+impl TensorFn for Abs {
+    fn call<const D: usize>(&self, t: Tensor<D>) -> Tensor<D> {
+        t.abs()
+    }
+}
+
+struct Leaf;
+
+impl TensorFn for Leaf {
+    fn call<const D: usize>(&self, t: Tensor<D>) -> Tensor<D> {
+        t.require_grad()
+    }
+}
+
+impl PassParams {
+    /// The view of `store` in `precision`; `transform` says what each kind goes through and
+    /// `select` which kinds are differentiated; `shift` moves the selected ones.
+    pub fn new(
+        store: &ParamStore,
         precision: Precision,
-        device: &Device,
-        transform: impl Fn(f64) -> f64,
+        transform: impl Fn(ParamKind) -> Transform,
+        select: impl Fn(ParamKind) -> bool,
+        shift: Option<&Shift>,
     ) -> Self {
-        let tensors = registry
-            .specs()
+        let layout = store.layout().clone();
+        let mut selected = Vec::with_capacity(layout.storages.len());
+        let tensors = layout
+            .storages
             .iter()
             .enumerate()
-            .zip(&host.values)
-            .map(|((i, spec), values)| {
-                let direct = spec.kind.is_numeric()
-                    && !registry.is_fused_only(crate::nn::params::ParamId(i));
-                direct.then(|| {
-                    let values = values.iter().map(|&v| transform(v)).collect();
-                    device_tensor(values, &spec.shape, precision, device)
-                })
+            .map(|(s, storage)| {
+                let mut t = store.get(s).apply(Cast(precision));
+                if transform(storage.kind) == Transform::Abs {
+                    t = t.apply(Abs);
+                }
+                let chosen = select(storage.kind);
+                selected.push(chosen);
+                if chosen {
+                    if let Some(Some(direction)) = shift.map(|sh| &sh.direction[s]) {
+                        let step = shift.map_or(0.0, |sh| sh.step);
+                        t = t.apply(AddScaled { step, direction });
+                    }
+                    t = t.apply(Leaf);
+                }
+                t
             })
             .collect();
-        let fused = (0..registry.fusions().len())
-            .map(|f| {
-                let id = crate::nn::params::FusedId(f);
-                // Row-major, so concatenation along dim 0 is appending the members' values.
-                let values = registry.fusions()[f]
-                    .iter()
-                    .flat_map(|m| host.get(*m).iter().map(|&v| transform(v)))
-                    .collect();
-                device_tensor(values, &registry.fused_shape(id), precision, device)
-            })
-            .collect();
-        Self { tensors, fused }
+        Self {
+            tensors,
+            selected,
+            layout,
+        }
     }
 
-    /// Tracks the tensors picked by `pick` as autodiff leaves, so their gradients can be read
-    /// with [`DeviceParams::grad`] (the whole-network proxies differentiate the weights).
-    pub fn require_grad(
-        mut self,
-        registry: &ParamRegistry,
-        pick: impl Fn(ParamKind) -> bool,
-    ) -> Self {
-        for (slot, spec) in self.tensors.iter_mut().zip(registry.specs()) {
-            if !pick(spec.kind) {
-                continue;
-            }
-            *slot = slot.take().map(|t| match t {
-                DeviceTensor::R1(t) => DeviceTensor::R1(t.require_grad()),
-                DeviceTensor::R2(t) => DeviceTensor::R2(t.require_grad()),
-                DeviceTensor::R4(t) => DeviceTensor::R4(t.require_grad()),
-            });
-        }
-        self
+    pub fn layout(&self) -> &Arc<Layout> {
+        &self.layout
     }
 
-    /// Gradient of a tracked tensor as host values (None if it was not tracked or did not
-    /// influence the objective).
-    pub fn grad(&self, id: ParamId, grads: &Gradients) -> Option<Vec<f64>> {
-        match self.tensors[id.0].as_ref()? {
-            DeviceTensor::R1(t) => t.grad(grads).map(to_host),
-            DeviceTensor::R2(t) => t.grad(grads).map(to_host),
-            DeviceTensor::R4(t) => t.grad(grads).map(to_host),
-        }
+    /// Whether stored tensor `s` is differentiated in this pass.
+    pub fn is_selected(&self, s: usize) -> bool {
+        self.selected[s]
+    }
+
+    /// Stored tensor `s` as the pass used it, row-major.
+    pub fn value(&self, s: usize) -> Tensor<1> {
+        self.tensors[s].flatten().detach()
+    }
+
+    /// Gradient of selected tensor `s`, row-major (zeros if it did not reach the objective).
+    pub fn grad(&self, s: usize, grads: &Gradients) -> Tensor<1> {
+        let t = &self.tensors[s];
+        let g = match t {
+            DeviceTensor::R1(t) => t.grad(grads),
+            DeviceTensor::R2(t) => t.grad(grads).map(|g| g.flatten(0, 1)),
+            DeviceTensor::R4(t) => t.grad(grads).map(|g| g.flatten(0, 3)),
+        };
+        g.unwrap_or_else(|| self.value(s).zeros_like())
     }
 
     fn get(&self, r: TensorRef) -> &DeviceTensor {
-        match r {
-            TensorRef::Param(id) => self.tensors[id.0]
-                .as_ref()
-                .unwrap_or_else(|| unreachable!("parameter {id:?} is only read fused")),
-            TensorRef::Fused(id) => &self.fused[id.0],
-        }
+        &self.tensors[self.layout.storage_of(r)]
     }
 
     pub fn r1(&self, id: impl Into<TensorRef>) -> Tensor<1> {
-        let id = id.into();
-        match self.get(id) {
-            DeviceTensor::R1(t) => t.clone(),
-            other => unreachable!("parameter {id:?} is not rank 1: {other:?}"),
-        }
+        self.get(id.into()).clone().r1()
     }
 
     pub fn r2(&self, id: impl Into<TensorRef>) -> Tensor<2> {
-        let id = id.into();
-        match self.get(id) {
-            DeviceTensor::R2(t) => t.clone(),
-            other => unreachable!("parameter {id:?} is not rank 2: {other:?}"),
-        }
+        self.get(id.into()).clone().r2()
     }
 
     pub fn r4(&self, id: impl Into<TensorRef>) -> Tensor<4> {
-        let id = id.into();
-        match self.get(id) {
-            DeviceTensor::R4(t) => t.clone(),
-            other => unreachable!("parameter {id:?} is not rank 4: {other:?}"),
-        }
+        self.get(id.into()).clone().r4()
     }
 }
 
@@ -216,12 +228,15 @@ enum ReluTape {
 
 /// State of one forward pass.
 pub struct Forward<'a> {
-    pub params: &'a DeviceParams,
+    pub params: &'a PassParams,
     pub bn: BnMode,
     relu: RefCell<ReluTape>,
     macs: Cell<u64>,
     /// Layer outputs and the zero leaves added to them (see [`Forward::probe`]), when enabled.
     probes: RefCell<Option<Vec<Probe>>>,
+    /// New BatchNorm running statistics computed by train-mode layers, in call order.
+    bn_updates: RefCell<Vec<(TensorRef, Tensor<1>)>>,
+    track_bn: bool,
 }
 
 /// A conv or linear output and the tracked zero tensor added to it: the gradient of the leaf
@@ -234,35 +249,41 @@ pub struct Probe {
 }
 
 impl<'a> Forward<'a> {
-    pub fn new(params: &'a DeviceParams, bn: BnMode) -> Self {
+    pub fn new(params: &'a PassParams, bn: BnMode) -> Self {
         Self {
             params,
             bn,
             relu: RefCell::new(ReluTape::Off),
             macs: Cell::new(0),
             probes: RefCell::new(None),
+            bn_updates: RefCell::new(Vec::new()),
+            track_bn: false,
         }
     }
 
     /// A pass that records every ReLU mask; take them with [`Forward::into_masks`].
-    pub fn recording(params: &'a DeviceParams, bn: BnMode) -> Self {
+    pub fn recording(params: &'a PassParams, bn: BnMode) -> Self {
         Self {
             params,
             bn,
             relu: RefCell::new(ReluTape::Record(Vec::new())),
             macs: Cell::new(0),
             probes: RefCell::new(None),
+            bn_updates: RefCell::new(Vec::new()),
+            track_bn: false,
         }
     }
 
     /// A pass whose ReLUs apply the given masks, in the order they were recorded.
-    pub fn replaying(params: &'a DeviceParams, bn: BnMode, masks: Vec<Tensor<4>>) -> Self {
+    pub fn replaying(params: &'a PassParams, bn: BnMode, masks: Vec<Tensor<4>>) -> Self {
         Self {
             params,
             bn,
             relu: RefCell::new(ReluTape::Replay { masks, next: 0 }),
             macs: Cell::new(0),
             probes: RefCell::new(None),
+            bn_updates: RefCell::new(Vec::new()),
+            track_bn: false,
         }
     }
 
@@ -306,6 +327,28 @@ impl<'a> Forward<'a> {
     /// Multiply-adds of this pass so far.
     pub fn macs(&self) -> u64 {
         self.macs.get()
+    }
+
+    /// Also compute the new BatchNorm running statistics (train mode); take them with
+    /// [`Forward::take_bn_updates`].
+    pub fn tracking_bn(mut self) -> Self {
+        self.track_bn = true;
+        self
+    }
+
+    pub fn tracks_bn(&self) -> bool {
+        self.track_bn
+    }
+
+    /// Records the running statistics a train-mode BatchNorm computed.
+    pub fn push_bn_update(&self, r: TensorRef, value: Tensor<1>) {
+        self.bn_updates.borrow_mut().push((r, value));
+    }
+
+    /// The running-statistic updates of this pass, for [`ParamStore::apply_bn_updates`]
+    /// (scoring passes leave the store as it is; training applies them).
+    pub fn take_bn_updates(&self) -> Vec<(TensorRef, Tensor<1>)> {
+        std::mem::take(&mut *self.bn_updates.borrow_mut())
     }
 
     pub fn into_masks(self) -> Vec<Tensor<4>> {

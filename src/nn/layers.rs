@@ -11,6 +11,9 @@ use super::params::{ParamKind, ParamRegistry, TensorRef};
 /// PyTorch's BatchNorm epsilon.
 pub const BN_EPS: f64 = 1e-5;
 
+/// PyTorch's BatchNorm momentum (weight of the new batch in the running statistics).
+pub const BN_MOMENTUM: f64 = 0.1;
+
 /// 2-D convolution without bias, square kernel.
 #[derive(Clone, Debug)]
 pub struct Conv2d {
@@ -195,7 +198,22 @@ impl BatchNorm {
             .map(|id| f.params.r1(id))
             .unwrap_or_else(|| Tensor::zeros([self.channels], options));
         match f.bn {
-            BnMode::Train => batch_norm_train(x, gamma, beta, BN_EPS).output,
+            BnMode::Train => {
+                let [n, _, h, w] = x.dims();
+                let out = batch_norm_train(x, gamma, beta, BN_EPS);
+                if f.tracks_bn() {
+                    // PyTorch's update: momentum 0.1, the running variance unbiased.
+                    let count = (n * h * w) as f64;
+                    let unbiased = out.variance * (count / (count - 1.0).max(1.0));
+                    let mean = f.params.r1(self.running_mean) * (1.0 - BN_MOMENTUM)
+                        + out.mean * BN_MOMENTUM;
+                    let var =
+                        f.params.r1(self.running_var) * (1.0 - BN_MOMENTUM) + unbiased * BN_MOMENTUM;
+                    f.push_bn_update(self.running_mean, mean);
+                    f.push_bn_update(self.running_var, var);
+                }
+                out.output
+            }
             BnMode::Eval => batch_norm(
                 x,
                 gamma,

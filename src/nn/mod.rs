@@ -4,4 +4,7 @@
 pub mod blocks;
 pub mod ctx;
 pub mod layers;
+pub mod model;
 pub mod params;
+pub mod store;
+pub mod weights;

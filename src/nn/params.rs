@@ -48,6 +48,9 @@ pub enum ParamKind {
     /// BatchNorm `num_batches_tracked`: an int64 scalar with no numerical role. Accepted when
     /// loading, never required.
     BatchCounter,
+    /// Architecture parameters (alpha): `scale * N(0, 1)`. A supernet registers them after
+    /// every weight, so they are drawn last, as the official code draws them.
+    Alpha { scale: f64 },
 }
 
 impl ParamKind {
@@ -63,6 +66,20 @@ impl ParamKind {
     pub fn is_numeric(self) -> bool {
         !matches!(self, Self::BatchCounter)
     }
+
+    pub fn is_alpha(self) -> bool {
+        matches!(self, Self::Alpha { .. })
+    }
+
+    /// Conv and linear weights: the tensors the zero-cost literature scores ("prunable").
+    pub fn is_weight(self) -> bool {
+        matches!(self, Self::Weight { .. })
+    }
+
+    /// BatchNorm running statistics: state, never differentiated.
+    pub fn is_running_stat(self) -> bool {
+        matches!(self, Self::RunningMean | Self::RunningVar)
+    }
 }
 
 /// One registered tensor.
@@ -70,6 +87,9 @@ impl ParamKind {
 pub struct ParamSpec {
     /// PyTorch `state_dict` name, e.g. `cells.0.edges.1<-0.2.op.1.weight`.
     pub name: String,
+    /// Other names a weights file may use for it (alpha only: `arch_alpha`, or the shared
+    /// `alpha_normal` for a per-cell alpha); the first one present is read.
+    pub aliases: Vec<String>,
     pub shape: Vec<usize>,
     pub kind: ParamKind,
 }
@@ -98,11 +118,25 @@ impl ParamRegistry {
     pub fn add(&mut self, name: impl Into<String>, shape: &[usize], kind: ParamKind) -> ParamId {
         self.specs.push(ParamSpec {
             name: name.into(),
+            aliases: Vec::new(),
             shape: shape.to_vec(),
             kind,
         });
         self.fused_only.push(false);
         ParamId(self.specs.len() - 1)
+    }
+
+    /// Registers an architecture-parameter matrix under its state_dict name and the other
+    /// names a weights file may give it.
+    pub fn add_alpha(
+        &mut self,
+        names: &[String],
+        shape: [usize; 2],
+        scale: f64,
+    ) -> ParamId {
+        let id = self.add(names[0].clone(), &shape, ParamKind::Alpha { scale });
+        self.specs[id.0].aliases = names[1..].to_vec();
+        id
     }
 
     /// Declares that `members` are read concatenated along dim 0 (and never one by one).
@@ -113,6 +147,7 @@ impl ParamRegistry {
             "fused tensors must agree past dim 0"
         );
         for m in members {
+            assert!(!self.fused_only[m.0], "a tensor belongs to one fusion at most");
             self.fused_only[m.0] = true;
         }
         self.fusions.push(members.to_vec());
@@ -171,6 +206,7 @@ impl ParamRegistry {
                     ParamKind::BnBeta | ParamKind::RunningMean | ParamKind::BatchCounter => {
                         vec![0.0; n]
                     }
+                    ParamKind::Alpha { scale } => randn(rng, n, scale),
                 }
             })
             .collect();
@@ -191,9 +227,9 @@ impl HostParams {
     }
 }
 
-/// Draws `rows x cols` values of `scale * N(0, 1)`: the architecture-parameter initialiser.
-pub fn randn_matrix(rng: &mut ChaCha8Rng, rows: usize, cols: usize, scale: f64) -> Vec<f64> {
-    (0..rows * cols)
+/// Draws `n` values of `scale * N(0, 1)` in float32, as `scale * torch.randn`.
+fn randn(rng: &mut ChaCha8Rng, n: usize, scale: f64) -> Vec<f64> {
+    (0..n)
         .map(|_| {
             let z: f32 = StandardNormal.sample(rng);
             f64::from(scale as f32 * z)

@@ -2,7 +2,7 @@
 //! primitives in [`super::draw`] and [`super::html`].
 
 use crate::derive::Derivation;
-use crate::space::nb201::NB201_EDGES;
+use crate::spaces::nb201::NB201_EDGES;
 
 use super::SearchResult;
 use super::draw::{CellGraph, cell_dot, cell_svg, heatmap_svg};

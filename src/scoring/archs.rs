@@ -12,12 +12,12 @@ use rand_chacha::ChaCha8Rng;
 
 use serde::Serialize;
 
-use crate::network::Network;
-use crate::network::darts::{DartsEvalNet, EvalConfig};
-use crate::network::nb201::Nb201Network;
-use crate::space::darts::Genotype;
-use crate::space::nb201::Nb201Arch;
-use crate::supernet::nb201::Nb201Config;
+use crate::nn::model::Model;
+use crate::spaces::darts::network::{DartsEvalNet, EvalConfig};
+use crate::spaces::nb201::network::Nb201Network;
+use crate::spaces::darts::Genotype;
+use crate::spaces::nb201::Nb201Arch;
+use crate::spaces::nb201::supernet::Nb201Config;
 
 /// The space of the scored architectures and the network skeleton each is placed in.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -69,7 +69,7 @@ impl ScoreSpace {
     }
 
     /// The standalone network of `arch`; `None` when the arch belongs to the other space.
-    pub fn build(&self, arch: &Architecture) -> Option<Box<dyn Network>> {
+    pub fn build(&self, arch: &Architecture) -> Option<Box<dyn Model>> {
         match (self, arch) {
             (Self::Nb201(c), Architecture::Nb201(a)) => Some(Box::new(Nb201Network::new(*c, *a))),
             (Self::Darts(c), Architecture::Darts(g)) => Some(Box::new(DartsEvalNet::new(*c, g))),
@@ -117,12 +117,12 @@ impl FromStr for ArchSelection {
         }
         if let Some(n) = s.strip_prefix("sample:") {
             return match n.parse::<usize>() {
-                Ok(n) if (1..=crate::space::nb201::NB201_NUM_ARCHS).contains(&n) => {
+                Ok(n) if (1..=crate::spaces::nb201::NB201_NUM_ARCHS).contains(&n) => {
                     Ok(Self::Sample(n))
                 }
                 _ => Err(format!(
                     "`{s}`: expected sample:N with N from 1 to {}",
-                    crate::space::nb201::NB201_NUM_ARCHS
+                    crate::spaces::nb201::NB201_NUM_ARCHS
                 )),
             };
         }
@@ -198,7 +198,7 @@ impl ArchSelection {
 
 fn parse_line(text: &str, darts: bool) -> Result<Architecture, String> {
     if darts {
-        match crate::space::darts::by_name(text) {
+        match crate::spaces::darts::by_name(text) {
             Some(g) => Ok(Architecture::Darts(g)),
             None => Genotype::parse(text)
                 .map(Architecture::Darts)

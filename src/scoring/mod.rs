@@ -10,7 +10,8 @@ use burn::tensor::Device;
 use serde_json::{Map, Value, json};
 
 use crate::search::{DataSource, load_images};
-use crate::zerocost::{ArchScoring, NetworkProxy, ProxyValue, ScoreSettings};
+use crate::saliency::network::{NetworkScore, score_all};
+use crate::saliency::{Measure, Scoring};
 
 use archs::{ArchListError, ArchSelection, Architecture, ScoreSpace, Shard};
 use file::{SCORE_FORMAT, ScoreFileError, ScoreWriter};
@@ -20,7 +21,7 @@ use file::{SCORE_FORMAT, ScoreFileError, ScoreWriter};
 pub struct ScoreOptions {
     pub space: ScoreSpace,
     pub archs: ArchSelection,
-    pub proxies: Vec<&'static dyn NetworkProxy>,
+    pub proxies: Vec<&'static dyn Measure>,
     /// Seed of every network's initial weights, of `sample:N` and of the random baseline.
     pub seed: u64,
     pub data: Option<DataSource>,
@@ -34,7 +35,7 @@ pub struct ScoreOptions {
     pub jobs: usize,
 }
 
-impl std::fmt::Debug for dyn NetworkProxy {
+impl std::fmt::Debug for dyn Measure {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str(self.name())
     }
@@ -51,7 +52,7 @@ pub enum ScoreError {
     #[error("{arch}: {source}")]
     Proxy {
         arch: String,
-        source: crate::proxy::ProxyError,
+        source: crate::saliency::SaliencyError,
     },
     #[error("invalid setting: {0}")]
     Config(String),
@@ -112,8 +113,8 @@ pub fn header(opts: &ScoreOptions, batch_indices: Option<&[usize]>) -> Map<Strin
 /// The fields of one row: the arch, each proxy's value, then its extras as `<name>_<key>`.
 pub fn row_fields(
     arch: &Architecture,
-    proxies: &[&dyn NetworkProxy],
-    values: &[crate::zerocost::ProxyValue],
+    proxies: &[&dyn Measure],
+    values: &[NetworkScore],
 ) -> Vec<(String, Value)> {
     let mut fields = vec![("arch".to_string(), json!(arch.to_string()))];
     for (p, v) in proxies.iter().zip(values) {
@@ -171,11 +172,6 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
         for _ in 0..opts.jobs.max(1).min(todo.len().max(1)) {
             let (tx, next, todo) = (tx.clone(), &next, &todo);
             scope.spawn(move || {
-                let settings = ScoreSettings {
-                    device,
-                    batch,
-                    seed: opts.seed,
-                };
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(arch) = todo.get(i) else { break };
@@ -183,7 +179,9 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                         .space
                         .build(arch)
                         .expect("architectures are resolved in the run's space");
-                    let values = ArchScoring::new(net.as_ref(), &settings).score_all(&opts.proxies);
+                    let host = net.initial_params(opts.seed);
+                    let mut scoring = Scoring::new(net.as_ref(), host, device, batch, opts.seed);
+                    let values = score_all(&mut scoring, &opts.proxies);
                     // The receiver only hangs up after an error; then stop quietly.
                     if tx.send((i, values)).is_err() {
                         break;
@@ -213,7 +211,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                     proxy_seconds[k] += t;
                     non_finite[k] += usize::from(!v.value.is_finite());
                 }
-                let values: Vec<ProxyValue> = values.into_iter().map(|(v, _)| v).collect();
+                let values: Vec<NetworkScore> = values.into_iter().map(|(v, _)| v).collect();
                 writer.write_row(&row_fields(arch, &opts.proxies, &values))?;
                 bar.inc(1);
                 written += 1;

@@ -127,3 +127,17 @@ pub fn path(p: PathBuf) -> String {
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Scores the alpha of a supernet with a registered measure, as a search does.
+pub fn score_alpha_of(
+    net: &dyn freedarts::nn::model::Model,
+    state: &freedarts::nn::params::HostParams,
+    batch: Option<&freedarts::data::cifar::ImageBatch>,
+    measure: &str,
+    target: freedarts::saliency::Target,
+) -> freedarts::saliency::alpha::ProxyOutput {
+    let device = burn::tensor::Device::flex().autodiff();
+    let measure = freedarts::saliency::measure_by_name(measure).expect("a registered measure");
+    let mut s = freedarts::saliency::Scoring::new(net, state.clone(), &device, batch, 0);
+    freedarts::saliency::alpha::score_alpha(measure, &mut s, target).expect("scoring runs")
+}

@@ -3,12 +3,10 @@
 //! correlation matrix of those rows, score = -sum(ln(v + k) + 1 / (v + k)), k = 1e-5.
 
 use crate::nn::ctx::{BnMode, Precision};
-use crate::proxy::ProxyError;
-use crate::proxy::pass::ReluMasks;
 
-use super::linalg::{correlation_matrix, symmetric_eigenvalues};
-use super::pass::{self, Input, PassSpec};
-use super::{ArchScoring, NetworkProxy, ProxyValue};
+use super::super::linalg::{correlation_matrix, symmetric_eigenvalues};
+use super::super::pass::{self, Input, Objective, PassSpec, ReluMasks};
+use super::super::{Measure, Saliency, SaliencyError, Scoring, Target};
 
 const K: f64 = 1e-5;
 
@@ -23,7 +21,7 @@ pub fn jacob_cov_score(eigenvalues: &[f64]) -> f64 {
         .sum::<f64>()
 }
 
-impl NetworkProxy for JacobCov {
+impl Measure for JacobCov {
     fn name(&self) -> &'static str {
         "jacob_cov"
     }
@@ -36,24 +34,24 @@ impl NetworkProxy for JacobCov {
         true
     }
 
-    fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
+    fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
         let batch = s.batch(self.name())?;
         let spec = PassSpec {
             precision: Precision::F32,
             bn: BnMode::Train,
-            transform: |v| v,
+            transform: &pass::untouched,
+            select: pass::nothing,
             input: Input::Batch(batch),
-            cross_entropy: false,
+            objective: Objective::SumLogits,
             input_grad: true,
-            weight_grads: false,
             probe: None,
             relu: ReluMasks::Plain,
         };
-        let result = pass::run(s.net, &s.params, spec, s.settings.device)?;
+        let result = s.run(spec)?;
         let jacobian = result.input_grad.unwrap_or_default();
         let n = batch.n;
         let corr = correlation_matrix(&jacobian, n);
-        Ok(ProxyValue::plain(jacob_cov_score(&symmetric_eigenvalues(
+        Ok(Saliency::total(jacob_cov_score(&symmetric_eigenvalues(
             &corr, n,
         ))))
     }

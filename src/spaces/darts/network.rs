@@ -2,15 +2,16 @@
 //! evaluation networks whose sizes the papers report. The auxiliary head is not built, as the
 //! official parameter count excludes it; drop-path is a training-time detail and absent.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
-use crate::nn::ctx::{BnMode, DeviceParams, Forward, Precision, tensor_from};
+use crate::nn::ctx::Forward;
+use crate::nn::model::Model;
 use crate::nn::layers::{Linear, ReluConvBn, avg_pool, global_avg_pool, max_pool};
 use crate::nn::params::ParamRegistry;
-use crate::space::darts::{CellGenes, DartsOp, Genotype};
-use crate::supernet::darts::{DartsStem, Preprocess, Skeleton, Stem};
+use crate::spaces::darts::{CellGenes, DartsOp, Genotype};
+use crate::spaces::darts::supernet::{DartsStem, Preprocess, Skeleton, Stem};
 
 /// Macro skeleton of an evaluation network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,29 +195,25 @@ impl DartsEvalNet {
     }
 }
 
-/// Multiply-adds of one forward pass of `forward` on a single image, counted on a plain
-/// (no autodiff) CPU device with zero weights; convolutions and linear layers only.
-pub fn count_macs(
-    registry: &ParamRegistry,
-    input_size: usize,
-    forward: impl Fn(&Forward, Tensor<4>),
-) -> u64 {
-    let device = Device::flex();
-    let host = crate::nn::params::HostParams {
-        values: registry
-            .specs()
-            .iter()
-            .map(|s| vec![0.0; s.numel()])
-            .collect(),
-    };
-    let params = DeviceParams::upload(registry, &host, Precision::F32, &device, |v| v);
-    let f = Forward::new(&params, BnMode::Eval);
-    let x = tensor_from(
-        vec![0.0; 3 * input_size * input_size],
-        [1, 3, input_size, input_size],
-        Precision::F32,
-        &device,
-    );
-    forward(&f, x);
-    f.macs()
+impl Model for DartsEvalNet {
+    fn name(&self) -> String {
+        "DARTS evaluation network".into()
+    }
+
+    fn registry(&self) -> &ParamRegistry {
+        self.registry()
+    }
+
+    fn input_shape(&self) -> [usize; 3] {
+        let s = self.config.input_size;
+        [3, s, s]
+    }
+
+    fn num_classes(&self) -> usize {
+        self.config.classes
+    }
+
+    fn forward_logits(&self, f: &Forward, x: Tensor<4>) -> Tensor<2> {
+        self.forward(f, x)
+    }
 }

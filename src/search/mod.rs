@@ -12,11 +12,15 @@ use crate::data::cifar::{self, CifarFormat, ImageBatch, Normalization};
 use crate::derive::Derivation;
 use crate::diagnostics::{self, Warning};
 use crate::nn::ctx::{BnMode, Precision};
-use crate::proxy::{Grasp, Proxy, ProxyOutput, ScoreContext, Snip, SynFlow};
-use crate::report::{Provenance, SearchResult, Timings};
-use crate::supernet::darts::{DartsConfig, DartsSupernet};
-use crate::supernet::nb201::{Nb201Config, Nb201Supernet};
-use crate::supernet::{Supernet, SupernetState};
+use crate::nn::model::Model;
+use crate::nn::params::HostParams;
+use crate::saliency::alpha::{ProxyOutput, score_alpha};
+use crate::saliency::{Measure, Scoring, Target, measure_by_name};
+pub mod result;
+
+use result::{Provenance, SearchResult, Timings};
+use crate::spaces::darts::supernet::{DartsConfig, DartsSupernet};
+use crate::spaces::nb201::supernet::{Nb201Config, Nb201Supernet};
 
 /// A search space with its macro skeleton.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,11 +30,23 @@ pub enum SpaceConfig {
     Darts(DartsConfig),
 }
 
+impl ProxyKind {
+    /// The measure that scores alpha.
+    pub fn measure(self) -> &'static dyn Measure {
+        let name = match self {
+            Self::Synflow => "synflow",
+            Self::Snip => "snip",
+            Self::Grasp => "grasp",
+        };
+        measure_by_name(name).expect("every search proxy is a registered measure")
+    }
+}
+
 impl SpaceConfig {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Nb201(_) => "nb201",
-            Self::Darts(c) if c.stem == crate::supernet::darts::DartsStem::ImageNet => {
+            Self::Darts(c) if c.stem == crate::spaces::darts::supernet::DartsStem::ImageNet => {
                 "darts-imagenet"
             }
             Self::Darts(_) => "darts",
@@ -148,11 +164,11 @@ impl Default for SearchOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
     #[error(transparent)]
-    Weights(#[from] crate::supernet::weights::WeightsError),
+    Weights(#[from] crate::nn::weights::WeightsError),
     #[error(transparent)]
     Data(#[from] crate::data::cifar::DataError),
     #[error(transparent)]
-    Proxy(#[from] crate::proxy::ProxyError),
+    Proxy(#[from] crate::saliency::SaliencyError),
     #[error(transparent)]
     Benchmark(#[from] crate::benchmark::BenchmarkError),
     #[error("invalid setting: {0}")]
@@ -178,8 +194,8 @@ pub fn validate_config(space: &SpaceConfig) -> Result<(), SearchError> {
                 ));
             }
             match c.stem {
-                crate::supernet::darts::DartsStem::Cifar => (4, "two stride-2 reduction cells"),
-                crate::supernet::darts::DartsStem::ImageNet => {
+                crate::spaces::darts::supernet::DartsStem::Cifar => (4, "two stride-2 reduction cells"),
+                crate::spaces::darts::supernet::DartsStem::ImageNet => {
                     (32, "three stride-2 stems and two reduction cells")
                 }
             }
@@ -196,8 +212,9 @@ pub fn validate_config(space: &SpaceConfig) -> Result<(), SearchError> {
 
 /// A supernet ready to score.
 pub struct BuiltSupernet {
-    pub net: Box<dyn Supernet>,
-    pub state: SupernetState,
+    pub net: Box<dyn Model>,
+    /// Every tensor, alpha included (last).
+    pub state: HostParams,
     /// Top-level tensors of `--init-from` that were not model state.
     pub ignored: Vec<String>,
 }
@@ -205,19 +222,31 @@ pub struct BuiltSupernet {
 /// The supernet of a space, with its initial (or loaded) state.
 pub fn build_supernet(opts: &SearchOptions) -> Result<BuiltSupernet, SearchError> {
     validate_config(&opts.space)?;
-    let net: Box<dyn Supernet> = match opts.space {
+    let net: Box<dyn Model> = match opts.space {
         SpaceConfig::Nb201(config) => Box::new(Nb201Supernet::new(config)),
         SpaceConfig::Darts(config) => Box::new(DartsSupernet::new(config)),
     };
     let (state, ignored) = match &opts.init_from {
-        Some(path) => net.load_state(path)?,
-        None => (net.initial_state(opts.seed), Vec::new()),
+        Some(path) => net.load_params(path)?,
+        None => (net.initial_params(opts.seed), Vec::new()),
     };
     Ok(BuiltSupernet {
         net,
         state,
         ignored,
     })
+}
+
+/// Scale of the alpha initialisation of a supernet (alpha = scale * N(0, 1)).
+fn alpha_scale(net: &dyn Model) -> f64 {
+    net.registry()
+        .specs()
+        .iter()
+        .find_map(|s| match s.kind {
+            crate::nn::params::ParamKind::Alpha { scale } => Some(scale),
+            _ => None,
+        })
+        .unwrap_or(0.0)
 }
 
 /// Scores to architecture for the space of `opts`.
@@ -302,30 +331,17 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
             ("freedarts_version".into(), env!("CARGO_PKG_VERSION").into()),
             (
                 "alpha_init".into(),
-                format!("{} * N(0,1), drawn last", net.alpha_scale()),
+                format!("{} * N(0,1), drawn last", alpha_scale(&*net)),
             ),
         ]
         .into_iter()
         .collect();
-        crate::supernet::weights::save_state(
-            path,
-            net.registry(),
-            &net.alpha_specs(),
-            &state.params,
-            &state.alphas,
-            metadata,
-        )?;
+        crate::nn::weights::save_state(path, net.registry(), &state, metadata)?;
     }
     let build_s = start.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let proxy: Box<dyn Proxy> = match opts.proxy {
-        ProxyKind::Synflow => Box::new(SynFlow {
-            alpha_abs: opts.alpha_abs,
-        }),
-        ProxyKind::Snip => Box::new(Snip),
-        ProxyKind::Grasp => Box::new(Grasp::default()),
-    };
+    let proxy = opts.proxy.measure();
     let batch = if proxy.needs_data() {
         load_batch(opts)?
     } else {
@@ -334,23 +350,19 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
     let data_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let ctx = ScoreContext {
-        device,
-        precision: opts.dtype,
+    let target = |precision| Target::Alpha {
+        precision,
         bn: opts.bn,
-        batch: batch.as_ref(),
+        alpha_abs: opts.alpha_abs,
     };
-    let output = proxy.score(&*net, &state, &ctx)?;
+    let mut scoring = Scoring::new(&*net, state, device, batch.as_ref(), opts.seed);
+    let output = score_alpha(proxy, &mut scoring, target(opts.dtype))?;
     let score_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     let (derivation, mut warnings) = derive_and_check(&opts.space, &output);
     if opts.cross_check_f64 && output.precision != Precision::F64 {
-        let ctx = ScoreContext {
-            precision: Precision::F64,
-            ..ctx
-        };
-        let exact = proxy.score(&*net, &state, &ctx)?;
+        let exact = score_alpha(proxy, &mut scoring, target(Precision::F64))?;
         warnings.extend(diagnostics::compare_precisions(
             &output,
             &derivation,
@@ -373,7 +385,7 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         None => vec![1, c, h, w],
     };
     Ok(SearchResult {
-        schema: crate::report::SEARCH_SCHEMA.into(),
+        schema: result::SEARCH_SCHEMA.into(),
         space: opts.space.name().into(),
         architecture: derivation.architecture_text(),
         proxy: output,

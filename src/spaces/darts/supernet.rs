@@ -13,11 +13,10 @@ use crate::nn::layers::{
     BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same, global_avg_pool,
     max_pool,
 };
-use crate::nn::params::ParamRegistry;
-use crate::space::darts::{DARTS_EDGES, DARTS_STEPS, DartsOp, edge_label};
+use crate::nn::params::{ParamId, ParamRegistry};
+use crate::spaces::darts::{DARTS_EDGES, DARTS_STEPS, DartsOp, edge_label};
 
-use super::weights::AlphaSpec;
-use super::{AlphaGroup, Supernet};
+use crate::nn::model::{AlphaGroup, Model, alpha_scalars};
 
 /// The two stems of the DARTS code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,6 +344,7 @@ pub struct DartsSupernet {
     stem: Stem,
     cells: Vec<Cell>,
     classifier: Linear,
+    alphas: Vec<ParamId>,
 }
 
 /// Scalar tensors alpha[e, k] of one alpha matrix (`None` for the `none` column).
@@ -379,7 +379,7 @@ impl DartsSupernet {
                 .collect();
             (sources, DARTS_STEPS)
         });
-        let cells = frames
+        let cells: Vec<Cell> = frames
             .into_iter()
             .map(|(frame, sources)| Cell {
                 reduction: frame.reduction,
@@ -390,12 +390,14 @@ impl DartsSupernet {
             })
             .collect();
         let classifier = Linear::register(&mut reg, "classifier", c_p, config.classes);
+        let alphas = register_alphas(&mut reg, &config, &cells);
         Self {
             config,
             registry: reg,
             stem,
             cells,
             classifier,
+            alphas,
         }
     }
 
@@ -414,13 +416,12 @@ impl DartsSupernet {
     }
 
     /// Pooled feature [N, 4 C_last] of the last cell and the logits.
-    pub fn forward(
-        &self,
-        f: &Forward,
-        alphas: &[Tensor<2>],
-        x: Tensor<4>,
-    ) -> (Tensor<2>, Tensor<2>) {
-        let weights: Vec<EdgeWeights> = alphas.iter().map(super::alpha_scalars).collect();
+    pub fn forward(&self, f: &Forward, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let weights: Vec<EdgeWeights> = self
+            .alphas
+            .iter()
+            .map(|&id| alpha_scalars(&f.params.r2(id)))
+            .collect();
         let (mut s0, mut s1) = self.stem.forward(f, x);
         for (i, cell) in self.cells.iter().enumerate() {
             let out = cell_forward(f, cell, &weights[self.alpha_group_of(i)], s0, s1.clone());
@@ -511,7 +512,34 @@ fn cell_forward(
     Tensor::cat(nodes, 1)
 }
 
-impl Supernet for DartsSupernet {
+/// The alphas, registered after every weight (so drawn last): `alpha_normal`/`alpha_reduce`
+/// as the reference files store them; per-cell alphas as `alpha_cell{i}`, read from the shared
+/// ones when a file has only those.
+fn register_alphas(reg: &mut ParamRegistry, config: &DartsConfig, cells: &[Cell]) -> Vec<ParamId> {
+    let shape = [DARTS_EDGES.len(), DartsOp::ALL.len()];
+    let kind = |reduction: bool| if reduction { "alpha_reduce" } else { "alpha_normal" };
+    if config.alpha_per_cell {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                let names = [format!("alpha_cell{i}"), kind(cell.reduction).into()];
+                reg.add_alpha(&names, shape, config.alpha_scale)
+            })
+            .collect()
+    } else {
+        [false, true]
+            .iter()
+            .map(|&r| reg.add_alpha(&[kind(r).into()], shape, config.alpha_scale))
+            .collect()
+    }
+}
+
+impl Model for DartsSupernet {
+    fn name(&self) -> String {
+        "DARTS supernet".into()
+    }
+
     fn registry(&self) -> &ParamRegistry {
         &self.registry
     }
@@ -519,18 +547,21 @@ impl Supernet for DartsSupernet {
     fn alpha_groups(&self) -> Vec<AlphaGroup> {
         let rows: Vec<String> = (0..DARTS_EDGES.len()).map(edge_label).collect();
         let cols: Vec<&'static str> = DartsOp::ALL.iter().map(|op| op.name()).collect();
-        let group = |name: String| AlphaGroup {
-            name,
-            rows: rows.clone(),
-            cols: cols.clone(),
-        };
-        if self.config.alpha_per_cell {
-            (0..self.cells.len())
-                .map(|i| group(format!("cell{i}")))
-                .collect()
+        let names: Vec<String> = if self.config.alpha_per_cell {
+            (0..self.cells.len()).map(|i| format!("cell{i}")).collect()
         } else {
-            vec![group("normal".into()), group("reduce".into())]
-        }
+            vec!["normal".into(), "reduce".into()]
+        };
+        names
+            .into_iter()
+            .zip(&self.alphas)
+            .map(|(name, &id)| AlphaGroup {
+                name,
+                rows: rows.clone(),
+                cols: cols.clone(),
+                id,
+            })
+            .collect()
     }
 
     fn input_shape(&self) -> [usize; 3] {
@@ -541,42 +572,7 @@ impl Supernet for DartsSupernet {
         self.config.classes
     }
 
-    fn forward_logits(&self, f: &Forward, alphas: &[Tensor<2>], x: Tensor<4>) -> Tensor<2> {
-        self.forward(f, alphas, x).1
-    }
-
-    /// File names of the alphas: `alpha_normal`/`alpha_reduce` as the reference files store
-    /// them; per-cell alphas as `alpha_cell{i}`, falling back to the shared ones.
-    fn alpha_specs(&self) -> Vec<AlphaSpec> {
-        let kind = |reduction: bool| {
-            if reduction {
-                "alpha_reduce"
-            } else {
-                "alpha_normal"
-            }
-        };
-        if self.config.alpha_per_cell {
-            (0..self.cells.len())
-                .map(|i| AlphaSpec {
-                    names: vec![
-                        format!("alpha_cell{i}"),
-                        kind(self.cells[i].reduction).into(),
-                    ],
-                    shape: [DARTS_EDGES.len(), DartsOp::ALL.len()],
-                })
-                .collect()
-        } else {
-            [false, true]
-                .iter()
-                .map(|&r| AlphaSpec {
-                    names: vec![kind(r).into()],
-                    shape: [DARTS_EDGES.len(), DartsOp::ALL.len()],
-                })
-                .collect()
-        }
-    }
-
-    fn alpha_scale(&self) -> f64 {
-        self.config.alpha_scale
+    fn forward_logits(&self, f: &Forward, x: Tensor<4>) -> Tensor<2> {
+        self.forward(f, x).1
     }
 }

@@ -1,21 +1,12 @@
-//! Saliencies of the architecture parameters. Each proxy lives in its own file behind
-//! [`Proxy`]; they share the gradient pass in [`pass`].
+//! Saliencies of the architecture parameters: a measure's per-element scores laid out as the
+//! supernet's alpha matrices, what a search derives its architecture from.
 
-pub mod grasp;
-pub mod pass;
-pub mod snip;
-pub mod synflow;
-
-use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::data::cifar::ImageBatch;
-use crate::nn::ctx::{BnMode, Precision};
-use crate::supernet::{Supernet, SupernetState};
+use crate::nn::ctx::Precision;
+use crate::nn::model::AlphaGroup;
 
-pub use grasp::Grasp;
-pub use snip::Snip;
-pub use synflow::SynFlow;
+use super::{Measure, SaliencyError, Scoring, Target};
 
 /// Scores of one alpha matrix.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,7 +41,7 @@ pub struct GroupScores {
 impl GroupScores {
     /// Scores of one alpha group; the row-wise normalisation and ranks are derived here.
     pub fn new(
-        group: crate::supernet::AlphaGroup,
+        group: AlphaGroup,
         alpha: Vec<f64>,
         grad: Vec<f64>,
         hessian_grad: Option<Vec<f64>>,
@@ -111,46 +102,47 @@ pub struct ProxyOutput {
     pub notes: Vec<String>,
 }
 
-/// Everything besides the network that a proxy may use.
-pub struct ScoreContext<'a> {
-    pub device: &'a Device,
-    pub precision: Precision,
-    pub bn: BnMode,
-    /// Real (or synthetic) images for the data-dependent proxies.
-    pub batch: Option<&'a ImageBatch>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
-    #[error("proxy `{proxy}` needs a batch of images: pass --data PATH (or --data synthetic)")]
-    NeedsData { proxy: &'static str },
-    #[error(
-        "the image batch is {got:?} (C, H, W) but the supernet expects {expected:?}; check --input-size"
-    )]
-    InputShape {
-        got: [usize; 3],
-        expected: [usize; 3],
-    },
-    #[error(
-        "label {label} of image {index} is out of range for {classes} classes; check --classes"
-    )]
-    Label {
-        label: i64,
-        index: usize,
-        classes: usize,
-    },
-}
-
-/// A saliency criterion on alpha.
-pub trait Proxy {
-    /// Name used on the command line and in reports.
-    fn name(&self) -> &'static str;
-    /// Whether the proxy needs real images.
-    fn needs_data(&self) -> bool;
-    fn score(
-        &self,
-        net: &dyn Supernet,
-        state: &SupernetState,
-        ctx: &ScoreContext,
-    ) -> Result<ProxyOutput, ProxyError>;
+/// Scores every alpha of the supernet of `s` with `measure`.
+pub fn score_alpha(
+    measure: &dyn Measure,
+    s: &mut Scoring,
+    target: Target,
+) -> Result<ProxyOutput, SaliencyError> {
+    if !measure.per_element() {
+        return Err(SaliencyError::NetworkOnly {
+            measure: measure.name(),
+        });
+    }
+    let saliency = measure.score(s, target)?;
+    let layout = s.store.layout().clone();
+    let groups = s
+        .model
+        .alpha_groups()
+        .into_iter()
+        .map(|g| {
+            let storage = layout.slot(g.id).expect("alpha is stored").storage;
+            let t = saliency
+                .tensors
+                .iter()
+                .find(|t| t.storage == storage)
+                .expect("the measure differentiated every alpha");
+            GroupScores::new(
+                g,
+                t.value.clone(),
+                t.grad.clone(),
+                t.hessian_grad.clone(),
+                t.score.clone(),
+            )
+        })
+        .collect();
+    let (objective_name, objective) = saliency.objective.unwrap_or(("", f64::NAN));
+    Ok(ProxyOutput {
+        proxy: measure.name().into(),
+        objective_name: objective_name.into(),
+        objective,
+        groups,
+        logits: saliency.logits,
+        precision: saliency.precision.unwrap_or(Precision::F32),
+        notes: saliency.notes,
+    })
 }

@@ -4,15 +4,14 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::network::darts::count_macs;
-use crate::proxy::ProxyError;
+use crate::nn::model::count_macs;
 
-use super::{ArchScoring, NetworkProxy, ProxyValue};
+use super::super::{Measure, Saliency, SaliencyError, Scoring, Target};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Params;
 
-impl NetworkProxy for Params {
+impl Measure for Params {
     fn name(&self) -> &'static str {
         "params"
     }
@@ -25,9 +24,9 @@ impl NetworkProxy for Params {
         false
     }
 
-    fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
-        Ok(ProxyValue::plain(
-            s.net.registry().trainable_count() as f64 / 1e6,
+    fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
+        Ok(Saliency::total(
+            s.model.registry().trainable_count() as f64 / 1e6,
         ))
     }
 }
@@ -35,7 +34,7 @@ impl NetworkProxy for Params {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Flops;
 
-impl NetworkProxy for Flops {
+impl Measure for Flops {
     fn name(&self) -> &'static str {
         "flops"
     }
@@ -48,13 +47,9 @@ impl NetworkProxy for Flops {
         false
     }
 
-    fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
-        let [_, size, _] = s.net.input_shape();
-        let net = s.net;
-        let macs = count_macs(net.registry(), size, |f, x| {
-            net.forward_logits(f, x);
-        });
-        Ok(ProxyValue::plain(macs as f64 / 1e6))
+    fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
+        let macs = count_macs(s.model);
+        Ok(Saliency::total(macs as f64 / 1e6))
     }
 }
 
@@ -69,7 +64,7 @@ fn fnv1a(text: &str) -> u64 {
     })
 }
 
-impl NetworkProxy for RandomScore {
+impl Measure for RandomScore {
     fn name(&self) -> &'static str {
         "random"
     }
@@ -82,8 +77,8 @@ impl NetworkProxy for RandomScore {
         false
     }
 
-    fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
-        let mut rng = ChaCha8Rng::seed_from_u64(s.settings.seed ^ fnv1a(&s.net.name()));
-        Ok(ProxyValue::plain(rng.random::<f64>()))
+    fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(s.seed ^ fnv1a(&s.model.name()));
+        Ok(Saliency::total(rng.random::<f64>()))
     }
 }

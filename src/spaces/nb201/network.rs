@@ -10,8 +10,8 @@ use crate::nn::layers::{
     BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same, global_avg_pool,
 };
 use crate::nn::params::ParamRegistry;
-use crate::space::nb201::{NB201_EDGES, NB201_NODES, Nb201Arch, Nb201Op};
-use crate::supernet::nb201::Nb201Config;
+use crate::spaces::nb201::{NB201_EDGES, NB201_NODES, Nb201Arch, Nb201Op};
+use crate::spaces::nb201::supernet::Nb201Config;
 
 /// One edge of an `InferCell`.
 #[derive(Clone, Debug)]
@@ -147,7 +147,7 @@ fn cell_forward(f: &Forward, ops: &[EdgeOp], input: Tensor<4>) -> Tensor<4> {
     nodes.pop().expect("a cell has an output node")
 }
 
-impl super::Network for Nb201Network {
+impl crate::nn::model::Model for Nb201Network {
     fn name(&self) -> String {
         self.arch.to_string()
     }

@@ -2,16 +2,15 @@
 //! on/off state, summed over every ReLU of the network; score = ln|det K|.
 
 use crate::nn::ctx::{BnMode, Precision};
-use crate::proxy::ProxyError;
 
-use super::linalg::log_abs_det;
-use super::pass::relu_agreement_kernel;
-use super::{ArchScoring, NetworkProxy, ProxyValue};
+use super::super::linalg::log_abs_det;
+use super::super::pass::relu_agreement_kernel;
+use super::super::{Measure, Saliency, SaliencyError, Scoring, Target};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Nwot;
 
-impl NetworkProxy for Nwot {
+impl Measure for Nwot {
     fn name(&self) -> &'static str {
         "nwot"
     }
@@ -24,16 +23,16 @@ impl NetworkProxy for Nwot {
         true
     }
 
-    fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
+    fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
         let batch = s.batch(self.name())?;
         let kernel = relu_agreement_kernel(
-            s.net,
-            &s.params,
+            s.model,
+            &s.store,
             batch,
             Precision::F32,
             BnMode::Train,
-            s.settings.device,
+            s.device,
         )?;
-        Ok(ProxyValue::plain(log_abs_det(&kernel, batch.n)))
+        Ok(Saliency::total(log_abs_det(&kernel, batch.n)))
     }
 }

@@ -1,15 +1,13 @@
-//! Fisher (Theis et al., as in the zero-cost-proxy library): for every conv/linear output
-//! channel k, g_nk = sum over positions of a * dL/da for image n; the score is the sum over
-//! channels of 0.5 * mean_n g_nk^2. BN stays in (train mode).
+//! Fisher (Turner et al., as in the zero-cost-proxy library): per channel of every conv and
+//! linear output a, 0.5 * mean over images of (sum over positions of a * dL/da)^2, summed.
+//! Network-level only.
 
-use crate::proxy::ProxyError;
-
-use super::{ArchScoring, NetworkProxy, ProxyValue};
+use super::super::{Measure, Saliency, SaliencyError, Scoring, Target};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fisher;
 
-impl NetworkProxy for Fisher {
+impl Measure for Fisher {
     fn name(&self) -> &'static str {
         "fisher"
     }
@@ -22,9 +20,9 @@ impl NetworkProxy for Fisher {
         true
     }
 
-    fn score(&self, s: &mut ArchScoring) -> Result<ProxyValue, ProxyError> {
+    fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
         let pass = s.cross_entropy_pass(self.name())?;
-        Ok(ProxyValue::plain(
+        Ok(Saliency::total(
             pass.probe_sum
                 .expect("the cross-entropy pass probes layer outputs"),
         ))

@@ -12,20 +12,11 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::nn::params::{HostParams, ParamKind, ParamRegistry};
 
-/// An architecture-parameter tensor the file must provide under one of its names.
-#[derive(Clone, Debug)]
-pub struct AlphaSpec {
-    /// Names tried in order; when several are present they must hold equal values.
-    pub names: Vec<String>,
-    pub shape: [usize; 2],
-}
-
 /// Everything read from a weights file.
 #[derive(Clone, Debug)]
 pub struct LoadedState {
+    /// Every registered tensor, alphas included.
     pub params: HostParams,
-    /// One row-major matrix per [`AlphaSpec`], in the order given.
-    pub alphas: Vec<Vec<f64>>,
     /// Top-level tensors that were not used.
     pub ignored: Vec<String>,
 }
@@ -118,13 +109,8 @@ fn read_floats(view: &safetensors::tensor::TensorView<'_>) -> Option<Vec<f64>> {
     }
 }
 
-/// Loads `path` against `registry` and the alpha specs; every mismatch is collected and
-/// reported at once.
-pub fn load_state(
-    path: &Path,
-    registry: &ParamRegistry,
-    alpha_specs: &[AlphaSpec],
-) -> Result<LoadedState, WeightsError> {
+/// Loads `path` against `registry`; every mismatch is collected and reported at once.
+pub fn load_state(path: &Path, registry: &ParamRegistry) -> Result<LoadedState, WeightsError> {
     let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
         path: path.to_owned(),
         source,
@@ -139,6 +125,11 @@ pub fn load_state(
 
     let mut values = Vec::with_capacity(registry.specs().len());
     for spec in registry.specs() {
+        if spec.kind.is_alpha() {
+            // Filled in below, from whichever of its names the file uses.
+            values.push(Vec::new());
+            continue;
+        }
         let Some(view) = available.remove(&spec.name) else {
             if spec.kind != ParamKind::BatchCounter {
                 problems.missing.push(format!(
@@ -179,11 +170,15 @@ pub fn load_state(
     // Alphas may share a file tensor (per-cell alphas fall back to the shared ones), so they
     // are looked up, and only removed from the unused list afterwards.
     let mut alpha_names_used = std::collections::BTreeSet::new();
-    let mut alphas = Vec::with_capacity(alpha_specs.len());
-    for spec in alpha_specs {
+    for (slot, spec) in values.iter_mut().zip(registry.specs()) {
+        if !spec.kind.is_alpha() {
+            continue;
+        }
+        let names: Vec<&str> = std::iter::once(spec.name.as_str())
+            .chain(spec.aliases.iter().map(String::as_str))
+            .collect();
         let mut found: Option<(&str, Vec<f64>)> = None;
-        for name in &spec.names {
-            let name = name.as_str();
+        for &name in &names {
             let Some(view) = available.get(name) else {
                 continue;
             };
@@ -211,16 +206,16 @@ pub fn load_state(
                 None => found = Some((name, v)),
             }
         }
-        match found {
-            Some((_, v)) => alphas.push(v),
+        *slot = match found {
+            Some((_, v)) => v,
             None => {
                 problems.other.push(format!(
-                    "missing architecture parameters: none of {:?} (shape {:?})",
-                    spec.names, spec.shape
+                    "missing architecture parameters: none of {names:?} (shape {:?})",
+                    spec.shape
                 ));
-                alphas.push(vec![0.0; spec.shape[0] * spec.shape[1]]);
+                vec![0.0; spec.numel()]
             }
-        }
+        };
     }
 
     for name in &alpha_names_used {
@@ -241,7 +236,6 @@ pub fn load_state(
     if problems.is_empty() {
         Ok(LoadedState {
             params: HostParams { values },
-            alphas,
             ignored,
         })
     } else {
@@ -253,14 +247,13 @@ pub fn load_state(
 }
 
 /// Writes a state under its PyTorch names (weights and BN buffers as float32,
-/// `num_batches_tracked` as int64 0, each alpha under its first name), with string metadata,
-/// so that the official PyTorch code can `load_state_dict` it and `--init-from` reads it back.
+/// `num_batches_tracked` as int64 0, each alpha under its state_dict name), with string
+/// metadata, so that the official PyTorch code can `load_state_dict` it and `--init-from` reads
+/// it back.
 pub fn save_state(
     path: &Path,
     registry: &ParamRegistry,
-    alpha_specs: &[AlphaSpec],
     params: &HostParams,
-    alphas: &[Vec<f64>],
     metadata: std::collections::HashMap<String, String>,
 ) -> Result<(), WeightsError> {
     use safetensors::tensor::TensorView;
@@ -287,14 +280,6 @@ pub fn save_state(
                 f32_bytes(values),
             ));
         }
-    }
-    for (spec, values) in alpha_specs.iter().zip(alphas) {
-        buffers.push((
-            spec.names[0].clone(),
-            Dtype::F32,
-            spec.shape.to_vec(),
-            f32_bytes(values),
-        ));
     }
     let views = buffers
         .iter()

@@ -10,8 +10,9 @@ use crate::nn::ctx::Forward;
 use crate::nn::layers::{
     BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same, global_avg_pool,
 };
-use crate::nn::params::ParamRegistry;
-use crate::space::nb201::{NB201_EDGES, NB201_NODES, Nb201Op, edge_label};
+use crate::nn::model::{AlphaGroup, Model, alpha_scalars};
+use crate::nn::params::{ParamId, ParamRegistry};
+use crate::spaces::nb201::{NB201_EDGES, NB201_NODES, Nb201Op, edge_label};
 
 /// Macro skeleton of the NB201 supernet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +92,7 @@ pub struct Nb201Supernet {
     layers: Vec<Layer>,
     lastact: BatchNorm,
     classifier: Linear,
+    alpha: ParamId,
 }
 
 /// Architecture weights of one edge as scalar tensors, indexed by op column.
@@ -154,6 +156,13 @@ impl Nb201Supernet {
         }
         let lastact = BatchNorm::register(&mut reg, "lastact.0", width, true);
         let classifier = Linear::register(&mut reg, "classifier", width, config.classes);
+        // `arch_parameters` is alpha's state_dict name; the reference files also store it as
+        // `arch_alpha`. Registered last: drawn after every weight.
+        let alpha = reg.add_alpha(
+            &["arch_parameters".into(), "arch_alpha".into()],
+            NB201_ALPHA_SHAPE,
+            1e-3,
+        );
         Self {
             config,
             registry: reg,
@@ -162,6 +171,7 @@ impl Nb201Supernet {
             layers,
             lastact,
             classifier,
+            alpha,
         }
     }
 
@@ -169,9 +179,9 @@ impl Nb201Supernet {
         &self.registry
     }
 
-    /// Forward pass with the given alpha ([6, 5], possibly tracked for autodiff).
-    pub fn forward(&self, f: &Forward, alpha: Tensor<2>, x: Tensor<4>) -> Nb201Output {
-        let weights: Vec<EdgeWeights> = super::alpha_scalars(&alpha);
+    /// Forward pass; alpha ([6, 5]) is read from the pass like every other tensor.
+    pub fn forward(&self, f: &Forward, x: Tensor<4>) -> Nb201Output {
+        let weights: Vec<EdgeWeights> = alpha_scalars(&f.params.r2(self.alpha));
 
         let mut h = self.stem_bn.forward(f, self.stem_conv.forward(f, x));
         for layer in &self.layers {
@@ -229,16 +239,21 @@ fn cell_forward(
         .expect("cell output node is computed")
 }
 
-impl super::Supernet for Nb201Supernet {
+impl Model for Nb201Supernet {
+    fn name(&self) -> String {
+        "NB201 supernet".into()
+    }
+
     fn registry(&self) -> &ParamRegistry {
         &self.registry
     }
 
-    fn alpha_groups(&self) -> Vec<super::AlphaGroup> {
-        vec![super::AlphaGroup {
+    fn alpha_groups(&self) -> Vec<AlphaGroup> {
+        vec![AlphaGroup {
             name: "alpha".into(),
             rows: (0..NB201_EDGES.len()).map(edge_label).collect(),
             cols: Nb201Op::ALL.iter().map(|op| op.name()).collect(),
+            id: self.alpha,
         }]
     }
 
@@ -250,20 +265,7 @@ impl super::Supernet for Nb201Supernet {
         self.config.classes
     }
 
-    fn forward_logits(&self, f: &Forward, alphas: &[Tensor<2>], x: Tensor<4>) -> Tensor<2> {
-        self.forward(f, alphas[0].clone(), x).logits
-    }
-
-    /// `arch_parameters` is alpha's state_dict name; the reference files also store it as
-    /// `arch_alpha`.
-    fn alpha_specs(&self) -> Vec<super::weights::AlphaSpec> {
-        vec![super::weights::AlphaSpec {
-            names: vec!["arch_parameters".into(), "arch_alpha".into()],
-            shape: NB201_ALPHA_SHAPE,
-        }]
-    }
-
-    fn alpha_scale(&self) -> f64 {
-        1e-3
+    fn forward_logits(&self, f: &Forward, x: Tensor<4>) -> Tensor<2> {
+        self.forward(f, x).logits
     }
 }

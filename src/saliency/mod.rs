@@ -1,0 +1,216 @@
+//! The saliency engine: one differentiated pass ([`pass`]) over any selection of a model's
+//! tensors, one Hessian-vector product ([`hvp`]), and one file per measure ([`measures`]).
+//!
+//! A measure scores a [`Target`]: the architecture parameters of a supernet (alpha is a mask on
+//! op outputs exactly as SNIP's weight mask is a mask on weights), or a whole network. It
+//! returns per-element saliencies of the selected tensors; the caller reduces them: the alpha
+//! matrices for a derivation ([`alpha`]), a sum for a network score ([`network`]).
+
+pub mod alpha;
+pub mod hvp;
+pub mod linalg;
+pub mod measures;
+pub mod network;
+pub mod pass;
+
+use burn::tensor::Device;
+
+use crate::data::cifar::ImageBatch;
+use crate::nn::ctx::{BnMode, Precision};
+use crate::nn::model::Model;
+use crate::nn::params::HostParams;
+use crate::nn::store::ParamStore;
+
+use pass::{Input, Objective, PassResult, PassSpec, ProbeSum, ReluMasks};
+
+pub use measures::{all_measures, measure_by_name};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaliencyError {
+    #[error("proxy `{measure}` needs a batch of images: pass --data PATH (or --data synthetic)")]
+    NeedsData { measure: &'static str },
+    #[error(
+        "the image batch is {got:?} (C, H, W) but the supernet expects {expected:?}; check --input-size"
+    )]
+    InputShape {
+        got: [usize; 3],
+        expected: [usize; 3],
+    },
+    #[error(
+        "label {label} of image {index} is out of range for {classes} classes; check --classes"
+    )]
+    Label {
+        label: i64,
+        index: usize,
+        classes: usize,
+    },
+    #[error("proxy `{measure}` scores whole networks only, not the alpha of a supernet")]
+    NetworkOnly { measure: &'static str },
+}
+
+/// What a measure scores.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// Every entry of alpha, in the precision and BatchNorm mode of the search, as the
+    /// official FreeDARTS code takes it. `alpha_abs` makes alpha absolute as well (SynFlow).
+    Alpha {
+        precision: Precision,
+        bn: BnMode,
+        alpha_abs: bool,
+    },
+    /// The conv and linear weights of a standalone network, as the zero-cost-proxy library
+    /// takes them (each measure's own precision and BatchNorm mode).
+    Network,
+}
+
+/// Per-element saliency of one selected stored tensor.
+#[derive(Clone, Debug)]
+pub struct TensorSaliency {
+    /// Index of the stored tensor.
+    pub storage: usize,
+    /// The values the saliency was taken at (after any abs), row-major.
+    pub value: Vec<f64>,
+    /// d objective / d value.
+    pub grad: Vec<f64>,
+    /// H g (GraSP only).
+    pub hessian_grad: Option<Vec<f64>>,
+    /// The saliency; larger is better.
+    pub score: Vec<f64>,
+}
+
+/// What a measure returns.
+#[derive(Clone, Debug, Default)]
+pub struct Saliency {
+    /// What was differentiated (`R`, SynFlow's summed logits, or `L`, the cross-entropy) and
+    /// its value, when a gradient was taken.
+    pub objective: Option<(&'static str, f64)>,
+    /// Logits of the scoring pass, row-major [N, classes].
+    pub logits: Vec<f64>,
+    /// Precision the numbers were computed in.
+    pub precision: Option<Precision>,
+    /// Per-element saliencies of the selected tensors, in store order.
+    pub tensors: Vec<TensorSaliency>,
+    /// The network score when the measure is not a sum of per-element saliencies, or computed
+    /// the sum by a cheaper exact route.
+    pub total: Option<f64>,
+    /// Extra detail written under `<measure>_<key>` (e.g. `synflow_log`).
+    pub extra: Vec<(&'static str, f64)>,
+    /// How the measure ran (for reports).
+    pub notes: Vec<String>,
+}
+
+impl Saliency {
+    /// A network-level value.
+    pub fn total(value: f64) -> Self {
+        Self {
+            total: Some(value),
+            ..Self::default()
+        }
+    }
+}
+
+/// A saliency criterion: one file each under [`measures`].
+pub trait Measure: Sync {
+    /// Name on the command line and the key in score files.
+    fn name(&self) -> &'static str;
+    /// One line for `--help` and reports.
+    fn description(&self) -> &'static str;
+    /// Whether a larger value predicts a better network (true for every measure here; the
+    /// random baseline has no direction, and says so in its description).
+    fn larger_is_better(&self) -> bool {
+        true
+    }
+    fn needs_data(&self) -> bool;
+    /// Whether it scores single tensor entries, and so alpha in a supernet.
+    fn per_element(&self) -> bool {
+        false
+    }
+    fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError>;
+}
+
+/// One model being scored: its tensors on the device, a host copy, and passes that several
+/// measures share.
+pub struct Scoring<'a> {
+    pub model: &'a dyn Model,
+    pub store: ParamStore,
+    pub host: HostParams,
+    pub device: &'a Device,
+    /// One batch of images for the data-dependent measures.
+    pub batch: Option<&'a ImageBatch>,
+    /// Seed of the initial values (the random baseline uses it).
+    pub seed: u64,
+    cross_entropy: Option<PassResult>,
+}
+
+impl<'a> Scoring<'a> {
+    pub fn new(
+        model: &'a dyn Model,
+        host: HostParams,
+        device: &'a Device,
+        batch: Option<&'a ImageBatch>,
+        seed: u64,
+    ) -> Self {
+        Self {
+            store: ParamStore::new(model.registry(), &host, device),
+            model,
+            host,
+            device,
+            batch,
+            seed,
+            cross_entropy: None,
+        }
+    }
+
+    pub fn batch(&self, measure: &'static str) -> Result<&'a ImageBatch, SaliencyError> {
+        self.batch.ok_or(SaliencyError::NeedsData { measure })
+    }
+
+    /// Runs one pass on this model.
+    pub fn run(&self, spec: PassSpec) -> Result<PassResult, SaliencyError> {
+        pass::run(self.model, &self.store, spec, None, self.device)
+    }
+
+    /// The cross-entropy pass of the batch through the network (float32, train-mode BN,
+    /// weight gradients, layer outputs probed for Fisher), shared by snip, grad_norm and
+    /// fisher as in the zero-cost-proxy code.
+    pub fn cross_entropy_pass(&mut self, measure: &'static str) -> Result<&PassResult, SaliencyError> {
+        if self.cross_entropy.is_none() {
+            let spec = PassSpec {
+                precision: Precision::F32,
+                bn: BnMode::Train,
+                transform: &pass::untouched,
+                select: pass::weights,
+                input: Input::Batch(self.batch(measure)?),
+                objective: Objective::CrossEntropy,
+                input_grad: false,
+                probe: Some(ProbeSum::Fisher),
+                relu: ReluMasks::Plain,
+            };
+            self.cross_entropy = Some(self.run(spec)?);
+        }
+        Ok(self.cross_entropy.as_ref().expect("computed above"))
+    }
+}
+
+/// Element-wise saliencies of every tensor a pass differentiated: `f(value, grad)`.
+pub fn per_element(
+    pass: &PassResult,
+    f: impl Fn(f64, f64) -> f64,
+) -> Vec<TensorSaliency> {
+    use crate::nn::ctx::to_host;
+    pass.selected
+        .iter()
+        .map(|d| {
+            let value = to_host(d.value.clone());
+            let grad = to_host(d.grad.clone());
+            let score = value.iter().zip(&grad).map(|(&v, &g)| f(v, g)).collect();
+            TensorSaliency {
+                storage: d.storage,
+                value,
+                grad,
+                hessian_grad: None,
+                score,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,323 @@
+//! The one differentiated pass every measure is built from: run a model forward on an input,
+//! take an objective, and differentiate it with respect to a chosen selection of the model's
+//! tensors (alpha, the conv/linear weights, or any other kinds), the input, or probed layer
+//! outputs.
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{DType, Device, Tensor};
+
+use crate::data::cifar::ImageBatch;
+use crate::nn::ctx::{BnMode, Forward, PassParams, Precision, Shift, Transform, tensor_from, to_host};
+use crate::nn::model::Model;
+use crate::nn::params::ParamKind;
+use crate::nn::store::ParamStore;
+
+use super::SaliencyError;
+
+/// The input of a pass.
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// One all-ones image (SynFlow).
+    Ones,
+    Batch(&'a ImageBatch),
+}
+
+/// The scalar that is differentiated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Objective {
+    /// R = sum of all logits (SynFlow).
+    SumLogits,
+    /// Mean cross-entropy against the batch labels (SNIP, GraSP, ...).
+    CrossEntropy,
+}
+
+/// How the pass treats ReLU masks (see [`Forward`]).
+pub enum ReluMasks {
+    Plain,
+    Record,
+    Replay(Vec<Tensor<4>>),
+}
+
+/// A reduction over every conv/linear layer of its output a and the gradient da of the
+/// objective with respect to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeSum {
+    /// Sum over channels of 0.5 * mean_n (sum_hw a * da)^2 (Fisher).
+    Fisher,
+    /// Sum of (a - bias) * da: for a layer linear in its weight W, this equals
+    /// sum W * dObjective/dW without computing weight gradients (SynFlow's fast path).
+    WeightSaliency,
+}
+
+/// Which stored tensors a pass differentiates.
+pub type Selection = fn(ParamKind) -> bool;
+
+/// Differentiate alpha only.
+pub fn alpha(kind: ParamKind) -> bool {
+    kind.is_alpha()
+}
+
+/// Differentiate the conv and linear weights only.
+pub fn weights(kind: ParamKind) -> bool {
+    kind.is_weight()
+}
+
+/// Differentiate nothing.
+pub fn nothing(_: ParamKind) -> bool {
+    false
+}
+
+/// What to run and what to keep.
+pub struct PassSpec<'a> {
+    pub precision: Precision,
+    pub bn: BnMode,
+    /// What each kind of tensor goes through on its way into the pass.
+    pub transform: &'a dyn Fn(ParamKind) -> Transform,
+    pub select: Selection,
+    pub input: Input<'a>,
+    pub objective: Objective,
+    /// Keep d objective / d input.
+    pub input_grad: bool,
+    /// Probe every conv/linear output and reduce (output, gradient) pairs to one number.
+    pub probe: Option<ProbeSum>,
+    /// Plain ReLUs, or record / replay their masks (Hessian products).
+    pub relu: ReluMasks,
+}
+
+/// Identity for every kind.
+pub fn untouched(_: ParamKind) -> Transform {
+    Transform::Identity
+}
+
+/// |x| for every kind (SynFlow's linearised network, alpha included).
+pub fn absolute(_: ParamKind) -> Transform {
+    Transform::Abs
+}
+
+/// One differentiated stored tensor.
+pub struct Differentiated {
+    /// Index of the stored tensor (see [`crate::nn::store::Layout`]).
+    pub storage: usize,
+    /// Its values as the pass used them, row-major.
+    pub value: Tensor<1>,
+    /// d objective / d value, row-major (zeros where it does not reach the objective).
+    pub grad: Tensor<1>,
+}
+
+/// What a pass returns.
+pub struct PassResult {
+    pub objective: f64,
+    /// Logits, row-major [N, classes].
+    pub logits: Vec<f64>,
+    /// The selected tensors, in store order.
+    pub selected: Vec<Differentiated>,
+    pub input_grad: Option<Vec<f64>>,
+    /// The [`ProbeSum`] asked for.
+    pub probe_sum: Option<f64>,
+    /// The masks of a recording pass.
+    pub masks: Vec<Tensor<4>>,
+}
+
+impl PassResult {
+    /// The selected gradients as directions for a [`Shift`], indexed by stored tensor.
+    pub fn grad_directions(&self, storages: usize) -> Vec<Option<Tensor<1>>> {
+        let mut out = vec![None; storages];
+        for d in &self.selected {
+            out[d.storage] = Some(d.grad.clone());
+        }
+        out
+    }
+}
+
+/// The SynFlow input: one all-ones image.
+pub fn ones_input(shape: [usize; 3], precision: Precision, device: &Device) -> Tensor<4> {
+    let [c, h, w] = shape;
+    tensor_from(vec![1.0; c * h * w], [1, c, h, w], precision, device)
+}
+
+/// Checks a batch against a network's input shape [C, H, W] and class count, and uploads it.
+pub fn batch_input(
+    expected: [usize; 3],
+    classes: usize,
+    batch: &ImageBatch,
+    precision: Precision,
+    device: &Device,
+) -> Result<Tensor<4>, SaliencyError> {
+    let got = [batch.channels, batch.height, batch.width];
+    if got != expected {
+        return Err(SaliencyError::InputShape { got, expected });
+    }
+    if let Some((index, &label)) = batch
+        .labels
+        .iter()
+        .enumerate()
+        .find(|&(_, &y)| y < 0 || y as usize >= classes)
+    {
+        return Err(SaliencyError::Label {
+            label,
+            index,
+            classes,
+        });
+    }
+    let values = batch.images.iter().map(|&v| f64::from(v)).collect();
+    Ok(tensor_from(
+        values,
+        [batch.n, batch.channels, batch.height, batch.width],
+        precision,
+        device,
+    ))
+}
+
+/// Uploads `input` for `model`.
+pub fn upload_input(
+    model: &dyn Model,
+    input: Input,
+    precision: Precision,
+    device: &Device,
+) -> Result<Tensor<4>, SaliencyError> {
+    match input {
+        Input::Ones => Ok(ones_input(model.input_shape(), precision, device)),
+        Input::Batch(batch) => batch_input(
+            model.input_shape(),
+            model.num_classes(),
+            batch,
+            precision,
+            device,
+        ),
+    }
+}
+
+/// The scalar to differentiate, from logits [N, classes].
+fn objective_value(
+    logits: Tensor<2>,
+    objective: Objective,
+    input: Input,
+    precision: Precision,
+    device: &Device,
+) -> Result<Tensor<1>, SaliencyError> {
+    Ok(match (objective, input) {
+        (Objective::SumLogits, _) => logits.sum(),
+        (Objective::CrossEntropy, Input::Batch(batch)) => {
+            let [n, k] = logits.dims();
+            let mut one_hot = vec![0.0; n * k];
+            for (i, &y) in batch.labels.iter().enumerate() {
+                one_hot[i * k + y as usize] = 1.0;
+            }
+            let one_hot = tensor_from(one_hot, [n, k], precision, device);
+            (log_softmax(logits, 1) * one_hot).sum().neg() / n as f64
+        }
+        (Objective::CrossEntropy, Input::Ones) => {
+            return Err(SaliencyError::NeedsData {
+                measure: "cross-entropy",
+            });
+        }
+    })
+}
+
+/// Runs forward and backward once; `shift` moves the selected tensors first (finite
+/// differences).
+pub fn run(
+    model: &dyn Model,
+    store: &ParamStore,
+    spec: PassSpec,
+    shift: Option<&Shift>,
+    device: &Device,
+) -> Result<PassResult, SaliencyError> {
+    let params = PassParams::new(store, spec.precision, spec.transform, spec.select, shift);
+    let mut x = upload_input(model, spec.input, spec.precision, device)?;
+    if spec.input_grad {
+        x = x.require_grad();
+    }
+    let f = match spec.relu {
+        ReluMasks::Plain => Forward::new(&params, spec.bn),
+        ReluMasks::Record => Forward::recording(&params, spec.bn),
+        ReluMasks::Replay(masks) => Forward::replaying(&params, spec.bn, masks),
+    };
+    let f = if spec.probe.is_some() {
+        f.with_probes()
+    } else {
+        f
+    };
+    let logits = model.forward_logits(&f, x.clone());
+    let value = objective_value(
+        logits.clone(),
+        spec.objective,
+        spec.input,
+        spec.precision,
+        device,
+    )?;
+    let grads = value.backward();
+    let selected = (0..params.layout().storages.len())
+        .filter(|&s| params.is_selected(s))
+        .map(|s| Differentiated {
+            storage: s,
+            value: params.value(s),
+            grad: params.grad(s, &grads),
+        })
+        .collect();
+    let input_grad = spec
+        .input_grad
+        .then(|| x.grad(&grads).map(to_host))
+        .flatten();
+    let probe_sum = spec.probe.map(|kind| {
+        let mut total = 0.0;
+        for p in f.take_probes() {
+            // A layer whose output does not reach the objective has no gradient: it adds 0.
+            let Some(grad) = p.leaf.grad(&grads) else {
+                continue;
+            };
+            let [n, c, h, w] = grad.dims();
+            let output = p.output.inner();
+            let term = match kind {
+                ProbeSum::Fisher => {
+                    let g_nk = (output * grad).reshape([n, c, h * w]).sum_dim(2);
+                    (g_nk.powf_scalar(2.0).sum() / n as f64) * 0.5
+                }
+                ProbeSum::WeightSaliency => {
+                    let output = match p.bias {
+                        Some(b) => output - b.inner().reshape([1, c, 1, 1]),
+                        None => output,
+                    };
+                    (output * grad).sum()
+                }
+            };
+            total += to_host(term)[0];
+        }
+        total
+    });
+    Ok(PassResult {
+        objective: to_host(value.detach())[0],
+        logits: to_host(logits.detach()),
+        selected,
+        input_grad,
+        probe_sum,
+        masks: f.into_masks(),
+    })
+}
+
+/// ReLU on/off kernel of a batch (NASWOT): K[i, j] = sum over ReLUs of the number of units on
+/// which images i and j agree, i.e. c c^T + (1 - c)(1 - c)^T of the binary codes.
+pub fn relu_agreement_kernel(
+    model: &dyn Model,
+    store: &ParamStore,
+    batch: &ImageBatch,
+    precision: Precision,
+    bn: BnMode,
+    device: &Device,
+) -> Result<Vec<f64>, SaliencyError> {
+    let params = PassParams::new(store, precision, untouched, nothing, None);
+    let x = upload_input(model, Input::Batch(batch), precision, device)?;
+    let f = Forward::recording(&params, bn);
+    model.forward_logits(&f, x);
+    let n = batch.n;
+    // Counts reach millions: accumulate in f64 so they stay exact integers.
+    let mut kernel = tensor_from(vec![0.0; n * n], [n, n], Precision::F64, device);
+    for mask in f.into_masks() {
+        let [_, c, h, w] = mask.dims();
+        let codes = mask.reshape([n, c * h * w]).cast(DType::F64);
+        let off = codes.clone().neg() + 1.0;
+        kernel =
+            kernel + codes.clone().matmul(codes.transpose()) + off.clone().matmul(off.transpose());
+    }
+    Ok(to_host(kernel))
+}

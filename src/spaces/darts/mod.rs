@@ -1,0 +1,8 @@
+//! The DARTS space: normal and reduction cells of 2 inputs and 4 intermediate nodes, 8
+//! candidate ops per edge, two in-edges kept per node.
+
+mod genotype;
+pub mod network;
+pub mod supernet;
+
+pub use genotype::*;

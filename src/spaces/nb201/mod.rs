@@ -1,0 +1,7 @@
+//! NAS-Bench-201: one cell of 4 nodes and 6 edges, 5 candidate ops per edge.
+
+mod arch;
+pub mod network;
+pub mod supernet;
+
+pub use arch::*;
