@@ -65,8 +65,8 @@ struct InfoArgs {
 }
 
 fn info(args: &InfoArgs) -> Result<()> {
-    use freedarts::spaces::darts::network::EvalConfig;
     use freedarts::spaces::darts::Genotype;
+    use freedarts::spaces::darts::network::EvalConfig;
     let mut sizes = vec![freedarts::sizes::supernet_size(args.space.config()?)?];
     if let Some(text) = &args.genotype {
         let genotype = match freedarts::spaces::darts::by_name(text) {

@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use crate::nn::model::count_macs;
-use crate::spaces::darts::network::{DartsEvalNet, EvalConfig};
 use crate::search::{SearchError, SearchOptions, SpaceConfig, build_supernet};
 use crate::spaces::darts::Genotype;
+use crate::spaces::darts::network::{DartsEvalNet, EvalConfig};
 
 /// Size of one network.
 #[derive(Clone, Debug, Serialize)]

@@ -148,8 +148,8 @@ fn space_flags_are_checked() {
 /// repository, parameters printed by its train.py).
 #[test]
 fn evaluation_network_parameter_counts_match_the_logs() {
-    use freedarts::spaces::darts::network::EvalConfig;
     use freedarts::sizes::eval_size;
+    use freedarts::spaces::darts::network::EvalConfig;
     use freedarts::spaces::darts::{Genotype, darts_v2};
     let params = |g: &Genotype, c: EvalConfig| eval_size(g, c).parameters;
     assert_eq!(

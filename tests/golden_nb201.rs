@@ -60,7 +60,13 @@ fn case(file: &str) -> Case {
 impl Case {
     fn score(&self, measure: &str, precision: Precision, bn: BnMode) -> ProxyOutput {
         let measure = measure_by_name(measure).expect("a registered measure");
-        let mut s = Scoring::new(&self.net, self.state.clone(), &self.device, Some(&self.batch), 0);
+        let mut s = Scoring::new(
+            &self.net,
+            self.state.clone(),
+            &self.device,
+            Some(&self.batch),
+            0,
+        );
         let target = Target::Alpha {
             precision,
             bn,

@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use freedarts::spaces::darts::network::EvalConfig;
+use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
 use freedarts::scoring::archs::{ArchSelection, ScoreSpace, Shard};
 use freedarts::scoring::{ScoreOptions, run_scoring};
 use freedarts::search::DataSource;
+use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
-use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
 
 fn proxy_help() -> String {
     let mut text = String::from(

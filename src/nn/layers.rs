@@ -207,8 +207,8 @@ impl BatchNorm {
                     let unbiased = out.variance * (count / (count - 1.0).max(1.0));
                     let mean = f.params.r1(self.running_mean) * (1.0 - BN_MOMENTUM)
                         + out.mean * BN_MOMENTUM;
-                    let var =
-                        f.params.r1(self.running_var) * (1.0 - BN_MOMENTUM) + unbiased * BN_MOMENTUM;
+                    let var = f.params.r1(self.running_var) * (1.0 - BN_MOMENTUM)
+                        + unbiased * BN_MOMENTUM;
                     f.push_bn_update(self.running_mean, mean);
                     f.push_bn_update(self.running_var, var);
                 }

@@ -108,7 +108,13 @@ pub fn count_macs(model: &dyn Model) -> u64 {
             .collect(),
     };
     let store = ParamStore::new(registry, &zeros, &device);
-    let params = PassParams::new(&store, Precision::F32, |_| Transform::Identity, |_| false, None);
+    let params = PassParams::new(
+        &store,
+        Precision::F32,
+        |_| Transform::Identity,
+        |_| false,
+        None,
+    );
     let f = Forward::new(&params, BnMode::Eval);
     let [c, h, w] = model.input_shape();
     let x = tensor_from(vec![0.0; c * h * w], [1, c, h, w], Precision::F32, &device);

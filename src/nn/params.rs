@@ -128,12 +128,7 @@ impl ParamRegistry {
 
     /// Registers an architecture-parameter matrix under its state_dict name and the other
     /// names a weights file may give it.
-    pub fn add_alpha(
-        &mut self,
-        names: &[String],
-        shape: [usize; 2],
-        scale: f64,
-    ) -> ParamId {
+    pub fn add_alpha(&mut self, names: &[String], shape: [usize; 2], scale: f64) -> ParamId {
         let id = self.add(names[0].clone(), &shape, ParamKind::Alpha { scale });
         self.specs[id.0].aliases = names[1..].to_vec();
         id
@@ -147,7 +142,10 @@ impl ParamRegistry {
             "fused tensors must agree past dim 0"
         );
         for m in members {
-            assert!(!self.fused_only[m.0], "a tensor belongs to one fusion at most");
+            assert!(
+                !self.fused_only[m.0],
+                "a tensor belongs to one fusion at most"
+            );
             self.fused_only[m.0] = true;
         }
         self.fusions.push(members.to_vec());

@@ -118,7 +118,12 @@ pub enum DeviceTensor {
 }
 
 impl DeviceTensor {
-    pub fn from_values(values: Vec<f64>, shape: &[usize], dtype: Precision, device: &Device) -> Self {
+    pub fn from_values(
+        values: Vec<f64>,
+        shape: &[usize],
+        dtype: Precision,
+        device: &Device,
+    ) -> Self {
         match *shape {
             [a] => Self::R1(tensor_from(values, [a], dtype, device)),
             [a, b] => Self::R2(tensor_from(values, [a, b], dtype, device)),

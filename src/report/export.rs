@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use super::SearchResult;
 use crate::derive::Derivation;
-use crate::search::SpaceConfig;
 
 /// One `#` comment line. The text may come from any JSON file given to `report`, so every
 /// control character (a newline would end the comment and start code) becomes a space.
@@ -61,10 +60,7 @@ pub fn architecture_file(result: &SearchResult, python: bool) -> String {
             let _ = writeln!(s, "\nFREEDARTS = {g}");
         }
         Derivation::Darts { cells, .. } => {
-            let reductions = match &p.options.space {
-                SpaceConfig::Darts(c) => vec![c.cells / 3, 2 * c.cells / 3],
-                SpaceConfig::Nb201(_) => Vec::new(),
-            };
+            let reductions = p.options.space.space().reduction_cells();
             let _ = writeln!(
                 s,
                 "# One alpha per cell: CELLS[i] = (gene list, concat) of cell i; cells {reductions:?} reduce."

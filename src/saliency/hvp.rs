@@ -15,9 +15,9 @@
 use burn::tensor::{Device, Tensor};
 
 use crate::nn::ctx::Shift;
+use crate::nn::ctx::to_host;
 use crate::nn::model::Model;
 use crate::nn::store::ParamStore;
-use crate::nn::ctx::to_host;
 
 use super::SaliencyError;
 use super::pass::{PassResult, PassSpec, ReluMasks, run};
@@ -41,7 +41,11 @@ pub fn hessian_vector<'a>(
     v: &[Vec<f64>],
     device: &Device,
 ) -> Result<Vec<Vec<f64>>, SaliencyError> {
-    let theta: Vec<Vec<f64>> = at.selected.iter().map(|d| to_host(d.value.clone())).collect();
+    let theta: Vec<Vec<f64>> = at
+        .selected
+        .iter()
+        .map(|d| to_host(d.value.clone()))
+        .collect();
     let (theta_max, v_max) = (max_abs(&theta), max_abs(v));
     if theta_max == 0.0 || v_max == 0.0 {
         return Ok(v.iter().map(|x| vec![0.0; x.len()]).collect());
@@ -68,11 +72,7 @@ pub fn hessian_vector<'a>(
             Some(&shift),
             device,
         )?;
-        Ok(pass
-            .selected
-            .into_iter()
-            .map(|d| to_host(d.grad))
-            .collect())
+        Ok(pass.selected.into_iter().map(|d| to_host(d.grad)).collect())
     };
     let plus = gradient_at(1.0)?;
     let minus = gradient_at(-1.0)?;

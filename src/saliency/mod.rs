@@ -173,7 +173,10 @@ impl<'a> Scoring<'a> {
     /// The cross-entropy pass of the batch through the network (float32, train-mode BN,
     /// weight gradients, layer outputs probed for Fisher), shared by snip, grad_norm and
     /// fisher as in the zero-cost-proxy code.
-    pub fn cross_entropy_pass(&mut self, measure: &'static str) -> Result<&PassResult, SaliencyError> {
+    pub fn cross_entropy_pass(
+        &mut self,
+        measure: &'static str,
+    ) -> Result<&PassResult, SaliencyError> {
         if self.cross_entropy.is_none() {
             let spec = PassSpec {
                 precision: Precision::F32,
@@ -193,10 +196,7 @@ impl<'a> Scoring<'a> {
 }
 
 /// Element-wise saliencies of every tensor a pass differentiated: `f(value, grad)`.
-pub fn per_element(
-    pass: &PassResult,
-    f: impl Fn(f64, f64) -> f64,
-) -> Vec<TensorSaliency> {
+pub fn per_element(pass: &PassResult, f: impl Fn(f64, f64) -> f64) -> Vec<TensorSaliency> {
     use crate::nn::ctx::to_host;
     pass.selected
         .iter()

@@ -45,7 +45,10 @@ pub fn sum_by_tensor(s: &Scoring, tensors: &[TensorSaliency]) -> f64 {
 }
 
 /// Scores the network of `s` with `measure`.
-pub fn score_network(measure: &dyn Measure, s: &mut Scoring) -> Result<NetworkScore, SaliencyError> {
+pub fn score_network(
+    measure: &dyn Measure,
+    s: &mut Scoring,
+) -> Result<NetworkScore, SaliencyError> {
     let saliency = measure.score(s, Target::Network)?;
     let value = match saliency.total {
         Some(v) => v,

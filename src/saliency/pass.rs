@@ -7,7 +7,9 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{DType, Device, Tensor};
 
 use crate::data::cifar::ImageBatch;
-use crate::nn::ctx::{BnMode, Forward, PassParams, Precision, Shift, Transform, tensor_from, to_host};
+use crate::nn::ctx::{
+    BnMode, Forward, PassParams, Precision, Shift, Transform, tensor_from, to_host,
+};
 use crate::nn::model::Model;
 use crate::nn::params::ParamKind;
 use crate::nn::store::ParamStore;

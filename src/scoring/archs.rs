@@ -13,10 +13,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::nn::model::Model;
-use crate::spaces::darts::network::{DartsEvalNet, EvalConfig};
-use crate::spaces::nb201::network::Nb201Network;
 use crate::spaces::darts::Genotype;
+use crate::spaces::darts::network::{DartsEvalNet, EvalConfig};
 use crate::spaces::nb201::Nb201Arch;
+use crate::spaces::nb201::network::Nb201Network;
 use crate::spaces::nb201::supernet::Nb201Config;
 
 /// The space of the scored architectures and the network skeleton each is placed in.

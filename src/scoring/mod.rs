@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use serde_json::{Map, Value, json};
 
-use crate::search::{DataSource, load_images};
 use crate::saliency::network::{NetworkScore, score_all};
 use crate::saliency::{Measure, Scoring};
+use crate::search::{DataSource, load_images};
 
 use archs::{ArchListError, ArchSelection, Architecture, ScoreSpace, Shard};
 use file::{SCORE_FORMAT, ScoreFileError, ScoreWriter};

@@ -16,11 +16,12 @@ use crate::nn::model::Model;
 use crate::nn::params::HostParams;
 use crate::saliency::alpha::{ProxyOutput, score_alpha};
 use crate::saliency::{Measure, Scoring, Target, measure_by_name};
+use crate::spaces::SearchSpace;
 pub mod result;
 
+use crate::spaces::darts::supernet::DartsConfig;
+use crate::spaces::nb201::supernet::Nb201Config;
 use result::{Provenance, SearchResult, Timings};
-use crate::spaces::darts::supernet::{DartsConfig, DartsSupernet};
-use crate::spaces::nb201::supernet::{Nb201Config, Nb201Supernet};
 
 /// A search space with its macro skeleton.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,58 +44,34 @@ impl ProxyKind {
 }
 
 impl SpaceConfig {
-    pub fn name(&self) -> &'static str {
+    /// The space behind this configuration: the one place a space is picked.
+    pub fn space(&self) -> &dyn SearchSpace {
         match self {
-            Self::Nb201(_) => "nb201",
-            Self::Darts(c) if c.stem == crate::spaces::darts::supernet::DartsStem::ImageNet => {
-                "darts-imagenet"
-            }
-            Self::Darts(_) => "darts",
+            Self::Nb201(c) => c,
+            Self::Darts(c) => c,
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.space().name()
     }
 
     pub fn classes(&self) -> usize {
-        match self {
-            Self::Nb201(c) => c.classes,
-            Self::Darts(c) => c.classes,
-        }
+        self.space().classes()
     }
 
     pub fn input_size(&self) -> usize {
-        match self {
-            Self::Nb201(c) => c.input_size,
-            Self::Darts(c) => c.input_size,
-        }
+        self.space().input_size()
     }
 
     /// One-line description of the skeleton for reports.
     pub fn describe(&self) -> String {
-        match self {
-            Self::Nb201(c) => format!(
-                "NB201 supernet: C={} N={} classes={} input {}x{}",
-                c.channels, c.cells_per_stage, c.classes, c.input_size, c.input_size
-            ),
-            Self::Darts(c) => format!(
-                "DARTS supernet ({:?} stem): C={} cells={} classes={} input {}x{}{}",
-                c.stem,
-                c.channels,
-                c.cells,
-                c.classes,
-                c.input_size,
-                c.input_size,
-                if c.alpha_per_cell {
-                    ", one alpha per cell"
-                } else {
-                    ""
-                }
-            ),
-        }
+        self.space().describe()
     }
 
-    /// The official code takes |alpha| for SynFlow in NB201 (alpha is in the abs-ed model
-    /// state there) but not in the DARTS space.
+    /// Whether the official code takes |alpha| for SynFlow in this space.
     pub fn official_alpha_abs(&self) -> bool {
-        matches!(self, Self::Nb201(_))
+        self.space().official_alpha_abs()
     }
 }
 
@@ -177,37 +154,10 @@ pub enum SearchError {
 
 /// Checks the macro skeleton before anything is built.
 pub fn validate_config(space: &SpaceConfig) -> Result<(), SearchError> {
-    let (size_factor, why) = match space {
-        SpaceConfig::Nb201(c) => {
-            if c.channels == 0 || c.cells_per_stage == 0 || c.classes == 0 {
-                return Err(SearchError::Config(
-                    "--channels, --cells-per-stage and --classes must be at least 1".into(),
-                ));
-            }
-            (4, "two stride-2 reductions")
-        }
-        SpaceConfig::Darts(c) => {
-            if c.channels < 2 || !c.channels.is_multiple_of(2) || c.cells < 3 || c.classes == 0 {
-                return Err(SearchError::Config(
-                    "--channels must be even and at least 2, --cells at least 3, --classes at least 1"
-                        .into(),
-                ));
-            }
-            match c.stem {
-                crate::spaces::darts::supernet::DartsStem::Cifar => (4, "two stride-2 reduction cells"),
-                crate::spaces::darts::supernet::DartsStem::ImageNet => {
-                    (32, "three stride-2 stems and two reduction cells")
-                }
-            }
-        }
-    };
-    let size = space.input_size();
-    if size < size_factor || !size.is_multiple_of(size_factor) {
-        return Err(SearchError::Config(format!(
-            "--input-size {size} must be a positive multiple of {size_factor} ({why})"
-        )));
-    }
-    Ok(())
+    space
+        .space()
+        .validate()
+        .map_err(|e| SearchError::Config(e.to_string()))
 }
 
 /// A supernet ready to score.
@@ -222,10 +172,7 @@ pub struct BuiltSupernet {
 /// The supernet of a space, with its initial (or loaded) state.
 pub fn build_supernet(opts: &SearchOptions) -> Result<BuiltSupernet, SearchError> {
     validate_config(&opts.space)?;
-    let net: Box<dyn Model> = match opts.space {
-        SpaceConfig::Nb201(config) => Box::new(Nb201Supernet::new(config)),
-        SpaceConfig::Darts(config) => Box::new(DartsSupernet::new(config)),
-    };
+    let net = opts.space.space().supernet();
     let (state, ignored) = match &opts.init_from {
         Some(path) => net.load_params(path)?,
         None => (net.initial_params(opts.seed), Vec::new()),
@@ -251,17 +198,12 @@ fn alpha_scale(net: &dyn Model) -> f64 {
 
 /// Scores to architecture for the space of `opts`.
 pub fn derive(space: &SpaceConfig, output: &ProxyOutput) -> Derivation {
-    match space {
-        SpaceConfig::Nb201(_) => Derivation::nb201(&output.groups[0].score),
-        SpaceConfig::Darts(c) => {
-            let groups: Vec<(String, &[f64])> = output
-                .groups
-                .iter()
-                .map(|g| (g.name.clone(), g.score.as_slice()))
-                .collect();
-            Derivation::darts(&groups, !c.alpha_per_cell)
-        }
-    }
+    let groups: Vec<(String, &[f64])> = output
+        .groups
+        .iter()
+        .map(|g| (g.name.clone(), g.score.as_slice()))
+        .collect();
+    space.space().derive(&groups)
 }
 
 /// Derivation and numerical checks of a proxy output.

@@ -47,7 +47,11 @@ impl Measure for Grasp {
             relu,
         };
         let at = s.run(spec(ReluMasks::Record))?;
-        let g: Vec<Vec<f64>> = at.selected.iter().map(|d| to_host(d.grad.clone())).collect();
+        let g: Vec<Vec<f64>> = at
+            .selected
+            .iter()
+            .map(|d| to_host(d.grad.clone()))
+            .collect();
         let hg = hessian_vector(s.model, &s.store, spec, &at, &g, s.device)?;
         let mut tensors = per_element(&at, |_, _| 0.0);
         for (t, hg) in tensors.iter_mut().zip(hg) {

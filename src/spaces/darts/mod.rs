@@ -3,6 +3,7 @@
 
 mod genotype;
 pub mod network;
+mod space;
 pub mod supernet;
 
 pub use genotype::*;

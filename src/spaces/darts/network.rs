@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
 use crate::nn::ctx::Forward;
-use crate::nn::model::Model;
 use crate::nn::layers::{Linear, ReluConvBn, avg_pool, global_avg_pool, max_pool};
+use crate::nn::model::Model;
 use crate::nn::params::ParamRegistry;
-use crate::spaces::darts::{CellGenes, DartsOp, Genotype};
 use crate::spaces::darts::supernet::{DartsStem, Preprocess, Skeleton, Stem};
+use crate::spaces::darts::{CellGenes, DartsOp, Genotype};
 
 /// Macro skeleton of an evaluation network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

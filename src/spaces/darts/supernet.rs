@@ -517,7 +517,13 @@ fn cell_forward(
 /// ones when a file has only those.
 fn register_alphas(reg: &mut ParamRegistry, config: &DartsConfig, cells: &[Cell]) -> Vec<ParamId> {
     let shape = [DARTS_EDGES.len(), DartsOp::ALL.len()];
-    let kind = |reduction: bool| if reduction { "alpha_reduce" } else { "alpha_normal" };
+    let kind = |reduction: bool| {
+        if reduction {
+            "alpha_reduce"
+        } else {
+            "alpha_normal"
+        }
+    };
     if config.alpha_per_cell {
         cells
             .iter()

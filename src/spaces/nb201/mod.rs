@@ -2,6 +2,7 @@
 
 mod arch;
 pub mod network;
+mod space;
 pub mod supernet;
 
 pub use arch::*;

@@ -10,8 +10,8 @@ use crate::nn::layers::{
     BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same, global_avg_pool,
 };
 use crate::nn::params::ParamRegistry;
-use crate::spaces::nb201::{NB201_EDGES, NB201_NODES, Nb201Arch, Nb201Op};
 use crate::spaces::nb201::supernet::Nb201Config;
+use crate::spaces::nb201::{NB201_EDGES, NB201_NODES, Nb201Arch, Nb201Op};
 
 /// One edge of an `InferCell`.
 #[derive(Clone, Debug)]
