@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use burn::module::{Module, Param, ParamId as BurnParamId};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 
 use super::ctx::{Precision, tensor_from, to_host};
@@ -304,6 +305,28 @@ impl ParamStore {
             })
             .collect();
         HostParams { values }
+    }
+
+    /// Gradients of stored tensors (row-major, as a pass returns them) keyed by parameter id,
+    /// the form burn's optimisers take: `optimizer.step(lr, store, store.gradients(...))`.
+    pub fn gradients(
+        &self,
+        grads: impl IntoIterator<Item = (usize, Tensor<1>)>,
+    ) -> GradientsParams {
+        let mut out = GradientsParams::new();
+        for (s, g) in grads {
+            let shape = self.layout.storages[s].shape.clone();
+            let g = g.detach().cast(self.dtype.dtype());
+            match shape.len() {
+                1 => out.register(self.param_id(s), g.inner()),
+                2 => out.register(self.param_id(s), g.reshape([shape[0], shape[1]]).inner()),
+                _ => out.register(
+                    self.param_id(s),
+                    g.reshape([shape[0], shape[1], shape[2], shape[3]]).inner(),
+                ),
+            }
+        }
+        out
     }
 
     /// Writes the running statistics a train-mode pass computed (see
