@@ -3,7 +3,9 @@
 
 mod genotype;
 pub mod network;
+mod parse;
 mod space;
 pub mod supernet;
 
 pub use genotype::*;
+pub use parse::GenotypeParseError;
