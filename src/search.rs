@@ -390,6 +390,6 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         },
         peak_rss_mb: crate::util::peak_rss_mb(),
         parameters: net.registry().trainable_count(),
-        provenance: Provenance::new(opts, input_shape, batch.as_ref(), ignored),
+        provenance: Provenance::new(opts, device, input_shape, batch.as_ref(), ignored),
     })
 }
