@@ -83,7 +83,7 @@ impl SpaceConfig {
 }
 
 /// The saliency to score alpha with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxyKind {
     /// |alpha * dR/dalpha|, R = summed logits of an all-ones image through the |weights| net.

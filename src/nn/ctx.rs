@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::params::{HostParams, ParamId, ParamKind, ParamRegistry, TensorRef};
 
 /// Float precision of a scoring run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     F32,
@@ -35,7 +35,7 @@ impl Precision {
 }
 
 /// How BatchNorm layers normalise during scoring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BnMode {
     /// Batch statistics (biased variance over N x H x W), as `model.train()`: the official setting.
