@@ -40,6 +40,8 @@ pub struct BenchReport {
     pub snip_warm_s: f64,
     pub peak_rss_mb: Option<f64>,
     pub threads: usize,
+    /// What the timings ran on ([`crate::device::describe`]).
+    pub backend: String,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -103,6 +105,7 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
             snip_warm_s: f64::NAN,
             peak_rss_mb: crate::util::peak_rss_mb(),
             threads: crate::util::worker_threads(),
+            backend: crate::device::describe(device),
         });
     }
     let mut snip_once = || -> Result<f64, SearchError> {
@@ -123,5 +126,6 @@ pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, Se
         snip_warm_s: median(snip_times),
         peak_rss_mb: crate::util::peak_rss_mb(),
         threads: crate::util::worker_threads(),
+        backend: crate::device::describe(device),
     })
 }

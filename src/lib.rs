@@ -14,6 +14,7 @@ pub mod benchmark;
 pub mod correlate;
 pub mod data;
 pub mod derive;
+pub mod device;
 pub mod diagnostics;
 pub mod nn;
 pub mod report;

@@ -107,16 +107,26 @@ pub struct SeedsReport {
     pub total_s: f64,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum SeedsError {
+    /// Loaded weights would make every seed the same run.
+    #[error(
+        "invalid setting: a seed series draws fresh weights per seed and cannot start from \
+         loaded weights"
+    )]
+    LoadedWeights,
+    #[error(transparent)]
+    Search(#[from] SearchError),
+}
+
 /// Runs `opts` once per seed (the seed replaces `opts.seed`).
 pub fn run_seeds(
     opts: &SearchOptions,
     seeds: &[u64],
     device: &Device,
-) -> Result<SeedsReport, SearchError> {
+) -> Result<SeedsReport, SeedsError> {
     if opts.init_from.is_some() {
-        return Err(SearchError::Config(
-            "--seeds draws fresh weights per seed and cannot be combined with --init-from".into(),
-        ));
+        return Err(SeedsError::LoadedWeights);
     }
     let start = std::time::Instant::now();
     let mut runs = Vec::new();

@@ -3,7 +3,6 @@
 
 mod common;
 
-use burn::tensor::Device;
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::nn::model::Model;
 use freedarts::saliency::Target;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use super::args::output::{write_json, write_text};
+
 #[derive(clap::Args)]
 pub struct CorrelateArgs {
     /// Score files from `freedarts score` (shards of one run can be given together).
@@ -30,13 +32,12 @@ pub fn correlate(args: &CorrelateArgs) -> Result<()> {
     let report = freedarts::correlate::correlate(&args.scores, &args.benchmark, &args.columns)?;
     print!("{}", report.render_text());
     if let Some(path) = &args.output {
-        super::write_json(path, "--output", &report)?;
+        write_json(path, "--output", &report)?;
     }
     if let Some(path) = &args.draw {
         let svg = freedarts::report::scatter::scatter_svg(&report, args.draw_column.as_deref())
             .with_context(|| format!("--draw {}", path.display()))?;
-        std::fs::write(path, svg)
-            .with_context(|| format!("cannot write --draw {}", path.display()))?;
+        write_text(path, "--draw", svg)?;
     }
     Ok(())
 }

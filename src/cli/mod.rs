@@ -1,15 +1,27 @@
-//! Argument structs and handlers of the subcommands that grew past a few flags.
+//! The command line: every subcommand's flags and handler, and the argument groups they share.
+//! Flag names live here only; the library reports typed errors that the handlers put in the
+//! words of their flags.
 
+pub mod args;
+pub mod bench;
 pub mod correlate;
+pub mod info;
 pub mod report;
 pub mod score;
+pub mod search;
 
-use std::path::Path;
-
-use anyhow::{Context, Result};
-
-/// Writes `value` as pretty JSON with a final newline; errors name the flag and the path.
-pub fn write_json(path: &Path, flag: &str, value: &impl serde::Serialize) -> Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(value)? + "\n")
-        .with_context(|| format!("cannot write {flag} {}", path.display()))
+/// The cause chain on one line, without a backtrace, skipping causes that the message before
+/// already quotes.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if !text.contains(&msg) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&msg);
+        }
+    }
+    text
 }

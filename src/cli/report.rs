@@ -2,12 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, anyhow, bail};
 
 use freedarts::report::SearchResult;
 use freedarts::report::export::architecture_file;
 use freedarts::report::figures::{drawing, html_report};
-use freedarts::report::load::{attach_benchmark, load_result};
+use freedarts::report::load::{LoadError, attach_benchmark, load_result};
+
+use super::args::output::write_text;
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
@@ -35,7 +37,13 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     }
     let mut result = load_result(&args.result)?;
     if let Some(bench) = &args.benchmark {
-        attach_benchmark(&mut result, &args.result, bench)?;
+        attach_benchmark(&mut result, &args.result, bench).map_err(|e| match e {
+            LoadError::NotNb201 { path, space } => anyhow!(
+                "{}: --benchmark looks up NAS-Bench-201 cells, but this is a {space} result",
+                path.display()
+            ),
+            e => e.into(),
+        })?;
     }
     write_artifacts(
         &result,
@@ -67,16 +75,17 @@ pub struct Artifacts<'a> {
 pub fn write_artifacts(result: &SearchResult, a: &Artifacts<'_>) -> Result<()> {
     let has_ext = |p: &Path, ext: &str| p.extension().is_some_and(|e| e == ext);
     if let Some(path) = a.html {
-        std::fs::write(path, html_report(result))
-            .with_context(|| format!("cannot write {} {}", a.html_flag, path.display()))?;
+        write_text(path, a.html_flag, html_report(result))?;
     }
     if let Some(path) = a.draw {
-        std::fs::write(path, drawing(result, has_ext(path, "dot")))
-            .with_context(|| format!("cannot write --draw {}", path.display()))?;
+        write_text(path, "--draw", drawing(result, has_ext(path, "dot")))?;
     }
     if let Some(path) = a.export_arch {
-        std::fs::write(path, architecture_file(result, has_ext(path, "py")))
-            .with_context(|| format!("cannot write --export-arch {}", path.display()))?;
+        write_text(
+            path,
+            "--export-arch",
+            architecture_file(result, has_ext(path, "py")),
+        )?;
     }
     Ok(())
 }

@@ -2,14 +2,17 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 
 use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
-use freedarts::scoring::archs::{ArchSelection, ScoreSpace, Shard};
-use freedarts::scoring::{ScoreOptions, run_scoring};
-use freedarts::search::DataSource;
+use freedarts::scoring::archs::{ArchListError, ArchSelection, NetworkError, ScoreSpace, Shard};
+use freedarts::scoring::file::ScoreFileError;
+use freedarts::scoring::{ScoreError, ScoreOptions, run_scoring};
 use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
+
+use super::args::data::DataArgs;
+use super::args::device::DeviceArgs;
 
 fn proxy_help() -> String {
     let mut text = String::from(
@@ -54,16 +57,8 @@ pub struct ScoreArgs {
     /// sample:N and of the random baseline.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Images for the data proxies: a CIFAR binary file, a directory of the official batch
-    /// files, or `synthetic`.
-    #[arg(long, value_name = "PATH|synthetic")]
-    pub data: Option<String>,
-    /// Images in the batch of the data proxies.
-    #[arg(long, default_value_t = 64)]
-    pub batch_size: usize,
-    /// Draw the batch at random with this seed instead of taking the first images.
-    #[arg(long)]
-    pub shuffle_seed: Option<u64>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Network width C [default: 16 in NB201, 36 in DARTS].
     #[arg(long)]
     pub channels: Option<usize>,
@@ -82,6 +77,8 @@ pub struct ScoreArgs {
     /// Networks scored in parallel, one thread each [default: the number of CPUs].
     #[arg(long, short)]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -142,15 +139,9 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         archs: args.archs.clone(),
         proxies,
         seed: args.seed,
-        data: args.data.as_ref().map(|d| {
-            if d == "synthetic" {
-                DataSource::Synthetic
-            } else {
-                DataSource::Cifar(PathBuf::from(d))
-            }
-        }),
-        batch_size: args.batch_size,
-        shuffle_seed: args.shuffle_seed,
+        data: args.data.data.clone(),
+        batch_size: args.data.batch_size,
+        shuffle_seed: args.data.shuffle_seed,
         shard: args.shard,
         output: args.output.clone(),
         progress: !args.quiet,
@@ -158,8 +149,7 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
-    let device = burn::tensor::Device::flex().autodiff();
-    let s = run_scoring(&opts, &device)?;
+    let s = run_scoring(&opts, &args.device.device()).map_err(score_error)?;
     let rate = if s.scored > 0 {
         format!(
             ", {:.1} ms per architecture",
@@ -192,4 +182,39 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A scoring error in the words of the flags that caused it; the rest name files and
+/// architectures, and pass through.
+fn score_error(e: ScoreError) -> anyhow::Error {
+    match e {
+        ScoreError::NoProxies => anyhow!("invalid setting: --proxy lists no proxies"),
+        ScoreError::NeedsData { proxy } => anyhow!(
+            "invalid setting: proxy `{proxy}` needs images: pass --data PATH (or --data synthetic)"
+        ),
+        ScoreError::Network(NetworkError::InputSize { size }) => anyhow!(
+            "invalid setting: --input-size {size} must be a positive multiple of 4 (two \
+             stride-2 reductions)"
+        ),
+        ScoreError::Network(NetworkError::DartsShape { .. }) => {
+            anyhow!("invalid setting: --channels must be even and at least 2, --cells at least 3")
+        }
+        ScoreError::Archs(ArchListError::Io { path, source }) => {
+            anyhow!("cannot read --archs file {}: {source}", path.display())
+        }
+        ScoreError::Archs(ArchListError::Empty(path)) => {
+            anyhow!("--archs file {} lists no architectures", path.display())
+        }
+        ScoreError::Archs(ArchListError::AllDarts) => anyhow!(
+            "--archs all enumerates the NB201 cells only; in the DARTS space give sample:N or a \
+             file"
+        ),
+        ScoreError::File(e @ ScoreFileError::NotScoreFile { .. }) => {
+            anyhow!("{e}; pick another --output or remove it")
+        }
+        ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
+            anyhow!("{e}: resume with the same flags or pick another --output")
+        }
+        e => e.into(),
+    }
 }

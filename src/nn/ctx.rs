@@ -12,7 +12,7 @@ use super::params::{ParamKind, TensorRef};
 use super::store::{DeviceTensor, Layout, ParamStore, TensorFn};
 
 /// Float precision of a scoring run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     F32,
@@ -37,7 +37,7 @@ impl Precision {
 }
 
 /// How BatchNorm layers normalise during scoring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BnMode {
     /// Batch statistics (biased variance over N x H x W), as `model.train()`: the official setting.

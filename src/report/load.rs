@@ -25,7 +25,8 @@ pub enum LoadError {
          rerun the search with this version"
     )]
     Schema { path: PathBuf, found: String },
-    #[error("{path}: --benchmark looks up NAS-Bench-201 cells, but this is a {space} result")]
+    /// A benchmark lookup asked of a result that is not an NB201 cell.
+    #[error("{path}: the benchmark holds NAS-Bench-201 cells, but this is a {space} result")]
     NotNb201 { path: PathBuf, space: String },
     #[error(transparent)]
     Benchmark(#[from] BenchmarkError),

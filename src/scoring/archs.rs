@@ -53,17 +53,18 @@ impl ScoreSpace {
 
     /// Checks the skeleton can be built: both networks halve the image twice (and the DARTS
     /// factorized reduction halves the channels).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), NetworkError> {
         let size = self.input_size();
         if size < 4 || !size.is_multiple_of(4) {
-            return Err(format!(
-                "--input-size {size} must be a positive multiple of 4 (two stride-2 reductions)"
-            ));
+            return Err(NetworkError::InputSize { size });
         }
         if let Self::Darts(c) = self
             && (c.channels < 2 || !c.channels.is_multiple_of(2) || c.cells < 3)
         {
-            return Err("--channels must be even and at least 2, --cells at least 3".into());
+            return Err(NetworkError::DartsShape {
+                channels: c.channels,
+                cells: c.cells,
+            });
         }
         Ok(())
     }
@@ -140,9 +141,21 @@ impl fmt::Display for ArchSelection {
     }
 }
 
+/// A network skeleton that cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("input size {size} must be a positive multiple of 4 (two stride-2 reductions)")]
+    InputSize { size: usize },
+    #[error(
+        "a DARTS network needs an even width of at least 2 and at least 3 cells \
+         (got width {channels}, {cells} cells)"
+    )]
+    DartsShape { channels: usize, cells: usize },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArchListError {
-    #[error("cannot read --archs file {path}: {source}")]
+    #[error("cannot read architecture file {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -153,11 +166,10 @@ pub enum ArchListError {
         line: usize,
         message: String,
     },
-    #[error("--archs file {0} lists no architectures")]
+    #[error("architecture file {0} lists no architectures")]
     Empty(PathBuf),
-    #[error(
-        "--archs all enumerates the NB201 cells only; in the DARTS space give sample:N or a file"
-    )]
+    /// `ArchSelection::All` in the DARTS space, which has too many cells to list.
+    #[error("`all` enumerates the NB201 cells only; in the DARTS space give sample:N or a file")]
     AllDarts,
 }
 

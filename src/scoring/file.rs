@@ -28,11 +28,10 @@ pub enum ScoreFileError {
         line: usize,
         message: String,
     },
-    #[error("{path} is not a freedarts score file ({why}); pick another --output or remove it")]
+    #[error("{path} is not a freedarts score file ({why})")]
     NotScoreFile { path: PathBuf, why: String },
-    #[error(
-        "{path} was written with other settings ({key}: {was} there, {now} now): resume with the same flags or pick another --output"
-    )]
+    /// Resuming a file whose header differs from this run's in `key`.
+    #[error("{path} was written with other settings ({key}: {was} there, {now} now)")]
     SettingsChanged {
         path: PathBuf,
         key: String,

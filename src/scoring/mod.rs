@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use serde_json::{Map, Value, json};
 
+use crate::device::Backend;
 use crate::saliency::network::{NetworkScore, score_all};
 use crate::saliency::{Measure, Scoring};
 use crate::search::{DataSource, load_images};
 
-use archs::{ArchListError, ArchSelection, Architecture, ScoreSpace, Shard};
+use archs::{ArchListError, ArchSelection, Architecture, NetworkError, ScoreSpace, Shard};
 use file::{SCORE_FORMAT, ScoreFileError, ScoreWriter};
 
 /// Every setting of a scoring run; all of it goes into the file header.
@@ -54,8 +55,14 @@ pub enum ScoreError {
         arch: String,
         source: crate::saliency::SaliencyError,
     },
+    /// The run was given no proxy to compute.
+    #[error("invalid setting: no proxies to score")]
+    NoProxies,
+    /// A proxy that needs images, with no image source given.
+    #[error("invalid setting: proxy `{proxy}` needs images and no image source was given")]
+    NeedsData { proxy: &'static str },
     #[error("invalid setting: {0}")]
-    Config(String),
+    Network(#[from] NetworkError),
 }
 
 /// What a run did.
@@ -76,7 +83,16 @@ pub struct ScoreSummary {
 
 /// The header line: everything that decides the numbers, and nothing that changes between
 /// an interrupted and an uninterrupted run (no clock times), so both give the same file.
-pub fn header(opts: &ScoreOptions, batch_indices: Option<&[usize]>) -> Map<String, Value> {
+///
+/// `backend` names the device the numbers come from ([`crate::device::describe`]). It is left
+/// out for burn's CPU backend, which every file written before the device could be chosen
+/// used: those files stay byte-identical and resumable, and a file started on another backend
+/// refuses to be resumed on the CPU (or the other way round).
+pub fn header(
+    opts: &ScoreOptions,
+    batch_indices: Option<&[usize]>,
+    backend: &str,
+) -> Map<String, Value> {
     let proxies: Vec<Value> = opts
         .proxies
         .iter()
@@ -107,6 +123,9 @@ pub fn header(opts: &ScoreOptions, batch_indices: Option<&[usize]>) -> Map<Strin
     h.insert("shard".into(), json!(opts.shard.to_string()));
     h.insert("proxies".into(), Value::Array(proxies));
     h.insert("data".into(), data.unwrap_or(Value::Null));
+    if backend != Backend::Cpu.description() {
+        h.insert("backend".into(), json!(backend));
+    }
     h
 }
 
@@ -130,17 +149,14 @@ pub fn row_fields(
 pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary, ScoreError> {
     let start = std::time::Instant::now();
     if opts.proxies.is_empty() {
-        return Err(ScoreError::Config("--proxy lists no proxies".into()));
+        return Err(ScoreError::NoProxies);
     }
-    opts.space.validate().map_err(ScoreError::Config)?;
+    opts.space.validate()?;
     let needs_data = opts.proxies.iter().find(|p| p.needs_data());
     let batch = match (needs_data, &opts.data) {
         (None, _) => None,
         (Some(p), None) => {
-            return Err(ScoreError::Config(format!(
-                "proxy `{}` needs images: pass --data PATH (or --data synthetic)",
-                p.name()
-            )));
+            return Err(ScoreError::NeedsData { proxy: p.name() });
         }
         (Some(_), Some(data)) => Some(load_images(
             data,
@@ -153,7 +169,11 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
     };
     let all = opts.archs.resolve(opts.seed, &opts.space)?;
     let mine = opts.shard.select(&all);
-    let header = header(opts, batch.as_ref().map(|b| b.indices.as_slice()));
+    let header = header(
+        opts,
+        batch.as_ref().map(|b| b.indices.as_slice()),
+        &crate::device::describe(device),
+    );
     let mut writer = ScoreWriter::open(&opts.output, &header)?;
     let todo: Vec<Architecture> = mine
         .iter()

@@ -76,7 +76,7 @@ impl SpaceConfig {
 }
 
 /// The saliency to score alpha with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxyKind {
     /// |alpha * dR/dalpha|, R = summed logits of an all-ones image through the |weights| net.
@@ -344,6 +344,6 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         },
         peak_rss_mb: crate::util::peak_rss_mb(),
         parameters: net.registry().trainable_count(),
-        provenance: Provenance::new(opts, input_shape, batch.as_ref(), ignored),
+        provenance: Provenance::new(opts, device, input_shape, batch.as_ref(), ignored),
     })
 }

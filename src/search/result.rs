@@ -1,5 +1,6 @@
 //! What a search produced: the record written by `--json` and read back by `report`.
 
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::benchmark::BenchmarkEntry;
@@ -46,8 +47,10 @@ pub struct Provenance {
 }
 
 impl Provenance {
+    /// `device` is the one the run computed on; its backend is named from the device itself.
     pub fn new(
         opts: &SearchOptions,
+        device: &Device,
         input_shape: Vec<usize>,
         batch: Option<&ImageBatch>,
         ignored_tensors: Vec<String>,
@@ -57,7 +60,7 @@ impl Provenance {
             options: opts.clone(),
             freedarts_version: env!("CARGO_PKG_VERSION").into(),
             burn_version: BURN_VERSION.into(),
-            backend: "burn flex (CPU) + autodiff".into(),
+            backend: crate::device::describe(device),
             input_shape,
             batch_indices: batch.map(|b| b.indices.clone()),
             threads: worker_threads(),

@@ -1,0 +1,31 @@
+//! `--data PATH|synthetic`, `--batch-size` and `--shuffle-seed`: the image batch of the
+//! proxies that need data (`search` and `score`).
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+
+use freedarts::search::DataSource;
+
+#[derive(clap::Args)]
+pub struct DataArgs {
+    /// Images for the proxies that need data: a CIFAR-10/100 binary file, a directory of the
+    /// official batch files, or `synthetic` for seeded Gaussian images.
+    #[arg(long, value_name = "PATH|synthetic", value_parser = parse_source)]
+    pub data: Option<DataSource>,
+    /// Images in the batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Draw the batch at random with this seed instead of taking the first images in order.
+    #[arg(long)]
+    pub shuffle_seed: Option<u64>,
+}
+
+/// The one spelling of the synthetic source; anything else is a path, checked when it is read
+/// (so the error names the file the library failed on).
+fn parse_source(text: &str) -> Result<DataSource, Infallible> {
+    Ok(if text == "synthetic" {
+        DataSource::Synthetic
+    } else {
+        DataSource::Cifar(PathBuf::from(text))
+    })
+}

@@ -1,0 +1,72 @@
+//! `freedarts bench`: flags, then [`freedarts::bench::run_bench`].
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use freedarts::bench::{BenchOptions, run_bench};
+
+use super::args::device::DeviceArgs;
+use super::args::output::write_json;
+use super::args::space::SpaceArgs;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub space: SpaceArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Weights to load (a seed-0 initialisation otherwise).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub init_from: Option<PathBuf>,
+    /// CIFAR binary file for the SNIP batch (synthetic images otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Timed SynFlow searches (after 3 warm-ups); the median is reported.
+    #[arg(long, default_value_t = 20)]
+    pub repeats: usize,
+    /// Timed SNIP passes (after 1 warm-up); 0 skips SNIP.
+    #[arg(long, default_value_t = 5)]
+    pub snip_repeats: usize,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Write the timings as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    let opts = BenchOptions {
+        space: args.space.config()?,
+        init_from: args.init_from.clone(),
+        data: args.data.clone(),
+        repeats: args.repeats,
+        snip_repeats: args.snip_repeats,
+        batch_size: args.batch_size,
+    };
+    let r = run_bench(&opts, &args.device.device())?;
+    println!(
+        "synflow search: cold {:.1} ms, warm median {:.1} ms (min {:.1} ms) over {} runs",
+        r.synflow_cold_s * 1e3,
+        r.synflow_warm_s * 1e3,
+        r.synflow_min_s * 1e3,
+        opts.repeats
+    );
+    if opts.snip_repeats > 0 {
+        println!(
+            "snip pass, batch {}: warm median {:.3} s over {} runs",
+            opts.batch_size, r.snip_warm_s, opts.snip_repeats
+        );
+    }
+    println!(
+        "threads {}, peak RSS {}",
+        r.threads,
+        r.peak_rss_mb
+            .map(|m| format!("{m:.0} MB"))
+            .unwrap_or_else(|| "unknown".into())
+    );
+    if let Some(path) = &args.json {
+        write_json(path, "--json", &r)?;
+    }
+    Ok(())
+}

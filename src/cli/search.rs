@@ -1,0 +1,219 @@
+//! `freedarts search`: flags, then [`freedarts::search::run_search`] (or
+//! [`freedarts::seeds::run_seeds`] for a seed series).
+
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow};
+
+use freedarts::nn::ctx::{BnMode, Precision};
+use freedarts::search::{ProxyKind, SearchOptions, run_search};
+use freedarts::seeds::{SeedList, SeedsError, run_seeds};
+
+use super::args::data::DataArgs;
+use super::args::device::DeviceArgs;
+use super::args::output::write_json;
+use super::args::space::SpaceArgs;
+use super::report::{Artifacts, write_artifacts};
+
+/// [`ProxyKind`] on the command line (the library stays free of clap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProxyArg {
+    /// |alpha * dR/dalpha|, R = summed logits of an all-ones image through the |weights| net.
+    Synflow,
+    /// |alpha * dL/dalpha| on one real batch.
+    Snip,
+    /// -alpha * (H g) on one real batch.
+    Grasp,
+}
+
+impl From<ProxyArg> for ProxyKind {
+    fn from(arg: ProxyArg) -> Self {
+        match arg {
+            ProxyArg::Synflow => Self::Synflow,
+            ProxyArg::Snip => Self::Snip,
+            ProxyArg::Grasp => Self::Grasp,
+        }
+    }
+}
+
+/// [`Precision`] on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrecisionArg {
+    F32,
+    F64,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(arg: PrecisionArg) -> Self {
+        match arg {
+            PrecisionArg::F32 => Self::F32,
+            PrecisionArg::F64 => Self::F64,
+        }
+    }
+}
+
+/// [`BnMode`] on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BnArg {
+    /// Batch statistics (biased variance over N x H x W), as `model.train()`: the official setting.
+    Train,
+    /// Running statistics, as `model.eval()`.
+    Eval,
+    /// BatchNorm removed (identity), as the zero-cost-proxy library's SynFlow does.
+    None,
+}
+
+impl From<BnArg> for BnMode {
+    fn from(arg: BnArg) -> Self {
+        match arg {
+            BnArg::Train => Self::Train,
+            BnArg::Eval => Self::Eval,
+            BnArg::None => Self::None,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub space: SpaceArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Seed of the weight and alpha initialisation (ignored with --init-from).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Search once per seed and report mean +- std of the found cells' benchmark accuracies
+    /// and how often each op won each edge: `0..9` (ten seeds, inclusive) or `0,3,7`.
+    #[arg(
+        long,
+        value_name = "A..B|LIST",
+        conflicts_with_all = ["seed", "init_from", "draw", "html", "export_weights", "export_arch", "cross_check_f64"]
+    )]
+    pub seeds: Option<SeedList>,
+    /// Load every weight, BN buffer and alpha from a safetensors file with PyTorch names.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub init_from: Option<PathBuf>,
+    /// Saliency: synflow (data-free, the FreeDARTS default), snip or grasp (one real batch).
+    #[arg(long, value_enum, default_value_t = ProxyArg::Synflow)]
+    pub proxy: ProxyArg,
+    /// Float precision of the scoring pass (GraSP always uses f64).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub dtype: PrecisionArg,
+    /// BatchNorm during scoring: train (batch statistics, official), eval (running stats), none.
+    #[arg(long, value_enum, default_value_t = BnArg::Train)]
+    pub bn: BnArg,
+    /// SynFlow: take |alpha| before scoring [default: true for nb201, false for darts, as in
+    /// the official code].
+    #[arg(long, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub alpha_abs: Option<bool>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// NAS-Bench-201 accuracy CSV (columns arch, cifar10_valid, ...): report the found cell's
+    /// accuracies and ranks.
+    #[arg(long, value_name = "FILE.csv")]
+    pub benchmark: Option<PathBuf>,
+    /// Write the full result (scores, decisions, warnings, provenance) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Score again in float64 and report whether the architecture changes.
+    #[arg(long)]
+    pub cross_check_f64: bool,
+    /// Draw the derived cell(s) and the score heatmaps: FILE.svg, or FILE.dot (cells only,
+    /// Graphviz).
+    #[arg(long, value_name = "FILE.svg|FILE.dot")]
+    pub draw: Option<PathBuf>,
+    /// Write the initial supernet (weights, BN buffers, alpha) as safetensors with PyTorch
+    /// state_dict names, to repeat the run in PyTorch or with --init-from.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub export_weights: Option<PathBuf>,
+    /// Write the derived architecture for training elsewhere: FILE.py (an importable DARTS
+    /// `Genotype` or NB201 string) or any other name for the bare text.
+    #[arg(long, value_name = "FILE.py|FILE.txt")]
+    pub export_arch: Option<PathBuf>,
+    /// Write a self-contained HTML report (cells, heatmaps, benchmark, findings, provenance).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+    /// Print every score table.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+impl SearchArgs {
+    fn options(&self) -> Result<SearchOptions> {
+        let space = self.space.config()?;
+        Ok(SearchOptions {
+            alpha_abs: self.alpha_abs.unwrap_or(space.official_alpha_abs()),
+            space,
+            proxy: self.proxy.into(),
+            dtype: self.dtype.into(),
+            bn: self.bn.into(),
+            seed: self.seed,
+            init_from: self.init_from.clone(),
+            data: self.data.data.clone(),
+            batch_size: self.data.batch_size,
+            shuffle_seed: self.data.shuffle_seed,
+            benchmark: self.benchmark.clone(),
+            cross_check_f64: self.cross_check_f64,
+            export_weights: self.export_weights.clone(),
+        })
+    }
+}
+
+pub fn search(args: &SearchArgs) -> Result<()> {
+    let device = args.device.device();
+    if let Some(seeds) = &args.seeds {
+        let report = run_seeds(&args.options()?, &seeds.0, &device).map_err(seeds_error)?;
+        print!("{}", report.render_text());
+        if let Some(path) = &args.json {
+            write_json(path, "--json", &report)?;
+        }
+        return Ok(());
+    }
+    let result = run_search(&args.options()?, &device)?;
+    print!("{}", result.render_text(args.verbose));
+    if let Some(path) = &args.json {
+        write_json(path, "--json", &result)?;
+    }
+    write_artifacts(
+        &result,
+        &Artifacts {
+            html: args.html.as_deref(),
+            html_flag: "--html",
+            draw: args.draw.as_deref(),
+            export_arch: args.export_arch.as_deref(),
+        },
+    )
+}
+
+/// A seed-series error in the words of the flags that caused it.
+fn seeds_error(e: SeedsError) -> anyhow::Error {
+    match e {
+        SeedsError::LoadedWeights => anyhow!(
+            "invalid setting: --seeds draws fresh weights per seed and cannot be combined with \
+             --init-from"
+        ),
+        SeedsError::Search(e) => e.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    /// The flag values are the library's serde names, so a value read back from a result's
+    /// options is the one to pass again.
+    #[test]
+    fn flag_values_are_the_library_names() {
+        fn check<A: ValueEnum + Copy, L: serde::Serialize + From<A>>() {
+            for v in A::value_variants() {
+                let name = v.to_possible_value().unwrap().get_name().to_string();
+                assert_eq!(serde_json::to_value(L::from(*v)).unwrap(), name);
+            }
+        }
+        check::<ProxyArg, ProxyKind>();
+        check::<PrecisionArg, Precision>();
+        check::<BnArg, BnMode>();
+    }
+}
