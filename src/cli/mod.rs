@@ -5,6 +5,7 @@
 pub mod args;
 pub mod bench;
 pub mod correlate;
+pub mod errors;
 pub mod info;
 pub mod report;
 pub mod score;
@@ -15,7 +16,7 @@ pub mod search;
 pub fn one_line(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
-        let msg = cause.to_string();
+        let msg = errors::in_flag_words(cause).unwrap_or_else(|| cause.to_string());
         if !text.contains(&msg) {
             if !text.is_empty() {
                 text.push_str(": ");

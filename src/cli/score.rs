@@ -215,6 +215,9 @@ fn score_error(e: ScoreError) -> anyhow::Error {
         ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
             anyhow!("{e}: resume with the same flags or pick another --output")
         }
+        ScoreError::Proxy { arch, source } => {
+            anyhow!("{arch}: {}", super::errors::saliency_words(&source))
+        }
         e => e.into(),
     }
 }

@@ -27,18 +27,14 @@ pub use measures::{all_measures, measure_by_name};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SaliencyError {
-    #[error("proxy `{measure}` needs a batch of images: pass --data PATH (or --data synthetic)")]
+    #[error("proxy `{measure}` needs a batch of images")]
     NeedsData { measure: &'static str },
-    #[error(
-        "the image batch is {got:?} (C, H, W) but the supernet expects {expected:?}; check --input-size"
-    )]
+    #[error("the image batch is {got:?} (C, H, W) but the network expects {expected:?}")]
     InputShape {
         got: [usize; 3],
         expected: [usize; 3],
     },
-    #[error(
-        "label {label} of image {index} is out of range for {classes} classes; check --classes"
-    )]
+    #[error("label {label} of image {index} is out of range for {classes} classes")]
     Label {
         label: i64,
         index: usize,

@@ -149,15 +149,14 @@ pub enum SearchError {
     #[error(transparent)]
     Benchmark(#[from] crate::benchmark::BenchmarkError),
     #[error("invalid setting: {0}")]
-    Config(String),
+    Space(#[from] crate::spaces::SpaceError),
+    #[error("invalid setting: the NAS-Bench-201 lookup needs the nb201 space")]
+    BenchmarkNeedsNb201,
 }
 
 /// Checks the macro skeleton before anything is built.
 pub fn validate_config(space: &SpaceConfig) -> Result<(), SearchError> {
-    space
-        .space()
-        .validate()
-        .map_err(|e| SearchError::Config(e.to_string()))
+    space.space().validate().map_err(SearchError::Space)
 }
 
 /// A supernet ready to score.
@@ -254,9 +253,7 @@ pub fn load_images(
 pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult, SearchError> {
     let start = Instant::now();
     if opts.benchmark.is_some() && !matches!(opts.space, SpaceConfig::Nb201(_)) {
-        return Err(SearchError::Config(
-            "--benchmark looks cells up in NAS-Bench-201 and needs --space nb201".into(),
-        ));
+        return Err(SearchError::BenchmarkNeedsNb201);
     }
     let BuiltSupernet {
         net,

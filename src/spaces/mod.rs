@@ -12,11 +12,11 @@ use crate::nn::model::Model;
 /// A skeleton that cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum SpaceError {
-    #[error("--channels, --cells-per-stage and --classes must be at least 1")]
+    #[error("channels, cells per stage and classes must be at least 1")]
     Nb201Sizes,
-    #[error("--channels must be even and at least 2, --cells at least 3, --classes at least 1")]
+    #[error("channels must be even and at least 2, cells at least 3, classes at least 1")]
     DartsSizes,
-    #[error("--input-size {size} must be a positive multiple of {factor} ({why})")]
+    #[error("input size {size} must be a positive multiple of {factor} ({why})")]
     InputSize {
         size: usize,
         factor: usize,
