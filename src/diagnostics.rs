@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::derive::{Derivation, EdgeDecision};
 use crate::saliency::alpha::ProxyOutput;
+use crate::spaces::derive::{Derivation, EdgeDecision};
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

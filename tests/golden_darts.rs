@@ -6,7 +6,6 @@ mod common;
 
 use burn::tensor::Device;
 use common::{Golden, assert_close_to_max, assert_rel, max_abs};
-use freedarts::derive::Derivation;
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::nn::model::Model;
 use freedarts::nn::params::HostParams;
@@ -14,6 +13,7 @@ use freedarts::saliency::Target;
 use freedarts::saliency::alpha::ProxyOutput;
 use freedarts::search::{SpaceConfig, derive_and_check};
 use freedarts::spaces::darts::supernet::{DartsConfig, DartsSupernet};
+use freedarts::spaces::derive::Derivation;
 
 pub struct Case {
     pub golden: Golden,

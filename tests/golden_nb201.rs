@@ -6,13 +6,13 @@ mod common;
 use burn::tensor::Device;
 use common::{Golden, assert_close_to_max, assert_rel};
 use freedarts::data::cifar::ImageBatch;
-use freedarts::derive::derive_argmax;
 use freedarts::nn::ctx::{BnMode, Forward, PassParams, Precision, Transform, tensor_from, to_host};
 use freedarts::nn::model::Model;
 use freedarts::nn::params::HostParams;
 use freedarts::nn::store::ParamStore;
 use freedarts::saliency::alpha::{ProxyOutput, score_alpha};
 use freedarts::saliency::{Scoring, Target, measure_by_name};
+use freedarts::spaces::derive::derive_argmax;
 use freedarts::spaces::nb201::supernet::{Nb201Config, Nb201Supernet};
 
 struct Case {

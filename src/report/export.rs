@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::SearchResult;
-use crate::derive::Derivation;
+use crate::spaces::derive::Derivation;
 
 /// One `#` comment line. The text may come from any JSON file given to `report`, so every
 /// control character (a newline would end the comment and start code) becomes a space.

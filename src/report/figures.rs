@@ -1,7 +1,7 @@
 //! Search results as pictures and as one self-contained HTML page, built from the drawing
 //! primitives in [`super::draw`] and [`super::html`].
 
-use crate::derive::Derivation;
+use crate::spaces::derive::Derivation;
 use crate::spaces::nb201::NB201_EDGES;
 
 use super::SearchResult;

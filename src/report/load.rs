@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::{SEARCH_SCHEMA, SearchResult};
 use crate::benchmark::{BenchmarkError, Nb201Benchmark};
-use crate::derive::Derivation;
+use crate::spaces::derive::Derivation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::benchmark::Nb201Benchmark;
 use crate::data::cifar::{self, CifarFormat, ImageBatch, Normalization};
-use crate::derive::Derivation;
 use crate::diagnostics::{self, Warning};
 use crate::nn::ctx::{BnMode, Precision};
 use crate::nn::model::Model;
@@ -17,6 +16,7 @@ use crate::nn::params::HostParams;
 use crate::saliency::alpha::{ProxyOutput, score_alpha};
 use crate::saliency::{Measure, Scoring, Target, measure_by_name};
 use crate::spaces::SearchSpace;
+use crate::spaces::derive::Derivation;
 pub mod result;
 
 use crate::spaces::darts::supernet::DartsConfig;

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::benchmark::BenchmarkEntry;
 use crate::data::cifar::ImageBatch;
-use crate::derive::Derivation;
 use crate::diagnostics::Warning;
 use crate::saliency::alpha::ProxyOutput;
+use crate::spaces::derive::Derivation;
 use crate::util::{BURN_VERSION, worker_threads};
 
 use super::SearchOptions;

@@ -4,10 +4,11 @@
 //! supernet configuration and naming it in [`crate::search::SpaceConfig`].
 
 pub mod darts;
+pub mod derive;
 pub mod nb201;
 
-use crate::derive::Derivation;
 use crate::nn::model::Model;
+use crate::spaces::derive::Derivation;
 
 /// A skeleton that cannot be built.
 #[derive(Debug, thiserror::Error)]

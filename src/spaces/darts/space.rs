@@ -1,7 +1,7 @@
 //! The DARTS space as a [`SearchSpace`].
 
-use crate::derive::Derivation;
 use crate::nn::model::Model;
+use crate::spaces::derive::Derivation;
 
 use super::supernet::{DartsConfig, DartsStem, DartsSupernet};
 use crate::spaces::{SearchSpace, SpaceError, check_input_size};

@@ -1,7 +1,7 @@
 //! NAS-Bench-201 as a [`SearchSpace`].
 
-use crate::derive::Derivation;
 use crate::nn::model::Model;
+use crate::spaces::derive::Derivation;
 
 use super::supernet::{Nb201Config, Nb201Supernet};
 use crate::spaces::{SearchSpace, SpaceError, check_input_size};
