@@ -21,6 +21,7 @@ import resource
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -31,7 +32,10 @@ MAX_NODES = 4
 # alpha rows: sorted edge keys "a<-b" (target a, source b)
 EDGE_KEYS = sorted(f"{a}<-{b}" for a in range(1, MAX_NODES) for b in range(a))
 EDGE2INDEX = {k: i for i, k in enumerate(EDGE_KEYS)}
-DEFAULT_WEIGHTS = "/work/shared/reference/nb201_c10_seed4.safetensors"
+# The shared reference files sit beside the repository (../shared), found from this script.
+DEFAULT_WEIGHTS = str(
+    Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "nb201_c10_seed4.safetensors"
+)
 RESULT_PREFIXES = ("synflow_", "snip_", "grasp_", "batch_")
 
 
