@@ -157,9 +157,13 @@ impl PassParams {
                 let chosen = select(storage.kind);
                 selected.push(chosen);
                 if chosen {
-                    if let Some(Some(direction)) = shift.map(|sh| &sh.direction[s]) {
-                        let step = shift.map_or(0.0, |sh| sh.step);
-                        t = t.apply(AddScaled { step, direction });
+                    if let Some(sh) = shift
+                        && let Some(direction) = &sh.direction[s]
+                    {
+                        t = t.apply(AddScaled {
+                            step: sh.step,
+                            direction,
+                        });
                     }
                     t = t.apply(Leaf);
                 }

@@ -64,15 +64,6 @@ pub trait Model: Sync {
     }
 }
 
-/// The alpha values of `params`, one row-major matrix per group.
-pub fn alpha_values(model: &dyn Model, params: &HostParams) -> Vec<Vec<f64>> {
-    model
-        .alpha_groups()
-        .iter()
-        .map(|g| params.get(g.id).to_vec())
-        .collect()
-}
-
 /// Every entry alpha[e, k] of an alpha matrix as a [1, 1, 1, 1] tensor, sliced once per pass;
 /// column 0 (`none`, whose output is zero in both spaces) is `None`. Cells sharing the alpha
 /// reuse these scalars, so autodiff sums their gradients over the cells exactly as a shared

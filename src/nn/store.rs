@@ -142,16 +142,6 @@ impl DeviceTensor {
         }
     }
 
-    pub fn numel(&self) -> usize {
-        match self {
-            Self::R1(t) => t.dims().iter().product(),
-            Self::R2(t) => t.dims().iter().product(),
-            Self::R4(t) => t.dims().iter().product(),
-        }
-    }
-}
-
-impl DeviceTensor {
     pub fn r1(self) -> Tensor<1> {
         match self {
             Self::R1(t) => t,
@@ -337,5 +327,14 @@ impl ParamStore {
             let value = value.cast(self.dtype.dtype());
             self.set(s, DeviceTensor::R1(value));
         }
+    }
+}
+
+/// The [`Precision`] of a float tensor's dtype.
+pub fn precision_of(dtype: burn::tensor::DType) -> Precision {
+    if dtype == burn::tensor::DType::F64 {
+        Precision::F64
+    } else {
+        Precision::F32
     }
 }

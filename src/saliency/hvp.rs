@@ -14,8 +14,7 @@
 
 use burn::tensor::{Device, Tensor};
 
-use crate::nn::ctx::Shift;
-use crate::nn::ctx::to_host;
+use crate::nn::ctx::{Shift, tensor_from, to_host};
 use crate::nn::model::Model;
 use crate::nn::store::ParamStore;
 
@@ -54,11 +53,13 @@ pub fn hessian_vector<'a>(
     let storages = store.layout().storages.len();
     let mut direction: Vec<Option<Tensor<1>>> = vec![None; storages];
     for (d, values) in at.selected.iter().zip(v) {
-        let t = Tensor::<1>::from_data(
-            burn::tensor::TensorData::new(values.clone(), [values.len()]),
-            burn::tensor::TensorCreationOptions::new(device.clone()).with_dtype(d.value.dtype()),
-        );
-        direction[d.storage] = Some(t);
+        let precision = crate::nn::store::precision_of(d.value.dtype());
+        direction[d.storage] = Some(tensor_from(
+            values.clone(),
+            [values.len()],
+            precision,
+            device,
+        ));
     }
     let gradient_at = |sign: f64| -> Result<Vec<Vec<f64>>, SaliencyError> {
         let shift = Shift {

@@ -120,17 +120,6 @@ pub struct PassResult {
     pub masks: Vec<Tensor<4>>,
 }
 
-impl PassResult {
-    /// The selected gradients as directions for a [`Shift`], indexed by stored tensor.
-    pub fn grad_directions(&self, storages: usize) -> Vec<Option<Tensor<1>>> {
-        let mut out = vec![None; storages];
-        for d in &self.selected {
-            out[d.storage] = Some(d.grad.clone());
-        }
-        out
-    }
-}
-
 /// The SynFlow input: one all-ones image.
 pub fn ones_input(shape: [usize; 3], precision: Precision, device: &Device) -> Tensor<4> {
     let [c, h, w] = shape;
