@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow, bail};
 
 use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
-use freedarts::scoring::archs::{ArchListError, ArchSelection, NetworkError, ScoreSpace, Shard};
+use freedarts::scoring::archs::{ArchListError, ArchSelection, Shard};
 use freedarts::scoring::file::ScoreFileError;
 use freedarts::scoring::{ScoreError, ScoreOptions, run_scoring};
 use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
+use freedarts::spaces::{NetworkSpace, SpaceError};
 
 use super::args::data::DataArgs;
 use super::args::device::DeviceArgs;
@@ -113,20 +114,20 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
     if [args.channels, args.cells_per_stage, args.cells].contains(&Some(0)) || args.classes == 0 {
         bail!("--channels, --cells-per-stage, --cells and --classes must be at least 1");
     }
-    let space = match args.space {
+    let space: std::sync::Arc<dyn NetworkSpace> = match args.space {
         ScoreSpaceArg::Nb201 if args.cells.is_some() => {
             bail!("--cells applies to --space darts; NB201 takes --cells-per-stage")
         }
         ScoreSpaceArg::Darts if args.cells_per_stage.is_some() => {
             bail!("--cells-per-stage applies to --space nb201; DARTS takes --cells")
         }
-        ScoreSpaceArg::Nb201 => ScoreSpace::Nb201(Nb201Config {
+        ScoreSpaceArg::Nb201 => std::sync::Arc::new(Nb201Config {
             channels: args.channels.unwrap_or(16),
             cells_per_stage: args.cells_per_stage.unwrap_or(5),
             classes: args.classes,
             input_size: args.input_size,
         }),
-        ScoreSpaceArg::Darts => ScoreSpace::Darts(EvalConfig {
+        ScoreSpaceArg::Darts => std::sync::Arc::new(EvalConfig {
             channels: args.channels.unwrap_or(36),
             cells: args.cells.unwrap_or(20),
             classes: args.classes,
@@ -192,11 +193,10 @@ fn score_error(e: ScoreError) -> anyhow::Error {
         ScoreError::NeedsData { proxy } => anyhow!(
             "invalid setting: proxy `{proxy}` needs images: pass --data PATH (or --data synthetic)"
         ),
-        ScoreError::Network(NetworkError::InputSize { size }) => anyhow!(
-            "invalid setting: --input-size {size} must be a positive multiple of 4 (two \
-             stride-2 reductions)"
+        ScoreError::Network(SpaceError::InputSize { size, factor, why }) => anyhow!(
+            "invalid setting: --input-size {size} must be a positive multiple of {factor} ({why})"
         ),
-        ScoreError::Network(NetworkError::DartsShape { .. }) => {
+        ScoreError::Network(SpaceError::DartsSizes) => {
             anyhow!("invalid setting: --channels must be even and at least 2, --cells at least 3")
         }
         ScoreError::Archs(ArchListError::Io { path, source }) => {
@@ -205,10 +205,13 @@ fn score_error(e: ScoreError) -> anyhow::Error {
         ScoreError::Archs(ArchListError::Empty(path)) => {
             anyhow!("--archs file {} lists no architectures", path.display())
         }
-        ScoreError::Archs(ArchListError::AllDarts) => anyhow!(
-            "--archs all enumerates the NB201 cells only; in the DARTS space give sample:N or a \
-             file"
+        ScoreError::Archs(ArchListError::NotEnumerable { space }) => anyhow!(
+            "--archs all enumerates the NB201 cells only; the {space} space is too large to \
+             list: give sample:N or a file"
         ),
+        ScoreError::Archs(ArchListError::SampleTooLarge { n, limit, space }) => {
+            anyhow!("--archs sample:{n}: the {space} space samples at most {limit} architectures")
+        }
         ScoreError::File(e @ ScoreFileError::NotScoreFile { .. }) => {
             anyhow!("{e}; pick another --output or remove it")
         }

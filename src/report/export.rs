@@ -1,27 +1,12 @@
 //! The derived architecture as a file another code base reads: the NB201 string for the
 //! NAS-Bench-201 / NATS-Bench API, the `Genotype(...)` text for the DARTS PyTorch code.
 
-use std::fmt::Write as _;
-
 use super::SearchResult;
-use crate::spaces::derive::Derivation;
 
 /// One `#` comment line. The text may come from any JSON file given to `report`, so every
 /// control character (a newline would end the comment and start code) becomes a space.
 fn comment(text: &str) -> String {
-    format!("# {}\n", one_line(text))
-}
-
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
+    format!("# {}\n", crate::util::one_line(text))
 }
 
 /// The architecture as text (`.txt` and anything else) or as an importable Python module
@@ -42,41 +27,7 @@ pub fn architecture_file(result: &SearchResult, python: bool) -> String {
             s.push_str(&comment(&format!("WARNING [{}]: {}", w.code, w.message)));
         }
     }
-    match &result.derivation {
-        Derivation::Nb201 { arch, .. } => {
-            let _ = writeln!(
-                s,
-                "# Pass ARCH to api.query_index_by_arch() of NAS-Bench-201 or NATS-Bench."
-            );
-            let _ = writeln!(s, "\nARCH = \"{arch}\"");
-        }
-        Derivation::Darts {
-            genotype: Some(g), ..
-        } => {
-            s.push_str("\nfrom collections import namedtuple\n\n");
-            s.push_str(
-                "Genotype = namedtuple(\"Genotype\", \"normal normal_concat reduce reduce_concat\")\n",
-            );
-            let _ = writeln!(s, "\nFREEDARTS = {g}");
-        }
-        Derivation::Darts { cells, .. } => {
-            let reductions = p.options.space.space().reduction_cells();
-            let _ = writeln!(
-                s,
-                "# One alpha per cell: CELLS[i] = (gene list, concat) of cell i; cells {reductions:?} reduce."
-            );
-            let _ = writeln!(s, "\nREDUCTION_CELLS = {reductions:?}\n\nCELLS = [");
-            for c in cells {
-                let _ = writeln!(
-                    s,
-                    "    ({}, {:?}),  # {}",
-                    c.genes.to_list_string(),
-                    c.genes.concat,
-                    one_line(&c.group)
-                );
-            }
-            s.push_str("]\n");
-        }
-    }
+    let reductions = p.options.space.space().reduction_cells();
+    s.push_str(&result.derivation.python_binding(&reductions));
     s
 }

@@ -1,46 +1,13 @@
 //! Search results as pictures and as one self-contained HTML page, built from the drawing
 //! primitives in [`super::draw`] and [`super::html`].
 
-use crate::spaces::derive::Derivation;
-use crate::spaces::nb201::NB201_EDGES;
-
 use super::SearchResult;
 use super::draw::{CellGraph, cell_dot, cell_svg, heatmap_svg};
 use super::html::{Body, Section, page};
 
 /// The derived cell(s) of a result as graphs.
 pub fn cell_graphs(result: &SearchResult) -> Vec<CellGraph> {
-    match &result.derivation {
-        Derivation::Nb201 { arch, .. } => vec![CellGraph {
-            title: format!("NB201 cell: {arch}"),
-            inputs: vec!["0".into()],
-            intermediates: vec!["1".into(), "2".into(), "3".into()],
-            output: None,
-            concat: vec![3],
-            edges: NB201_EDGES
-                .iter()
-                .zip(arch.ops.iter())
-                .map(|(&(to, from), op)| (from, to, op.name().to_string()))
-                .collect(),
-        }],
-        Derivation::Darts { cells, .. } => cells
-            .iter()
-            .map(|cell| CellGraph {
-                title: format!("{} cell", cell.group),
-                inputs: vec!["c_{k-2}".into(), "c_{k-1}".into()],
-                intermediates: (0..4).map(|i| i.to_string()).collect(),
-                output: Some("c_{k}".into()),
-                concat: cell.genes.concat.clone(),
-                edges: cell
-                    .genes
-                    .genes
-                    .iter()
-                    .enumerate()
-                    .map(|(k, g)| (g.input, 2 + k / 2, g.op.name().to_string()))
-                    .collect(),
-            })
-            .collect(),
-    }
+    result.derivation.cell_graphs()
 }
 
 /// One heatmap per alpha group, with the kept ops outlined.

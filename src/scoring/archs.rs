@@ -1,108 +1,20 @@
 //! Which architectures a scoring run covers: `all`, a seeded `sample:N`, or a file with one
-//! architecture a line; the network each is placed in; and the `I/N` shard of them this
+//! architecture a line (each read by the run's space), and the `I/N` shard of them this
 //! process takes.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
-
-use serde::Serialize;
-
-use crate::nn::model::Model;
-use crate::spaces::darts::Genotype;
-use crate::spaces::darts::network::{DartsEvalNet, EvalConfig};
-use crate::spaces::nb201::Nb201Arch;
-use crate::spaces::nb201::network::Nb201Network;
-use crate::spaces::nb201::supernet::Nb201Config;
-
-/// The space of the scored architectures and the network skeleton each is placed in.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum ScoreSpace {
-    /// NAS-Bench-201's TinyNetwork (C, N, classes, input size).
-    Nb201(Nb201Config),
-    /// DARTS' NetworkCIFAR / NetworkImageNet of a genotype.
-    Darts(EvalConfig),
-}
-
-impl ScoreSpace {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Nb201(_) => "nb201",
-            Self::Darts(_) => "darts",
-        }
-    }
-
-    pub fn classes(&self) -> usize {
-        match self {
-            Self::Nb201(c) => c.classes,
-            Self::Darts(c) => c.classes,
-        }
-    }
-
-    pub fn input_size(&self) -> usize {
-        match self {
-            Self::Nb201(c) => c.input_size,
-            Self::Darts(c) => c.input_size,
-        }
-    }
-
-    /// Checks the skeleton can be built: both networks halve the image twice (and the DARTS
-    /// factorized reduction halves the channels).
-    pub fn validate(&self) -> Result<(), NetworkError> {
-        let size = self.input_size();
-        if size < 4 || !size.is_multiple_of(4) {
-            return Err(NetworkError::InputSize { size });
-        }
-        if let Self::Darts(c) = self
-            && (c.channels < 2 || !c.channels.is_multiple_of(2) || c.cells < 3)
-        {
-            return Err(NetworkError::DartsShape {
-                channels: c.channels,
-                cells: c.cells,
-            });
-        }
-        Ok(())
-    }
-
-    /// The standalone network of `arch`; `None` when the arch belongs to the other space.
-    pub fn build(&self, arch: &Architecture) -> Option<Box<dyn Model>> {
-        match (self, arch) {
-            (Self::Nb201(c), Architecture::Nb201(a)) => Some(Box::new(Nb201Network::new(*c, *a))),
-            (Self::Darts(c), Architecture::Darts(g)) => Some(Box::new(DartsEvalNet::new(*c, g))),
-            _ => None,
-        }
-    }
-}
-
-/// One architecture of either space.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Architecture {
-    Nb201(Nb201Arch),
-    Darts(Genotype),
-}
-
-impl fmt::Display for Architecture {
-    /// The NB201 string or the `Genotype(...)` text.
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            Self::Nb201(a) => write!(f, "{a}"),
-            Self::Darts(g) => write!(f, "{g}"),
-        }
-    }
-}
+use crate::spaces::{Architecture, NetworkSpace};
 
 /// The `--archs` setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ArchSelection {
-    /// All 15,625 NB201 cells, in `index_in_space` order.
+    /// Every architecture of the space (the 15,625 NB201 cells, in `index_in_space` order).
     All,
-    /// N distinct NB201 cells drawn with the run's seed, in `index_in_space` order; in the
-    /// DARTS space N distinct uniformly random genotypes, in drawing order.
+    /// N distinct architectures drawn with the run's seed (NB201: listed in `index_in_space`
+    /// order; DARTS: uniformly random genotypes in drawing order).
     Sample(usize),
     /// One architecture a line (NB201 string; DARTS `Genotype(...)` text or a known name such
     /// as DARTS_V2); blank lines and lines starting with `#` are skipped.
@@ -118,13 +30,8 @@ impl FromStr for ArchSelection {
         }
         if let Some(n) = s.strip_prefix("sample:") {
             return match n.parse::<usize>() {
-                Ok(n) if (1..=crate::spaces::nb201::NB201_NUM_ARCHS).contains(&n) => {
-                    Ok(Self::Sample(n))
-                }
-                _ => Err(format!(
-                    "`{s}`: expected sample:N with N from 1 to {}",
-                    crate::spaces::nb201::NB201_NUM_ARCHS
-                )),
+                Ok(n) if n >= 1 => Ok(Self::Sample(n)),
+                _ => Err(format!("`{s}`: expected sample:N with N at least 1")),
             };
         }
         Ok(Self::File(PathBuf::from(s)))
@@ -139,18 +46,6 @@ impl fmt::Display for ArchSelection {
             Self::File(p) => write!(f, "{}", p.display()),
         }
     }
-}
-
-/// A network skeleton that cannot be built.
-#[derive(Debug, thiserror::Error)]
-pub enum NetworkError {
-    #[error("input size {size} must be a positive multiple of 4 (two stride-2 reductions)")]
-    InputSize { size: usize },
-    #[error(
-        "a DARTS network needs an even width of at least 2 and at least 3 cells \
-         (got width {channels}, {cells} cells)"
-    )]
-    DartsShape { channels: usize, cells: usize },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,9 +63,16 @@ pub enum ArchListError {
     },
     #[error("architecture file {0} lists no architectures")]
     Empty(PathBuf),
-    /// `ArchSelection::All` in the DARTS space, which has too many cells to list.
-    #[error("`all` enumerates the NB201 cells only; in the DARTS space give sample:N or a file")]
-    AllDarts,
+    /// `ArchSelection::All` in a space too large to list (DARTS).
+    #[error("the {space} space is too large to list all architectures; give sample:N or a file")]
+    NotEnumerable { space: &'static str },
+    /// More samples than the space allows.
+    #[error("sample:{n} asks for more than the {limit} architectures the {space} space samples")]
+    SampleTooLarge {
+        n: usize,
+        limit: usize,
+        space: &'static str,
+    },
 }
 
 impl ArchSelection {
@@ -178,52 +80,27 @@ impl ArchSelection {
     pub fn resolve(
         &self,
         seed: u64,
-        space: &ScoreSpace,
+        space: &dyn NetworkSpace,
     ) -> Result<Vec<Architecture>, ArchListError> {
-        let darts = matches!(space, ScoreSpace::Darts(_));
         match self {
-            Self::All if darts => Err(ArchListError::AllDarts),
-            Self::All => Ok(Nb201Arch::all().map(Architecture::Nb201).collect()),
-            Self::Sample(n) if darts => {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let mut seen = std::collections::HashSet::new();
-                let mut archs = Vec::with_capacity(*n);
-                while archs.len() < *n {
-                    let g = Genotype::random(&mut rng);
-                    if seen.insert(g.clone()) {
-                        archs.push(Architecture::Darts(g));
-                    }
-                }
-                Ok(archs)
-            }
-            Self::Sample(n) => {
-                let mut all: Vec<Nb201Arch> = Nb201Arch::all().collect();
-                all.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-                all.truncate(*n);
-                all.sort_by_key(Nb201Arch::index_in_space);
-                Ok(all.into_iter().map(Architecture::Nb201).collect())
-            }
-            Self::File(path) => read_arch_file(path, darts),
+            Self::All => space.enumerate().ok_or(ArchListError::NotEnumerable {
+                space: space.name(),
+            }),
+            Self::Sample(n) if *n > space.sample_limit() => Err(ArchListError::SampleTooLarge {
+                n: *n,
+                limit: space.sample_limit(),
+                space: space.name(),
+            }),
+            Self::Sample(n) => Ok(space.sample(*n, seed)),
+            Self::File(path) => read_arch_file(path, space),
         }
     }
 }
 
-fn parse_line(text: &str, darts: bool) -> Result<Architecture, String> {
-    if darts {
-        match crate::spaces::darts::by_name(text) {
-            Some(g) => Ok(Architecture::Darts(g)),
-            None => Genotype::parse(text)
-                .map(Architecture::Darts)
-                .map_err(|e| e.to_string()),
-        }
-    } else {
-        Nb201Arch::parse(text)
-            .map(Architecture::Nb201)
-            .map_err(|e| e.to_string())
-    }
-}
-
-fn read_arch_file(path: &Path, darts: bool) -> Result<Vec<Architecture>, ArchListError> {
+fn read_arch_file(
+    path: &Path,
+    space: &dyn NetworkSpace,
+) -> Result<Vec<Architecture>, ArchListError> {
     let text = std::fs::read_to_string(path).map_err(|source| ArchListError::Io {
         path: path.to_path_buf(),
         source,
@@ -242,7 +119,7 @@ fn read_arch_file(path: &Path, darts: bool) -> Result<Vec<Architecture>, ArchLis
             line: line_no,
             message,
         };
-        let arch = parse_line(trimmed, darts).map_err(err)?;
+        let arch = space.parse(trimmed).map_err(err)?;
         if let Some(first) = seen.insert(arch.clone(), line_no) {
             return Err(err(format!(
                 "{arch} is listed twice (first on line {first})"

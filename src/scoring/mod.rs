@@ -14,13 +14,15 @@ use crate::saliency::network::{NetworkScore, score_all};
 use crate::saliency::{Measure, Scoring};
 use crate::search::{DataSource, load_images};
 
-use archs::{ArchListError, ArchSelection, Architecture, NetworkError, ScoreSpace, Shard};
+use crate::spaces::{Architecture, NetworkSpace, SpaceError};
+use archs::{ArchListError, ArchSelection, Shard};
 use file::{SCORE_FORMAT, ScoreFileError, ScoreWriter};
 
 /// Every setting of a scoring run; all of it goes into the file header.
 #[derive(Clone, Debug)]
 pub struct ScoreOptions {
-    pub space: ScoreSpace,
+    /// The space and the skeleton every architecture is placed in.
+    pub space: std::sync::Arc<dyn NetworkSpace>,
     pub archs: ArchSelection,
     pub proxies: Vec<&'static dyn Measure>,
     /// Seed of every network's initial weights, of `sample:N` and of the random baseline.
@@ -62,7 +64,7 @@ pub enum ScoreError {
     #[error("invalid setting: proxy `{proxy}` needs images and no image source was given")]
     NeedsData { proxy: &'static str },
     #[error("invalid setting: {0}")]
-    Network(#[from] NetworkError),
+    Network(#[from] SpaceError),
 }
 
 /// What a run did.
@@ -117,7 +119,7 @@ pub fn header(
     h.insert("freedarts_version".into(), json!(env!("CARGO_PKG_VERSION")));
     h.insert("burn_version".into(), json!(crate::util::BURN_VERSION));
     h.insert("space".into(), json!(opts.space.name()));
-    h.insert("network".into(), json!(opts.space));
+    h.insert("network".into(), opts.space.settings());
     h.insert("seed".into(), json!(opts.seed));
     h.insert("archs".into(), json!(opts.archs.to_string()));
     h.insert("shard".into(), json!(opts.shard.to_string()));
@@ -167,7 +169,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
             opts.seed,
         )?),
     };
-    let all = opts.archs.resolve(opts.seed, &opts.space)?;
+    let all = opts.archs.resolve(opts.seed, opts.space.as_ref())?;
     let mine = opts.shard.select(&all);
     let header = header(
         opts,
@@ -195,10 +197,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(arch) = todo.get(i) else { break };
-                    let net = opts
-                        .space
-                        .build(arch)
-                        .expect("architectures are resolved in the run's space");
+                    let net = opts.space.network(arch);
                     let host = net.initial_params(opts.seed);
                     let mut scoring = Scoring::new(net.as_ref(), host, device, batch, opts.seed);
                     let values = score_all(&mut scoring, &opts.proxies);

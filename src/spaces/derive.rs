@@ -271,6 +271,61 @@ impl Derivation {
         Self::Darts { cells, genotype }
     }
 
+    /// The derived cell(s) as graphs, for drawing.
+    pub fn cell_graphs(&self) -> Vec<crate::spaces::graph::CellGraph> {
+        match self {
+            Self::Nb201 { arch, .. } => vec![arch.cell_graph()],
+            Self::Darts { cells, .. } => cells
+                .iter()
+                .map(|cell| cell.genes.cell_graph(format!("{} cell", cell.group)))
+                .collect(),
+        }
+    }
+
+    /// The architecture as Python source that the space's own code base imports: `ARCH` (the
+    /// NB201 string for NAS-Bench-201's API), `FREEDARTS` (a `Genotype` namedtuple as DARTS'
+    /// `genotypes.py` declares it), or `CELLS` for per-cell alphas (cells `reductions`
+    /// reduce). Group names become comments with control characters blanked.
+    pub fn python_binding(&self, reductions: &[usize]) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        match self {
+            Self::Nb201 { arch, .. } => {
+                s.push_str(
+                    "# Pass ARCH to api.query_index_by_arch() of NAS-Bench-201 or NATS-Bench.\n",
+                );
+                let _ = writeln!(s, "\nARCH = \"{arch}\"");
+            }
+            Self::Darts {
+                genotype: Some(g), ..
+            } => {
+                s.push_str("\nfrom collections import namedtuple\n\n");
+                s.push_str(
+                    "Genotype = namedtuple(\"Genotype\", \"normal normal_concat reduce reduce_concat\")\n",
+                );
+                let _ = writeln!(s, "\nFREEDARTS = {g}");
+            }
+            Self::Darts { cells, .. } => {
+                let _ = writeln!(
+                    s,
+                    "# One alpha per cell: CELLS[i] = (gene list, concat) of cell i; cells {reductions:?} reduce."
+                );
+                let _ = writeln!(s, "\nREDUCTION_CELLS = {reductions:?}\n\nCELLS = [");
+                for c in cells {
+                    let _ = writeln!(
+                        s,
+                        "    ({}, {:?}),  # {group}",
+                        c.genes.to_list_string(),
+                        c.genes.concat,
+                        group = crate::util::one_line(&c.group),
+                    );
+                }
+                s.push_str("]\n");
+            }
+        }
+        s
+    }
+
     /// The architecture in the space's text encoding (one line per cell for per-cell alphas).
     pub fn architecture_text(&self) -> String {
         match self {

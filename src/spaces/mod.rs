@@ -5,6 +5,7 @@
 
 pub mod darts;
 pub mod derive;
+pub mod graph;
 pub mod nb201;
 
 use crate::nn::model::Model;
@@ -25,9 +26,9 @@ pub enum SpaceError {
     },
 }
 
-/// What searching, reporting and sizing need from a search space, given its supernet
-/// configuration.
-pub trait SearchSpace {
+/// The network skeleton every use of a space shares: its name, head and input, and the check
+/// that it can be built.
+pub trait Space {
     /// Name on the command line and in results (`nb201`, `darts`, `darts-imagenet`).
     fn name(&self) -> &'static str;
     /// One-line description of the skeleton for reports.
@@ -37,6 +38,11 @@ pub trait SearchSpace {
     fn input_size(&self) -> usize;
     /// Checks the skeleton before anything is built.
     fn validate(&self) -> Result<(), SpaceError>;
+}
+
+/// What searching, reporting and sizing need from a search space, given its supernet
+/// configuration.
+pub trait SearchSpace: Space {
     /// The search supernet (alpha registered last).
     fn supernet(&self) -> Box<dyn Model>;
     /// Whether the official code takes |alpha| for SynFlow in this space.
@@ -48,6 +54,47 @@ pub trait SearchSpace {
     fn reduction_cells(&self) -> Vec<usize> {
         Vec::new()
     }
+}
+
+/// One architecture of a space, held as its canonical text (the NB201 string, the
+/// `Genotype(...)` text). Score files key their rows by this text, and the space that made it
+/// parses it back when it builds the network, so nothing above the space folders needs to know
+/// what an architecture is made of.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Architecture(String);
+
+impl Architecture {
+    /// Only a space makes architectures, from its own canonical printing.
+    pub(crate) fn new(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What whole-network scoring needs from a space, given the skeleton each architecture is
+/// placed in: reading, listing and drawing architectures, and building one's network.
+pub trait NetworkSpace: Space + Send + Sync + std::fmt::Debug {
+    /// The skeleton's settings as score files record them.
+    fn settings(&self) -> serde_json::Value;
+    /// One architecture from its text (or a name the space knows, such as DARTS_V2).
+    fn parse(&self, text: &str) -> Result<Architecture, String>;
+    /// Every architecture in a fixed order, where the space is small enough to list.
+    fn enumerate(&self) -> Option<Vec<Architecture>>;
+    /// The most architectures [`NetworkSpace::sample`] may be asked for.
+    fn sample_limit(&self) -> usize;
+    /// `n` distinct architectures drawn with `seed`, in a fixed order.
+    fn sample(&self, n: usize, seed: u64) -> Vec<Architecture>;
+    /// The standalone network of an architecture this space made.
+    fn network(&self, arch: &Architecture) -> Box<dyn Model>;
 }
 
 /// Checks that `size` is a positive multiple of `factor`.

@@ -1,12 +1,20 @@
-//! NAS-Bench-201 as a [`SearchSpace`].
+//! NAS-Bench-201 as a [`SearchSpace`] (the supernet) and a [`NetworkSpace`] (TinyNetwork of
+//! one cell); one configuration serves both.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 
 use crate::nn::model::Model;
 use crate::spaces::derive::Derivation;
 
+use super::network::Nb201Network;
 use super::supernet::{Nb201Config, Nb201Supernet};
-use crate::spaces::{SearchSpace, SpaceError, check_input_size};
+use super::{NB201_EDGES, NB201_NUM_ARCHS, Nb201Arch};
+use crate::spaces::graph::CellGraph;
+use crate::spaces::{Architecture, NetworkSpace, SearchSpace, Space, SpaceError, check_input_size};
 
-impl SearchSpace for Nb201Config {
+impl Space for Nb201Config {
     fn name(&self) -> &'static str {
         "nb201"
     }
@@ -32,7 +40,9 @@ impl SearchSpace for Nb201Config {
         }
         check_input_size(self.input_size, 4, "two stride-2 reductions")
     }
+}
 
+impl SearchSpace for Nb201Config {
     fn supernet(&self) -> Box<dyn Model> {
         Box::new(Nb201Supernet::new(*self))
     }
@@ -45,5 +55,63 @@ impl SearchSpace for Nb201Config {
     /// Argmax of the single alpha matrix.
     fn derive(&self, groups: &[(String, &[f64])]) -> Derivation {
         Derivation::nb201(groups[0].1)
+    }
+}
+
+fn arch_of(arch: Nb201Arch) -> Architecture {
+    Architecture::new(arch.to_string())
+}
+
+impl NetworkSpace for Nb201Config {
+    fn settings(&self) -> serde_json::Value {
+        serde_json::json!(self)
+    }
+
+    fn parse(&self, text: &str) -> Result<Architecture, String> {
+        Nb201Arch::parse(text)
+            .map(arch_of)
+            .map_err(|e| e.to_string())
+    }
+
+    /// All 15,625 cells in `index_in_space` order.
+    fn enumerate(&self) -> Option<Vec<Architecture>> {
+        Some(Nb201Arch::all().map(arch_of).collect())
+    }
+
+    fn sample_limit(&self) -> usize {
+        NB201_NUM_ARCHS
+    }
+
+    /// A seeded shuffle of all cells cut to `n`, listed in `index_in_space` order.
+    fn sample(&self, n: usize, seed: u64) -> Vec<Architecture> {
+        let mut all: Vec<Nb201Arch> = Nb201Arch::all().collect();
+        all.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        all.truncate(n);
+        all.sort_by_key(Nb201Arch::index_in_space);
+        all.into_iter().map(arch_of).collect()
+    }
+
+    fn network(&self, arch: &Architecture) -> Box<dyn Model> {
+        let cell = Nb201Arch::parse(arch.text()).expect("an architecture of this space parses");
+        Box::new(Nb201Network::new(*self, cell))
+    }
+}
+
+impl Nb201Arch {
+    /// The cell as a graph: node 0 is the input, node 3 the output; every edge carries its op
+    /// (`none` included, drawn as an absent connection by the renderer).
+    pub fn cell_graph(&self) -> CellGraph {
+        CellGraph {
+            title: format!("NB201 cell: {self}"),
+            inputs: vec!["0".into()],
+            intermediates: vec!["1".into(), "2".into(), "3".into()],
+            output: None,
+            concat: vec![3],
+            edges: NB201_EDGES
+                .iter()
+                .zip(self.ops.iter())
+                .map(|(&(to, from), op)| (from, to, op.name().to_string()))
+                .collect(),
+        }
     }
 }
