@@ -196,17 +196,30 @@ impl ParamStore {
     /// Uploads host values once. Float32 storage unless a value needs float64 (every value
     /// drawn here or read from a float32 file is exact in float32).
     pub fn new(registry: &ParamRegistry, host: &HostParams, device: &Device) -> Self {
+        Self::new_in(registry, host, device, None)
+    }
+
+    /// Uploads host values once, stored in `dtype`; `None` picks as [`ParamStore::new`] does.
+    /// A given `dtype` must hold every value exactly (float64 always does).
+    pub fn new_in(
+        registry: &ParamRegistry,
+        host: &HostParams,
+        device: &Device,
+        dtype: Option<Precision>,
+    ) -> Self {
         let layout = Arc::new(Layout::new(registry));
-        let exact_f32 = host
-            .values
-            .iter()
-            .flatten()
-            .all(|&v| f64::from(v as f32) == v || v.is_nan());
-        let dtype = if exact_f32 {
-            Precision::F32
-        } else {
-            Precision::F64
-        };
+        let dtype = dtype.unwrap_or_else(|| {
+            let exact_f32 = host
+                .values
+                .iter()
+                .flatten()
+                .all(|&v| f64::from(v as f32) == v || v.is_nan());
+            if exact_f32 {
+                Precision::F32
+            } else {
+                Precision::F64
+            }
+        });
         let (mut r1, mut r2, mut r4, mut index) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for storage in &layout.storages {
             // Row-major, so concatenation along dim 0 is appending the members' values.

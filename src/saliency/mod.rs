@@ -121,7 +121,28 @@ pub trait Measure: Sync {
     fn per_element(&self) -> bool {
         false
     }
+    /// Precision of its passes on a whole network (`None`: it runs none, or takes the
+    /// precision a caller gives). Scoring stores a network in the precision its measures
+    /// want, so that no pass converts every tensor first.
+    fn network_precision(&self) -> Option<Precision> {
+        None
+    }
     fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError>;
+}
+
+/// Storage precision for scoring a network with `measures`: float64 when any of them runs
+/// float64 passes (values drawn or loaded in float32 convert to either exactly, so the choice
+/// changes speed only).
+pub fn storage_precision(measures: &[&dyn Measure]) -> Option<Precision> {
+    let wanted: Vec<Precision> = measures
+        .iter()
+        .filter_map(|m| m.network_precision())
+        .collect();
+    if wanted.contains(&Precision::F64) {
+        Some(Precision::F64)
+    } else {
+        wanted.first().copied()
+    }
 }
 
 /// One model being scored: its tensors on the device, a host copy, and passes that several
@@ -146,8 +167,21 @@ impl<'a> Scoring<'a> {
         batch: Option<&'a ImageBatch>,
         seed: u64,
     ) -> Self {
+        Self::stored_in(model, host, device, batch, seed, None)
+    }
+
+    /// As [`Scoring::new`], with the values stored in `dtype` (`None`: float32 unless a value
+    /// needs float64). They must be exact in `dtype`.
+    pub fn stored_in(
+        model: &'a dyn Model,
+        host: HostParams,
+        device: &'a Device,
+        batch: Option<&'a ImageBatch>,
+        seed: u64,
+        dtype: Option<Precision>,
+    ) -> Self {
         Self {
-            store: ParamStore::new(model.registry(), &host, device),
+            store: ParamStore::new_in(model.registry(), &host, device, dtype),
             model,
             host,
             device,

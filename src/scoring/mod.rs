@@ -185,6 +185,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
     let resumed = mine.len() - todo.len();
 
     let bar = progress_bar(opts.progress, mine.len() as u64, resumed as u64);
+    let storage = crate::saliency::storage_precision(&opts.proxies);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut proxy_seconds = vec![0.0; opts.proxies.len()];
     let mut non_finite = vec![0usize; opts.proxies.len()];
@@ -199,7 +200,8 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                     let Some(arch) = todo.get(i) else { break };
                     let net = opts.space.network(arch);
                     let host = net.initial_params(opts.seed);
-                    let mut scoring = Scoring::new(net.as_ref(), host, device, batch, opts.seed);
+                    let mut scoring =
+                        Scoring::stored_in(net.as_ref(), host, device, batch, opts.seed, storage);
                     let values = score_all(&mut scoring, &opts.proxies);
                     // The receiver only hangs up after an error; then stop quietly.
                     if tx.send((i, values)).is_err() {

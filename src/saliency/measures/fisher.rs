@@ -2,6 +2,8 @@
 //! linear output a, 0.5 * mean over images of (sum over positions of a * dL/da)^2, summed.
 //! Network-level only.
 
+use crate::nn::ctx::Precision;
+
 use super::super::{Measure, Saliency, SaliencyError, Scoring, Target};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -18,6 +20,10 @@ impl Measure for Fisher {
 
     fn needs_data(&self) -> bool {
         true
+    }
+
+    fn network_precision(&self) -> Option<Precision> {
+        Some(Precision::F32)
     }
 
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {

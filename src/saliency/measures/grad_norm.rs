@@ -1,6 +1,8 @@
 //! grad_norm (Abdelfattah et al.): the sum over conv/linear layers of the Euclidean norm of
 //! dL/dW on one batch. Network-level only.
 
+use crate::nn::ctx::Precision;
+
 use super::super::network::by_member;
 use super::super::{Measure, Saliency, SaliencyError, Scoring, Target, per_element};
 
@@ -18,6 +20,10 @@ impl Measure for GradNorm {
 
     fn needs_data(&self) -> bool {
         true
+    }
+
+    fn network_precision(&self) -> Option<Precision> {
+        Some(Precision::F32)
     }
 
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {

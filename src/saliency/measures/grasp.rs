@@ -29,6 +29,10 @@ impl Measure for Grasp {
         true
     }
 
+    fn network_precision(&self) -> Option<Precision> {
+        Some(Precision::F64)
+    }
+
     fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError> {
         let (bn, select, asked): (BnMode, Selection, Option<Precision>) = match target {
             Target::Alpha { precision, bn, .. } => (bn, pass::alpha, Some(precision)),

@@ -34,6 +34,10 @@ impl Measure for JacobCov {
         true
     }
 
+    fn network_precision(&self) -> Option<Precision> {
+        Some(Precision::F32)
+    }
+
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
         let batch = s.batch(self.name())?;
         let spec = PassSpec {

@@ -23,6 +23,10 @@ impl Measure for Nwot {
         true
     }
 
+    fn network_precision(&self) -> Option<Precision> {
+        Some(Precision::F32)
+    }
+
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
         let batch = s.batch(self.name())?;
         let kernel = relu_agreement_kernel(

@@ -28,6 +28,10 @@ impl Measure for Snip {
         true
     }
 
+    fn network_precision(&self) -> Option<Precision> {
+        Some(Precision::F32)
+    }
+
     fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError> {
         let abs_product = |w: f64, g: f64| (w * g).abs();
         match target {

@@ -33,6 +33,10 @@ impl Measure for SynFlow {
         true
     }
 
+    fn network_precision(&self) -> Option<Precision> {
+        Some(Precision::F64)
+    }
+
     fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError> {
         match target {
             Target::Alpha {
