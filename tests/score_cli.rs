@@ -531,3 +531,32 @@ fn correlate_refuses_incomparable_input() {
         assert!(stderr(&out).contains("none of the"), "{}", stderr(&out));
     }
 }
+
+/// `--space darts-imagenet` places genotypes in NetworkImageNet (mobile setting): DARTS_V2 has
+/// the 4.7 M parameters the DARTS paper reports for ImageNet, and the header names the space.
+#[test]
+fn darts_genotypes_score_in_network_imagenet() {
+    let list = tmp("imagenet-genotypes.txt");
+    std::fs::write(&list, "DARTS_V2\n").unwrap();
+    let out_path = tmp("imagenet.jsonl");
+    let out = freedarts(&[
+        "score",
+        "--space",
+        "darts-imagenet",
+        "--archs",
+        &path(list),
+        "--proxy",
+        "params",
+        "-q",
+        "-o",
+        &path(out_path.clone()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = lines(&out_path);
+    let header: serde_json::Value = serde_json::from_str(&rows[0]).unwrap();
+    assert_eq!(header["header"]["space"], "darts-imagenet");
+    assert_eq!(header["header"]["network"]["input_size"], 224);
+    let row: serde_json::Value = serde_json::from_str(&rows[1]).unwrap();
+    let params = row["params"].as_f64().unwrap();
+    assert!((params - 4.7).abs() < 0.05, "DARTS_V2 on ImageNet: {params} M");
+}

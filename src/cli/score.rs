@@ -14,6 +14,7 @@ use freedarts::spaces::{NetworkSpace, SpaceError};
 
 use super::args::data::DataArgs;
 use super::args::device::DeviceArgs;
+use super::args::space::SpaceArg;
 
 fn proxy_help() -> String {
     let mut text = String::from(
@@ -30,17 +31,13 @@ fn proxy_help() -> String {
     text
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum ScoreSpaceArg {
-    Nb201,
-    Darts,
-}
-
 #[derive(clap::Args)]
 pub struct ScoreArgs {
-    /// `nb201`: cells in NAS-Bench-201's TinyNetwork; `darts`: genotypes in NetworkCIFAR.
+    /// `nb201`: cells in NAS-Bench-201's TinyNetwork; `darts`: genotypes in NetworkCIFAR;
+    /// `darts-imagenet`: genotypes in NetworkImageNet (C=48, 14 cells, 1000 classes, 224x224
+    /// unless given).
     #[arg(long, value_enum, default_value = "nb201")]
-    pub space: ScoreSpaceArg,
+    pub space: SpaceArg,
     /// Architectures: `all` (the 15,625 NB201 cells), `sample:N` (seeded; uniformly random
     /// genotypes in the DARTS space), or a file with one architecture a line (NB201 string,
     /// or DARTS `Genotype(...)` text / DARTS_V1 / DARTS_V2).
@@ -60,21 +57,22 @@ pub struct ScoreArgs {
     pub seed: u64,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Network width C [default: 16 in NB201, 36 in DARTS].
+    /// Network width C [default: 16 in NB201, 36 in DARTS, 48 in darts-imagenet].
     #[arg(long)]
     pub channels: Option<usize>,
     /// NB201: cells per stage N [default: 5].
     #[arg(long)]
     pub cells_per_stage: Option<usize>,
-    /// DARTS: cells of NetworkCIFAR [default: 20].
+    /// DARTS: cells of NetworkCIFAR [default: 20; 14 for NetworkImageNet].
     #[arg(long)]
     pub cells: Option<usize>,
-    /// Classes of the head (CIFAR-100: 100, ImageNet16-120: 120).
-    #[arg(long, default_value_t = 10)]
-    pub classes: usize,
-    /// Input height and width (ImageNet16-120: 16).
-    #[arg(long, default_value_t = 32)]
-    pub input_size: usize,
+    /// Classes of the head [default: 10; 1000 for darts-imagenet] (CIFAR-100: 100,
+    /// ImageNet16-120: 120).
+    #[arg(long)]
+    pub classes: Option<usize>,
+    /// Input height and width [default: 32; 224 for darts-imagenet] (ImageNet16-120: 16).
+    #[arg(long)]
+    pub input_size: Option<usize>,
     /// Networks scored in parallel, one thread each [default: the number of CPUs].
     #[arg(long, short)]
     pub jobs: Option<usize>,
@@ -111,29 +109,46 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         }
         proxies.push(p);
     }
-    if [args.channels, args.cells_per_stage, args.cells].contains(&Some(0)) || args.classes == 0 {
+    if [
+        args.channels,
+        args.cells_per_stage,
+        args.cells,
+        args.classes,
+    ]
+    .contains(&Some(0))
+    {
         bail!("--channels, --cells-per-stage, --cells and --classes must be at least 1");
     }
     let space: std::sync::Arc<dyn NetworkSpace> = match args.space {
-        ScoreSpaceArg::Nb201 if args.cells.is_some() => {
+        SpaceArg::Nb201 if args.cells.is_some() => {
             bail!("--cells applies to --space darts; NB201 takes --cells-per-stage")
         }
-        ScoreSpaceArg::Darts if args.cells_per_stage.is_some() => {
+        SpaceArg::Darts | SpaceArg::DartsImagenet if args.cells_per_stage.is_some() => {
             bail!("--cells-per-stage applies to --space nb201; DARTS takes --cells")
         }
-        ScoreSpaceArg::Nb201 => std::sync::Arc::new(Nb201Config {
-            channels: args.channels.unwrap_or(16),
-            cells_per_stage: args.cells_per_stage.unwrap_or(5),
-            classes: args.classes,
-            input_size: args.input_size,
-        }),
-        ScoreSpaceArg::Darts => std::sync::Arc::new(EvalConfig {
-            channels: args.channels.unwrap_or(36),
-            cells: args.cells.unwrap_or(20),
-            classes: args.classes,
-            input_size: args.input_size,
-            ..EvalConfig::cifar()
-        }),
+        SpaceArg::Nb201 => {
+            let d = Nb201Config::default();
+            std::sync::Arc::new(Nb201Config {
+                channels: args.channels.unwrap_or(d.channels),
+                cells_per_stage: args.cells_per_stage.unwrap_or(d.cells_per_stage),
+                classes: args.classes.unwrap_or(d.classes),
+                input_size: args.input_size.unwrap_or(d.input_size),
+            })
+        }
+        SpaceArg::Darts | SpaceArg::DartsImagenet => {
+            let d = if args.space == SpaceArg::Darts {
+                EvalConfig::cifar()
+            } else {
+                EvalConfig::imagenet()
+            };
+            std::sync::Arc::new(EvalConfig {
+                channels: args.channels.unwrap_or(d.channels),
+                cells: args.cells.unwrap_or(d.cells),
+                classes: args.classes.unwrap_or(d.classes),
+                input_size: args.input_size.unwrap_or(d.input_size),
+                ..d
+            })
+        }
     };
     let opts = ScoreOptions {
         space,

@@ -1,7 +1,9 @@
 //! The search spaces, one folder each: ops and the text form of an architecture, the search
-//! supernet, the standalone network of one architecture, and the [`SearchSpace`] that ties
-//! them together. Adding a space is adding a folder, implementing [`SearchSpace`] for its
-//! supernet configuration and naming it in [`crate::search::SpaceConfig`].
+//! supernet, the standalone network of one architecture, and the cell graph for drawings,
+//! behind three traits: [`Space`] (what every use shares), [`SearchSpace`] (supernet and
+//! derivation) and [`NetworkSpace`] (architectures and their networks, for scoring). Adding a
+//! space is adding a folder, implementing the traits and naming the space in
+//! `search::SpaceConfig`, [`derive::Derivation`] and the CLI's `--space`.
 
 pub mod darts;
 pub mod derive;
