@@ -6,8 +6,7 @@ use serde::Serialize;
 
 use crate::nn::model::count_macs;
 use crate::search::{SearchError, SearchOptions, SpaceConfig, build_supernet};
-use crate::spaces::darts::Genotype;
-use crate::spaces::darts::network::{DartsEvalNet, EvalConfig};
+use crate::spaces::{Architecture, NetworkSpace, SpaceError};
 
 /// Size of one network.
 #[derive(Clone, Debug, Serialize)]
@@ -41,26 +40,19 @@ pub fn supernet_size(space: SpaceConfig) -> Result<NetworkSize, SearchError> {
     })
 }
 
-/// Size of the evaluation network of `genotype` under `config`.
-pub fn eval_size(genotype: &Genotype, config: EvalConfig) -> NetworkSize {
-    let net = DartsEvalNet::new(config, genotype);
-    let macs = count_macs(&net);
-    NetworkSize {
-        name: format!(
-            "{} evaluation network: C={} cells={} classes={} input {}x{}",
-            match config.stem {
-                crate::spaces::darts::supernet::DartsStem::Cifar => "NetworkCIFAR",
-                crate::spaces::darts::supernet::DartsStem::ImageNet => "NetworkImageNet",
-            },
-            config.channels,
-            config.cells,
-            config.classes,
-            config.input_size,
-            config.input_size
-        ),
+/// Size of the standalone network of `arch` in `space` (DARTS: NetworkCIFAR or
+/// NetworkImageNet of a genotype).
+pub fn network_size(
+    space: &dyn NetworkSpace,
+    arch: &Architecture,
+) -> Result<NetworkSize, SpaceError> {
+    space.validate()?;
+    let net = space.network(arch);
+    Ok(NetworkSize {
+        name: space.describe(),
         parameters: net.registry().trainable_count(),
         alpha: 0,
-        macs,
-        input_size: config.input_size,
-    }
+        macs: count_macs(&*net),
+        input_size: space.input_size(),
+    })
 }

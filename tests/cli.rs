@@ -250,3 +250,20 @@ fn exported_weights_reproduce_the_run() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `info` sizes the evaluation networks through the space: a skeleton that cannot be built is
+/// refused before anything is built (these panicked once: a division by zero, an index out of
+/// bounds), and DARTS_V2 has the parameter counts of the DARTS paper (3.3 M CIFAR, 4.7 M
+/// ImageNet).
+#[test]
+fn info_sizes_genotypes_and_refuses_impossible_networks() {
+    let out = freedarts(&["info", "--space", "darts", "--genotype", "DARTS_V2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NetworkCIFAR evaluation network") && text.contains("(3349342)"));
+    assert!(text.contains("NetworkImageNet evaluation network") && text.contains("(4718752)"));
+    for flag in ["--eval-channels", "--eval-cells", "--eval-classes"] {
+        let out = freedarts(&["info", "--genotype", "DARTS_V2", flag, "0"]);
+        assert_clean_error(&out, "invalid setting: --eval-channels must be even");
+    }
+}

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Result, anyhow};
 
-use freedarts::sizes::{eval_size, supernet_size};
+use freedarts::sizes::{network_size, supernet_size};
+use freedarts::spaces::NetworkSpace;
 use freedarts::spaces::darts::network::EvalConfig;
-use freedarts::spaces::darts::{Genotype, by_name};
 
 use super::args::output::write_json;
 use super::args::space::SpaceArgs;
@@ -36,20 +36,23 @@ pub struct InfoArgs {
 pub fn info(args: &InfoArgs) -> Result<()> {
     let mut sizes = vec![supernet_size(args.space.config()?)?];
     if let Some(text) = &args.genotype {
-        let genotype = match by_name(text) {
-            Some(g) => g,
-            None => text.parse::<Genotype>().with_context(
-                || "--genotype is neither a known name nor a valid Genotype(...) text",
-            )?,
-        };
         let cifar = EvalConfig {
             channels: args.eval_channels,
             cells: args.eval_cells,
             classes: args.eval_classes,
             ..EvalConfig::cifar()
         };
-        sizes.push(eval_size(&genotype, cifar));
-        sizes.push(eval_size(&genotype, EvalConfig::imagenet()));
+        let arch = cifar.parse(text).map_err(|e| {
+            anyhow!("--genotype is neither a known name nor a valid Genotype(...) text: {e}")
+        })?;
+        for space in [cifar, EvalConfig::imagenet()] {
+            sizes.push(network_size(&space, &arch).map_err(|_| {
+                anyhow!(
+                    "invalid setting: --eval-channels must be even and at least 2, --eval-cells \
+                     at least 3, --eval-classes at least 1"
+                )
+            })?);
+        }
     }
     for s in &sizes {
         println!("{}", s.name);

@@ -110,9 +110,13 @@ impl Space for EvalConfig {
     }
 
     fn describe(&self) -> String {
+        let network = match self.stem {
+            DartsStem::Cifar => "NetworkCIFAR",
+            DartsStem::ImageNet => "NetworkImageNet",
+        };
         format!(
-            "DARTS evaluation network ({:?} stem): C={} cells={} classes={} input {}x{}",
-            self.stem, self.channels, self.cells, self.classes, self.input_size, self.input_size
+            "{network} evaluation network: C={} cells={} classes={} input {}x{}",
+            self.channels, self.cells, self.classes, self.input_size, self.input_size
         )
     }
 
