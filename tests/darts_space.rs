@@ -147,10 +147,14 @@ fn space_flags_are_checked() {
 /// repository, parameters printed by its train.py).
 #[test]
 fn evaluation_network_parameter_counts_match_the_logs() {
-    use freedarts::sizes::eval_size;
+    use freedarts::sizes::network_size;
+    use freedarts::spaces::NetworkSpace;
     use freedarts::spaces::darts::network::EvalConfig;
     use freedarts::spaces::darts::{Genotype, darts_v2};
-    let params = |g: &Genotype, c: EvalConfig| eval_size(g, c).parameters;
+    let params = |g: &Genotype, c: EvalConfig| {
+        let arch = c.parse(&g.to_string()).unwrap();
+        network_size(&c, &arch).unwrap().parameters
+    };
     assert_eq!(
         (params(&darts_v2(), EvalConfig::cifar()) as f64 / 1e3).round(),
         3349.0
