@@ -51,8 +51,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
                 output.proxy, output.objective_name, output.objective
             ),
             remedy: Some(
-                "use the default alpha initialisation (1e-3 * N(0,1)) or float64 (dtype f64)"
-                    .into(),
+                "use the default alpha initialisation (1e-3 * N(0,1)) or --dtype f64".into(),
             ),
         });
         return warnings;
@@ -77,8 +76,8 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
                 output.objective_name, sensitivity, output.objective, roundoff
             ),
             remedy: Some(
-                "score with BatchNorm in eval mode or removed (bn eval / bn none), or check \
-                 in float64 (dtype f64) whether the architecture changes"
+                "score with --bn eval or --bn none, or check with --dtype f64 whether the \
+                 architecture changes"
                     .into(),
             ),
         });
@@ -170,7 +169,7 @@ pub fn compare_precisions(
             message: format!(
                 "float64 repeat derives a different architecture (scores differ by up to {worst:.1e} of the largest): {theirs}"
             ),
-            remedy: Some("the float32 decisions rest on round-off: use float64 (dtype f64), or BatchNorm in eval mode or removed (bn eval / bn none)".into()),
+            remedy: Some("the float32 decisions rest on round-off: use --dtype f64, or --bn eval / --bn none".into()),
         }]
     }
 }

@@ -67,7 +67,7 @@ impl Measure for Grasp {
                 .to_string(),
         ];
         if asked.is_some_and(|p| p != Precision::F64) {
-            notes.push("GraSP always runs in float64; the requested dtype was ignored".into());
+            notes.push("GraSP always runs in float64; --dtype was ignored".into());
         }
         Ok(Saliency {
             objective: Some(("L", at.objective)),
