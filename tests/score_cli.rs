@@ -558,5 +558,8 @@ fn darts_genotypes_score_in_network_imagenet() {
     assert_eq!(header["header"]["network"]["input_size"], 224);
     let row: serde_json::Value = serde_json::from_str(&rows[1]).unwrap();
     let params = row["params"].as_f64().unwrap();
-    assert!((params - 4.7).abs() < 0.05, "DARTS_V2 on ImageNet: {params} M");
+    assert!(
+        (params - 4.7).abs() < 0.05,
+        "DARTS_V2 on ImageNet: {params} M"
+    );
 }
