@@ -84,6 +84,11 @@ fn search_outputs_match_the_schema() {
         .iter()
         .map(|s| s.to_string())
         .collect(),
+        [&small_nb201[..], &["--strategy", "iterative"]]
+            .concat()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     ];
     for args in runs.drain(..) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow};
 
 use freedarts::nn::ctx::{BnMode, Precision};
+use freedarts::search::strategy::Strategy;
 use freedarts::search::{ProxyKind, SearchOptions, run_search};
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
 
@@ -32,6 +33,25 @@ impl From<ProxyArg> for ProxyKind {
             ProxyArg::Synflow => Self::Synflow,
             ProxyArg::Snip => Self::Snip,
             ProxyArg::Grasp => Self::Grasp,
+        }
+    }
+}
+
+/// [`Strategy`] on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyArg {
+    /// Score the whole supernet once and derive (FreeDARTS, the default).
+    Oneshot,
+    /// Prune the weakest op of every edge (DARTS: then the weakest in-edge of every node down
+    /// to two), rescore the reduced supernet, repeat until one choice is left.
+    Iterative,
+}
+
+impl From<StrategyArg> for Strategy {
+    fn from(arg: StrategyArg) -> Self {
+        match arg {
+            StrategyArg::Oneshot => Self::Oneshot,
+            StrategyArg::Iterative => Self::Iterative,
         }
     }
 }
@@ -96,6 +116,9 @@ pub struct SearchArgs {
     /// Saliency: synflow (data-free, the FreeDARTS default), snip or grasp (one real batch).
     #[arg(long, value_enum, default_value_t = ProxyArg::Synflow)]
     pub proxy: ProxyArg,
+    /// Search strategy over the supernet.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Oneshot)]
+    pub strategy: StrategyArg,
     /// Float precision of the scoring pass (GraSP always uses f64).
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub dtype: PrecisionArg,
@@ -155,6 +178,7 @@ impl SearchArgs {
             benchmark: self.benchmark.clone(),
             cross_check_f64: self.cross_check_f64,
             export_weights: self.export_weights.clone(),
+            strategy: self.strategy.into(),
         })
     }
 }

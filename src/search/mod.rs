@@ -18,10 +18,12 @@ use crate::saliency::{Measure, Scoring, Target, measure_by_name};
 use crate::spaces::SearchSpace;
 use crate::spaces::derive::Derivation;
 pub mod result;
+pub mod strategy;
 
 use crate::spaces::darts::supernet::DartsConfig;
 use crate::spaces::nb201::supernet::Nb201Config;
 use result::{Provenance, SearchResult, Timings};
+use strategy::Strategy;
 
 /// A search space with its macro skeleton.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,6 +118,10 @@ pub struct SearchOptions {
     /// Write the initial supernet (weights, BN buffers, alphas) as safetensors with PyTorch
     /// names, so the run can be repeated in PyTorch or with `--init-from`.
     pub export_weights: Option<PathBuf>,
+    /// How the supernet is searched; left out of results for `oneshot` (FreeDARTS), so those
+    /// read as they always did.
+    #[serde(default, skip_serializing_if = "Strategy::is_oneshot")]
+    pub strategy: Strategy,
 }
 
 impl Default for SearchOptions {
@@ -134,6 +140,7 @@ impl Default for SearchOptions {
             benchmark: None,
             cross_check_f64: false,
             export_weights: None,
+            strategy: Strategy::Oneshot,
         }
     }
 }
@@ -295,12 +302,21 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         alpha_abs: opts.alpha_abs,
     };
     let mut scoring = Scoring::new(&*net, state, device, batch.as_ref(), opts.seed);
-    let output = score_alpha(proxy, &mut scoring, target(opts.dtype))?;
+    let (output, trace) = match opts.strategy {
+        Strategy::Oneshot => (score_alpha(proxy, &mut scoring, target(opts.dtype))?, None),
+        Strategy::Iterative => {
+            let choices = opts.space.space().choices();
+            let (output, trace) =
+                strategy::iterative(proxy, &mut scoring, target(opts.dtype), &choices)?;
+            (output, Some(trace))
+        }
+    };
     let score_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     let (derivation, mut warnings) = derive_and_check(&opts.space, &output);
-    if opts.cross_check_f64 && output.precision != Precision::F64 {
+    // The float64 repeat checks one scoring; a strategy's rounds would each need their own.
+    if opts.cross_check_f64 && trace.is_none() && output.precision != Precision::F64 {
         let exact = score_alpha(proxy, &mut scoring, target(Precision::F64))?;
         warnings.extend(diagnostics::compare_precisions(
             &output,
@@ -328,6 +344,7 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         space: opts.space.name().into(),
         architecture: derivation.architecture_text(),
         proxy: output,
+        strategy: trace,
         derivation,
         warnings,
         benchmark,

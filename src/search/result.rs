@@ -78,6 +78,9 @@ pub struct SearchResult {
     /// The derived architecture in the space's text encoding.
     pub architecture: String,
     pub proxy: ProxyOutput,
+    /// Round by round, what a strategy other than `oneshot` removed (absent for `oneshot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<super::strategy::StrategyTrace>,
     /// How the architecture followed from the scores.
     pub derivation: Derivation,
     pub warnings: Vec<Warning>,

@@ -56,6 +56,19 @@ pub trait SearchSpace: Space {
     fn reduction_cells(&self) -> Vec<usize> {
         Vec::new()
     }
+    /// What [`SearchSpace::derive`] chooses from one score matrix, for strategies that prune
+    /// step by step.
+    fn choices(&self) -> Choices;
+}
+
+/// The choices a derivation makes in one alpha matrix (rows are edges, columns ops).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choices {
+    /// Columns an edge may keep (DARTS leaves out `none`).
+    pub ops: Vec<usize>,
+    /// Rows grouped by the node they enter, with how many of them the node keeps; empty when
+    /// every edge keeps one op (NB201).
+    pub nodes: Vec<(std::ops::Range<usize>, usize)>,
 }
 
 /// One architecture of a space, held as its canonical text (the NB201 string, the

@@ -9,9 +9,11 @@ use crate::spaces::derive::Derivation;
 
 use super::network::{DartsEvalNet, EvalConfig};
 use super::supernet::{DartsConfig, DartsStem, DartsSupernet};
-use super::{CellGenes, DARTS_STEPS, Genotype, by_name};
+use super::{CellGenes, DARTS_STEPS, DartsOp, Genotype, by_name, node_rows};
 use crate::spaces::graph::CellGraph;
-use crate::spaces::{Architecture, NetworkSpace, SearchSpace, Space, SpaceError, check_input_size};
+use crate::spaces::{
+    Architecture, Choices, NetworkSpace, SearchSpace, Space, SpaceError, check_input_size,
+};
 
 fn name_of(stem: DartsStem) -> &'static str {
     match stem {
@@ -101,6 +103,14 @@ impl SearchSpace for DartsConfig {
 
     fn reduction_cells(&self) -> Vec<usize> {
         vec![self.cells / 3, 2 * self.cells / 3]
+    }
+
+    /// The non-`none` ops; every intermediate node keeps two of its in-edges.
+    fn choices(&self) -> Choices {
+        Choices {
+            ops: (1..DartsOp::ALL.len()).collect(),
+            nodes: (2..2 + DARTS_STEPS).map(|n| (node_rows(n), 2)).collect(),
+        }
     }
 }
 

@@ -10,9 +10,11 @@ use crate::spaces::derive::Derivation;
 
 use super::network::Nb201Network;
 use super::supernet::{Nb201Config, Nb201Supernet};
-use super::{NB201_EDGES, NB201_NUM_ARCHS, Nb201Arch};
+use super::{NB201_EDGES, NB201_NUM_ARCHS, Nb201Arch, Nb201Op};
 use crate::spaces::graph::CellGraph;
-use crate::spaces::{Architecture, NetworkSpace, SearchSpace, Space, SpaceError, check_input_size};
+use crate::spaces::{
+    Architecture, Choices, NetworkSpace, SearchSpace, Space, SpaceError, check_input_size,
+};
 
 impl Space for Nb201Config {
     fn name(&self) -> &'static str {
@@ -50,6 +52,14 @@ impl SearchSpace for Nb201Config {
     /// alpha is in the model state the official NB201 code makes absolute.
     fn official_alpha_abs(&self) -> bool {
         true
+    }
+
+    /// Every op, `none` included, on every edge.
+    fn choices(&self) -> Choices {
+        Choices {
+            ops: (0..Nb201Op::ALL.len()).collect(),
+            nodes: Vec::new(),
+        }
     }
 
     /// Argmax of the single alpha matrix.
