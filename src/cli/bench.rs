@@ -7,6 +7,7 @@ use anyhow::Result;
 use freedarts::bench::{BenchOptions, run_bench};
 
 use super::args::device::DeviceArgs;
+use super::args::{bounds, range};
 use super::args::output::write_json;
 use super::args::space::SpaceArgs;
 
@@ -22,13 +23,14 @@ pub struct BenchArgs {
     /// CIFAR binary file for the SNIP batch (synthetic images otherwise).
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Timed SynFlow searches (after 3 warm-ups); the median is reported.
-    #[arg(long, default_value_t = 20)]
+    /// Timed SynFlow searches (after 3 warm-ups), 1 to 100000; the median is reported.
+    #[arg(long, default_value_t = 20, value_parser = range(1, bounds::REPEATS))]
     pub repeats: usize,
-    /// Timed SNIP passes (after 1 warm-up); 0 skips SNIP.
-    #[arg(long, default_value_t = 5)]
+    /// Timed SNIP passes (after 1 warm-up), 0 to 100000; 0 skips SNIP.
+    #[arg(long, default_value_t = 5, value_parser = range(0, bounds::REPEATS))]
     pub snip_repeats: usize,
-    #[arg(long, default_value_t = 64)]
+    /// Images in the SNIP batch, 1 to 65536.
+    #[arg(long, default_value_t = 64, value_parser = range(1, bounds::BATCH))]
     pub batch_size: usize,
     /// Write the timings as JSON.
     #[arg(long, value_name = "FILE")]

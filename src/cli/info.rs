@@ -10,6 +10,7 @@ use freedarts::spaces::darts::{Genotype, by_name};
 
 use super::args::output::write_json;
 use super::args::space::SpaceArgs;
+use super::args::{bounds, range};
 
 #[derive(clap::Args)]
 pub struct InfoArgs {
@@ -19,14 +20,14 @@ pub struct InfoArgs {
     /// also size its evaluation networks.
     #[arg(long, value_name = "TEXT|NAME")]
     pub genotype: Option<String>,
-    /// Width of the CIFAR evaluation network.
-    #[arg(long, default_value_t = 36)]
+    /// Width of the CIFAR evaluation network, an even number from 2 to 4096.
+    #[arg(long, default_value_t = 36, value_parser = range(2, bounds::CHANNELS))]
     pub eval_channels: usize,
-    /// Cells of the CIFAR evaluation network.
-    #[arg(long, default_value_t = 20)]
+    /// Cells of the CIFAR evaluation network, 3 to 1000.
+    #[arg(long, default_value_t = 20, value_parser = range(3, bounds::CELLS))]
     pub eval_cells: usize,
-    /// Classes of the CIFAR evaluation network.
-    #[arg(long, default_value_t = 10)]
+    /// Classes of the CIFAR evaluation network, 1 to 100000.
+    #[arg(long, default_value_t = 10, value_parser = range(1, bounds::CLASSES))]
     pub eval_classes: usize,
     /// Write the sizes as JSON.
     #[arg(long, value_name = "FILE")]

@@ -13,6 +13,7 @@ use freedarts::spaces::nb201::supernet::Nb201Config;
 
 use super::args::data::DataArgs;
 use super::args::device::DeviceArgs;
+use super::args::{bounds, range};
 
 fn proxy_help() -> String {
     let mut text = String::from(
@@ -59,23 +60,23 @@ pub struct ScoreArgs {
     pub seed: u64,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Network width C [default: 16 in NB201, 36 in DARTS].
-    #[arg(long)]
+    /// Network width C, 1 to 4096 (DARTS: even) [default: 16 in NB201, 36 in DARTS].
+    #[arg(long, value_parser = range(1, bounds::CHANNELS))]
     pub channels: Option<usize>,
-    /// NB201: cells per stage N [default: 5].
-    #[arg(long)]
+    /// NB201: cells per stage N, 1 to 1000 [default: 5].
+    #[arg(long, value_parser = range(1, bounds::CELLS))]
     pub cells_per_stage: Option<usize>,
-    /// DARTS: cells of NetworkCIFAR [default: 20].
-    #[arg(long)]
+    /// DARTS: cells of NetworkCIFAR, 3 to 1000 [default: 20].
+    #[arg(long, value_parser = range(3, bounds::CELLS))]
     pub cells: Option<usize>,
-    /// Classes of the head (CIFAR-100: 100, ImageNet16-120: 120).
-    #[arg(long, default_value_t = 10)]
+    /// Classes of the head, 1 to 100000 (CIFAR-100: 100, ImageNet16-120: 120).
+    #[arg(long, default_value_t = 10, value_parser = range(1, bounds::CLASSES))]
     pub classes: usize,
-    /// Input height and width (ImageNet16-120: 16).
-    #[arg(long, default_value_t = 32)]
+    /// Input height and width, a multiple of 4 up to 4096 (ImageNet16-120: 16).
+    #[arg(long, default_value_t = 32, value_parser = range(1, bounds::INPUT_SIZE))]
     pub input_size: usize,
-    /// Networks scored in parallel, one thread each [default: the number of CPUs].
-    #[arg(long, short)]
+    /// Networks scored in parallel, one thread each, 1 to 1024 [default: the number of CPUs].
+    #[arg(long, short, value_parser = range(1, bounds::JOBS))]
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub device: DeviceArgs,
