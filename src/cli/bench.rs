@@ -2,13 +2,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 
 use freedarts::bench::{BenchOptions, run_bench};
+use freedarts::search::validate_config;
+use freedarts::sizes::{check_fits, estimate_supernet};
 
 use super::args::device::DeviceArgs;
 use super::args::{bounds, range};
-use super::args::output::write_json;
+use super::args::output::{check_paths, write_json};
 use super::args::space::SpaceArgs;
 
 #[derive(clap::Args)]
@@ -46,6 +48,23 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         snip_repeats: args.snip_repeats,
         batch_size: args.batch_size,
     };
+    check_paths(
+        &[
+            ("--init-from", args.init_from.as_deref()),
+            ("--data", args.data.as_deref()),
+        ],
+        &[("--json", args.json.as_deref())],
+    )?;
+    validate_config(&opts.space)?;
+    check_fits(
+        format!("the supernet ({}, batch {})", opts.space.describe(), opts.batch_size),
+        estimate_supernet(&opts.space),
+        if opts.snip_repeats > 0 { opts.batch_size } else { 1 },
+        1,
+    )
+    .map_err(|e| {
+        anyhow!("invalid setting: {e}; lower --channels, --cells, --input-size or --batch-size")
+    })?;
     let r = run_bench(&opts, &args.device.device())?;
     println!(
         "synflow search: cold {:.1} ms, warm median {:.1} ms (min {:.1} ms) over {} runs",

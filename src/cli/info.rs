@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, ensure};
 
-use freedarts::sizes::{eval_size, supernet_size};
+use freedarts::search::validate_config;
+use freedarts::sizes::{check_fits, estimate_eval, estimate_supernet, eval_size, supernet_size};
 use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::darts::{Genotype, by_name};
 
-use super::args::output::write_json;
+use super::args::output::{check_paths, write_json};
 use super::args::space::SpaceArgs;
 use super::args::{bounds, range};
 
@@ -35,7 +36,25 @@ pub struct InfoArgs {
 }
 
 pub fn info(args: &InfoArgs) -> Result<()> {
-    let mut sizes = vec![supernet_size(args.space.config()?)?];
+    check_paths(&[], &[("--json", args.json.as_deref())])?;
+    let space = args.space.config()?;
+    validate_config(&space)?;
+    // The network is built and run on one image to count its multiply-adds.
+    check_fits(
+        format!("the supernet ({})", space.describe()),
+        estimate_supernet(&space),
+        1,
+        1,
+    )
+    .map_err(|e| anyhow!("invalid setting: {e}; lower --channels, --cells or --input-size"))?;
+    if args.genotype.is_some() {
+        ensure!(
+            args.eval_channels.is_multiple_of(2),
+            "invalid setting: --eval-channels {} must be even (the reduction cells halve it)",
+            args.eval_channels
+        );
+    }
+    let mut sizes = vec![supernet_size(space)?];
     if let Some(text) = &args.genotype {
         let genotype = match by_name(text) {
             Some(g) => g,
@@ -49,6 +68,9 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             classes: args.eval_classes,
             ..EvalConfig::cifar()
         };
+        check_fits("the evaluation network", estimate_eval(&cifar), 1, 1).map_err(|e| {
+            anyhow!("invalid setting: {e}; lower --eval-channels or --eval-cells")
+        })?;
         sizes.push(eval_size(&genotype, cifar));
         sizes.push(eval_size(&genotype, EvalConfig::imagenet()));
     }

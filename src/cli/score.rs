@@ -2,17 +2,21 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
 use freedarts::scoring::archs::{ArchListError, ArchSelection, NetworkError, ScoreSpace, Shard};
 use freedarts::scoring::file::ScoreFileError;
 use freedarts::scoring::{ScoreError, ScoreOptions, run_scoring};
 use freedarts::spaces::darts::network::EvalConfig;
+use freedarts::search::DataSource;
+use freedarts::sizes::{check_fits, estimate_eval, estimate_nb201_network};
 use freedarts::spaces::nb201::supernet::Nb201Config;
+use freedarts::util::input::{check_regular_file, limits};
 
 use super::args::data::DataArgs;
 use super::args::device::DeviceArgs;
+use super::args::output::check_paths;
 use super::args::{bounds, range};
 
 fn proxy_help() -> String {
@@ -135,6 +139,46 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
             ..EvalConfig::cifar()
         }),
     };
+    let archs_file = match &args.archs {
+        ArchSelection::File(p) => Some(p.as_path()),
+        _ => None,
+    };
+    let data_file = match &args.data.data {
+        Some(DataSource::Cifar(p)) => Some(p.as_path()),
+        _ => None,
+    };
+    check_paths(
+        &[("--archs", archs_file), ("--data", data_file)],
+        &[("--output", Some(args.output.as_path()))],
+    )?;
+    if let Some(path) = archs_file {
+        check_regular_file(path, limits::ARCH_LIST)
+            .with_context(|| format!("cannot read --archs file {}", path.display()))?;
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    space.validate().map_err(|e| score_error(e.into()))?;
+    let batch = if proxies.iter().any(|p| p.needs_data()) {
+        args.data.batch_size
+    } else {
+        1
+    };
+    let estimate = match &space {
+        ScoreSpace::Nb201(c) => estimate_nb201_network(c),
+        ScoreSpace::Darts(c) => estimate_eval(c),
+    };
+    check_fits(
+        format!("{jobs} network(s) scored at once on batches of {batch}"),
+        estimate,
+        batch,
+        jobs,
+    )
+    .map_err(|e| {
+        anyhow!(
+            "invalid setting: {e}; lower --jobs, --channels, --cells, --input-size or --batch-size"
+        )
+    })?;
     let opts = ScoreOptions {
         space,
         archs: args.archs.clone(),
@@ -146,9 +190,7 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         shard: args.shard,
         output: args.output.clone(),
         progress: !args.quiet,
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs,
     };
     let s = run_scoring(&opts, &args.device.device()).map_err(score_error)?;
     let rate = if s.scored > 0 {
@@ -211,11 +253,12 @@ fn score_error(e: ScoreError) -> anyhow::Error {
              file"
         ),
         ScoreError::File(e @ ScoreFileError::NotScoreFile { .. }) => {
-            anyhow!("{e}; pick another --output or remove it")
+            anyhow!("{e}; pick another --output (this file is left as it is)")
         }
         ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
             anyhow!("{e}: resume with the same flags or pick another --output")
         }
+        ScoreError::Batch(source) => anyhow!("{}", super::errors::saliency_words(&source)),
         ScoreError::Proxy { arch, source } => {
             anyhow!("{arch}: {}", super::errors::saliency_words(&source))
         }
