@@ -90,7 +90,7 @@ impl Estimate {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "{what} would need about {} of memory ({:.3e} parameters, {:.3e} activation values per \
-     image), more than the {} this process may use",
+     image), more than the {} this process may use (80 % of the memory available)",
     gib(*.needed), .parameters, .activations, gib(*.available)
 )]
 pub struct TooLarge {
@@ -105,15 +105,17 @@ fn gib(bytes: f64) -> String {
     format!("{:.1} GiB", bytes / (1u64 << 30) as f64)
 }
 
-/// Refuses `estimate` when `copies` runs of it on `batch` images exceed the memory limit of
-/// the process ([`crate::util::memory_limit_bytes`]; 16 GiB when the OS does not tell).
+/// Refuses `estimate` when `copies` runs of it on `batch` images exceed 80 % of the memory
+/// the process may use ([`crate::util::memory_limit_bytes`]; 16 GiB when the OS does not
+/// tell): the estimate is rough, and a run that needs nearly all memory ends in the kernel's
+/// out-of-memory killer rather than in an error.
 pub fn check_fits(
     what: impl Into<String>,
     estimate: Estimate,
     batch: usize,
     copies: usize,
 ) -> Result<(), TooLarge> {
-    let available = crate::util::memory_limit_bytes().unwrap_or(16 << 30) as f64;
+    let available = 0.8 * crate::util::memory_limit_bytes().unwrap_or(16 << 30) as f64;
     let needed = estimate.bytes(batch) * copies.max(1) as f64;
     if needed > available || !needed.is_finite() {
         return Err(TooLarge {

@@ -25,13 +25,13 @@ pub fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Bytes of memory this process may use: the smallest of the physical memory, the cgroup
-/// limit (`memory.max`, v2, or `memory.limit_in_bytes`, v1) and the address-space rlimit, where
-/// the OS tells; `None` when none is known.
+/// Bytes of memory this process may use: the smallest of the memory available now
+/// (`MemAvailable`), the cgroup limit (`memory.max`, v2, or `memory.limit_in_bytes`, v1) and
+/// the address-space rlimit, where the OS tells; `None` when none is known.
 pub fn memory_limit_bytes() -> Option<u64> {
     let mut limits = Vec::new();
     if let Ok(info) = std::fs::read_to_string("/proc/meminfo")
-        && let Some(line) = info.lines().find(|l| l.starts_with("MemTotal:"))
+        && let Some(line) = info.lines().find(|l| l.starts_with("MemAvailable:"))
         && let Some(kb) = line.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok())
     {
         limits.push(kb.saturating_mul(1024));
