@@ -251,6 +251,94 @@ fn result_corpus(dir: &Path) -> Vec<Vec<u8>> {
     vec![std::fs::read(&out).unwrap()]
 }
 
+/// A random JSON value of the kinds a hand edit produces.
+fn random_value(rng: &mut ChaCha8Rng) -> serde_json::Value {
+    use serde_json::json;
+    match rng.random_range(0..12) {
+        0 => json!(null),
+        1 => json!(-1),
+        2 => json!(0),
+        3 => json!(u64::MAX),
+        4 => json!(rng.random_range(0..100)),
+        5 => json!(1e300),
+        6 => json!(""),
+        7 => json!("\u{1b}[2J\u{0}x"),
+        8 => json!([]),
+        9 => json!({}),
+        10 => json!(true),
+        _ => json!("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
+    }
+}
+
+/// Mutates one randomly chosen node of a JSON tree: replaced, removed, or (for an array)
+/// an element duplicated or dropped.
+fn mutate_json(rng: &mut ChaCha8Rng, v: &mut serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    let descend = depth < 12 && rng.random_range(0..4) != 0;
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = &keys[rng.random_range(0..keys.len())];
+            if descend {
+                mutate_json(rng, map.get_mut(key).unwrap(), depth + 1);
+            } else if rng.random_range(0..3) == 0 {
+                map.remove(key);
+            } else {
+                map.insert(key.clone(), random_value(rng));
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            let i = rng.random_range(0..items.len());
+            if descend {
+                mutate_json(rng, &mut items[i], depth + 1);
+            } else {
+                match rng.random_range(0..3) {
+                    0 => {
+                        items.remove(i);
+                    }
+                    1 => {
+                        let copy = items[i].clone();
+                        items.insert(i, copy);
+                    }
+                    _ => items[i] = random_value(rng),
+                }
+            }
+        }
+        _ => *v = random_value(rng),
+    }
+}
+
+/// Like [`fuzz`], on JSON documents mutated at the value level (what a hand edit does).
+fn fuzz_json(
+    name: &str,
+    seed_doc: &serde_json::Value,
+    time: Duration,
+    target: impl Fn(&[u8]),
+) -> usize {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed() ^ 0x6a73);
+    let start = Instant::now();
+    let mut tried = 0;
+    while start.elapsed() < time {
+        let mut doc = seed_doc.clone();
+        for _ in 0..rng.random_range(1..=4) {
+            mutate_json(&mut rng, &mut doc, 0);
+        }
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| target(&bytes)));
+        tried += 1;
+        if outcome.is_err() {
+            let saved = std::env::temp_dir().join(format!("freedarts-fuzz-crash-{name}.json"));
+            let _ = std::fs::write(&saved, &bytes);
+            panic!("{name}: panic on input {tried}, saved to {}", saved.display());
+        }
+    }
+    println!(
+        "fuzz {name}: {tried} inputs in {:.1} s, no panic",
+        start.elapsed().as_secs_f64()
+    );
+    tried
+}
+
 /// Every target for `time` each; returns (name, inputs tried).
 fn fuzz_all(time: Duration) -> Vec<(&'static str, usize)> {
     let dir = temp("all");
@@ -317,16 +405,40 @@ fn fuzz_all(time: Duration) -> Vec<(&'static str, usize)> {
         }),
     ));
     let rj = dir.join("r.json");
+    let draw_all = |p: &Path| {
+        if let Ok(r) = load_result(p) {
+            // What report draws from a result that passed validation must not panic.
+            let _ = freedarts::report::figures::html_report(&r);
+            let _ = freedarts::report::figures::drawing(&r, false);
+            let _ = freedarts::report::figures::drawing(&r, true);
+            let _ = freedarts::report::export::architecture_file(&r, true);
+            let _ = r.render_text(true);
+        }
+    };
+    let results = result_corpus(&dir);
     counts.push((
         "result_json",
-        fuzz("result_json", &result_corpus(&dir), time, |b| {
-            with_file(&rj, b, |p| {
-                if let Ok(r) = load_result(p) {
-                    // What report draws from a result that passed validation must not panic.
-                    let _ = freedarts::report::figures::html_report(&r);
-                    let _ = freedarts::report::export::architecture_file(&r, true);
-                }
-            });
+        fuzz("result_json", &results, time, |b| with_file(&rj, b, draw_all)),
+    ));
+    let doc: serde_json::Value = serde_json::from_slice(&results[0]).unwrap();
+    counts.push((
+        "result_json_fields",
+        fuzz_json("result_json_fields", &doc, time, |b| {
+            with_file(&rj, b, draw_all)
+        }),
+    ));
+    let darts = dir.join("darts.json");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_freedarts"))
+        .args(["search", "--space", "darts", "--channels", "4", "--cells", "5", "--json"])
+        .arg(&darts)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&darts).unwrap()).unwrap();
+    counts.push((
+        "darts_result_json_fields",
+        fuzz_json("darts_result_json_fields", &doc, time, |b| {
+            with_file(&rj, b, draw_all)
         }),
     ));
     let _ = std::fs::remove_dir_all(&dir);
