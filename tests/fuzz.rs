@@ -30,12 +30,53 @@ use freedarts::spaces::nb201::supernet::Nb201Config;
 
 /// Tokens that parsers trip on, spliced in at random.
 const TOKENS: &[&[u8]] = &[
-    b"NaN", b"nan", b"inf", b"-inf", b"1e309", b"-1", b"-0", b"18446744073709551616",
-    b"99999999999999999999", b"0", b"\0", b"\x1b[2J", b"\xef\xbb\xbf", b"\xff\xfe", b"|", b"~",
-    b"+", b",", b"\"", b"{", b"}", b"[", b"]", b":", b"\n", b"\r\n", b"'", b"(", b")", b"null",
-    b"true", b"none", b"skip_connect", b"nor_conv_3x3", b"avg_pool_3x3", b"sep_conv_5x5",
-    b"Genotype(", b"normal=", b"reduce_concat=", b"range(2, 6)", b"\"header\"", b"\"arch\"",
-    b"\"schema\"", b"freedarts.search/1", b"freedarts.scores/1", b"~9", b"~18446744073709551615",
+    b"NaN",
+    b"nan",
+    b"inf",
+    b"-inf",
+    b"1e309",
+    b"-1",
+    b"-0",
+    b"18446744073709551616",
+    b"99999999999999999999",
+    b"0",
+    b"\0",
+    b"\x1b[2J",
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"|",
+    b"~",
+    b"+",
+    b",",
+    b"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b"\n",
+    b"\r\n",
+    b"'",
+    b"(",
+    b")",
+    b"null",
+    b"true",
+    b"none",
+    b"skip_connect",
+    b"nor_conv_3x3",
+    b"avg_pool_3x3",
+    b"sep_conv_5x5",
+    b"Genotype(",
+    b"normal=",
+    b"reduce_concat=",
+    b"range(2, 6)",
+    b"\"header\"",
+    b"\"arch\"",
+    b"\"schema\"",
+    b"freedarts.search/1",
+    b"freedarts.scores/1",
+    b"~9",
+    b"~18446744073709551615",
     b"\xe2\x80\xae",
 ];
 
@@ -185,8 +226,12 @@ fn nb201_corpus() -> Vec<Vec<u8>> {
 }
 
 fn genotype_corpus() -> Vec<Vec<u8>> {
-    let v2 = freedarts::spaces::darts::by_name("DARTS_V2").unwrap().to_string();
-    let v1 = freedarts::spaces::darts::by_name("DARTS_V1").unwrap().to_string();
+    let v2 = freedarts::spaces::darts::by_name("DARTS_V2")
+        .unwrap()
+        .to_string();
+    let v1 = freedarts::spaces::darts::by_name("DARTS_V1")
+        .unwrap()
+        .to_string();
     vec![v2.into_bytes(), v1.into_bytes(), b"DARTS_V2".to_vec()]
 }
 
@@ -232,7 +277,15 @@ fn tiny_registry() -> ParamRegistry {
 fn score_corpus(dir: &Path) -> Vec<Vec<u8>> {
     let out = dir.join("seed.jsonl");
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_freedarts"))
-        .args(["score", "--archs", "sample:3", "--proxy", "params,flops", "-q", "-o"])
+        .args([
+            "score",
+            "--archs",
+            "sample:3",
+            "--proxy",
+            "params,flops",
+            "-q",
+            "-o",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -329,7 +382,10 @@ fn fuzz_json(
         if outcome.is_err() {
             let saved = std::env::temp_dir().join(format!("freedarts-fuzz-crash-{name}.json"));
             let _ = std::fs::write(&saved, &bytes);
-            panic!("{name}: panic on input {tried}, saved to {}", saved.display());
+            panic!(
+                "{name}: panic on input {tried}, saved to {}",
+                saved.display()
+            );
         }
     }
     println!(
@@ -418,7 +474,9 @@ fn fuzz_all(time: Duration) -> Vec<(&'static str, usize)> {
     let results = result_corpus(&dir);
     counts.push((
         "result_json",
-        fuzz("result_json", &results, time, |b| with_file(&rj, b, draw_all)),
+        fuzz("result_json", &results, time, |b| {
+            with_file(&rj, b, draw_all)
+        }),
     ));
     let doc: serde_json::Value = serde_json::from_slice(&results[0]).unwrap();
     counts.push((
@@ -429,7 +487,16 @@ fn fuzz_all(time: Duration) -> Vec<(&'static str, usize)> {
     ));
     let darts = dir.join("darts.json");
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_freedarts"))
-        .args(["search", "--space", "darts", "--channels", "4", "--cells", "5", "--json"])
+        .args([
+            "search",
+            "--space",
+            "darts",
+            "--channels",
+            "4",
+            "--cells",
+            "5",
+            "--json",
+        ])
         .arg(&darts)
         .output()
         .unwrap();

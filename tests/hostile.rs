@@ -91,7 +91,10 @@ fn temp(tag: &str) -> PathBuf {
 
 fn fifo(dir: &Path) -> String {
     let p = dir.join("fifo");
-    let status = Command::new("mkfifo").arg(&p).status().expect("mkfifo runs");
+    let status = Command::new("mkfifo")
+        .arg(&p)
+        .status()
+        .expect("mkfifo runs");
     assert!(status.success());
     path(p)
 }
@@ -137,25 +140,67 @@ const TINY: [&str; 4] = ["--channels", "4", "--cells-per-stage", "1"];
 #[test]
 fn no_panic_on_zero_or_odd_sizes() {
     refused(
-        &["info", "--space", "darts", "--genotype", "DARTS_V2", "--eval-channels", "0"],
+        &[
+            "info",
+            "--space",
+            "darts",
+            "--genotype",
+            "DARTS_V2",
+            "--eval-channels",
+            "0",
+        ],
         "--eval-channels",
     );
     refused(
-        &["info", "--space", "darts", "--genotype", "DARTS_V2", "--eval-channels", "3"],
+        &[
+            "info",
+            "--space",
+            "darts",
+            "--genotype",
+            "DARTS_V2",
+            "--eval-channels",
+            "3",
+        ],
         "must be even",
     );
     refused(
-        &["info", "--space", "darts", "--genotype", "DARTS_V2", "--eval-classes", "0"],
+        &[
+            "info",
+            "--space",
+            "darts",
+            "--genotype",
+            "DARTS_V2",
+            "--eval-classes",
+            "0",
+        ],
         "--eval-classes",
     );
     refused(
-        &["info", "--space", "darts", "--genotype", "DARTS_V2", "--eval-cells", "0"],
+        &[
+            "info",
+            "--space",
+            "darts",
+            "--genotype",
+            "DARTS_V2",
+            "--eval-cells",
+            "0",
+        ],
         "--eval-cells",
     );
     let dir = temp("zero");
     let out = path(dir.join("s.jsonl"));
     refused(
-        &["score", "--data", "synthetic", "--batch-size", "0", "--proxy", "nwot", "-o", &out],
+        &[
+            "score",
+            "--data",
+            "synthetic",
+            "--batch-size",
+            "0",
+            "--proxy",
+            "nwot",
+            "-o",
+            &out,
+        ],
         "--batch-size",
     );
     refused(&["bench", "--repeats", "0"], "--repeats");
@@ -178,14 +223,22 @@ fn fifos_devices_and_directories_are_refused_without_reading() {
     refused(&["search", "--benchmark", &f], "FIFO");
     refused(&["search", "--benchmark", "/dev/zero"], "character device");
     refused(&["search", "--proxy", "snip", "--data", &f], "FIFO");
-    refused(&["search", "--proxy", "snip", "--data", "/dev/null"], "character device");
+    refused(
+        &["search", "--proxy", "snip", "--data", "/dev/null"],
+        "character device",
+    );
     refused(&["search", "--json", &f], "--json");
     refused(&["score", "--archs", &f, "-o", &out], "FIFO");
     refused(&["score", "-o", &f], "--output");
     refused(&["score", "-o", "/dev/null"], "--output");
     refused(&["report", &f, "-o", &path(dir.join("o.html"))], "FIFO");
     refused(
-        &["correlate", &f, "--benchmark", &path(shared().join("data/nb201/accuracies.csv"))],
+        &[
+            "correlate",
+            &f,
+            "--benchmark",
+            &path(shared().join("data/nb201/accuracies.csv")),
+        ],
         "FIFO",
     );
     refused(&["bench", "--init-from", &f], "FIFO");
@@ -199,26 +252,60 @@ fn oversized_inputs_and_networks_are_refused_up_front() {
     let mut bytes = (u64::MAX / 2).to_le_bytes().to_vec();
     bytes.extend(b"{}");
     std::fs::write(&claim, bytes).unwrap();
-    refused(&["search", "--init-from", &path(claim)], "the header claims");
+    refused(
+        &["search", "--init-from", &path(claim)],
+        "the header claims",
+    );
     refused(&["search", "--channels", "100000"], "--channels");
     refused(&["search", "--input-size", "100000"], "--input-size");
     refused(
-        &["info", "--space", "darts", "--genotype", "DARTS_V2", "--eval-cells", "100000000"],
+        &[
+            "info",
+            "--space",
+            "darts",
+            "--genotype",
+            "DARTS_V2",
+            "--eval-cells",
+            "100000000",
+        ],
         "--eval-cells",
     );
     refused(&["search", "--input-size", "4096"], "GiB of memory");
     refused(
-        &["search", "--space", "darts", "--cells", "1000", "--channels", "64"],
+        &[
+            "search",
+            "--space",
+            "darts",
+            "--cells",
+            "1000",
+            "--channels",
+            "64",
+        ],
         "GiB of memory",
     );
     refused(&["info", "--channels", "4096"], "GiB of memory");
     refused(
-        &["info", "--space", "darts", "--genotype", "DARTS_V2", "--eval-channels", "4096"],
+        &[
+            "info",
+            "--space",
+            "darts",
+            "--genotype",
+            "DARTS_V2",
+            "--eval-channels",
+            "4096",
+        ],
         "GiB of memory",
     );
     refused(
         &[
-            "score", "--proxy", "snip", "--data", "synthetic", "--batch-size", "65536", "-o",
+            "score",
+            "--proxy",
+            "snip",
+            "--data",
+            "synthetic",
+            "--batch-size",
+            "65536",
+            "-o",
             &path(dir.join("s.jsonl")),
         ],
         "lower --jobs",
@@ -256,25 +343,45 @@ fn outputs_never_overwrite_inputs() {
     std::fs::write(&data, cifar100(&[1, 2])).unwrap();
     let d = path(data.clone());
     refused(
-        &["search", "--proxy", "snip", "--data", &d, "--batch-size", "1", "--json", &d],
+        &[
+            "search",
+            "--proxy",
+            "snip",
+            "--data",
+            &d,
+            "--batch-size",
+            "1",
+            "--json",
+            &d,
+        ],
         "same file",
     );
     assert_eq!(std::fs::read(&data).unwrap(), cifar100(&[1, 2]));
 
     let scores = dir.join("s.jsonl");
     let s = path(scores.clone());
-    succeeds(&["score", "--archs", "sample:2", "--proxy", "params", "-o", &s, "-q"]);
+    succeeds(&[
+        "score", "--archs", "sample:2", "--proxy", "params", "-o", &s, "-q",
+    ]);
     let csv = path(shared().join("data/nb201/accuracies.csv"));
     let kept = std::fs::read(&scores).unwrap();
-    refused(&["correlate", &s, "--benchmark", &csv, "-o", &s], "same file");
-    refused(&["correlate", &s, "--benchmark", &csv, "--draw", &csv], "same file");
+    refused(
+        &["correlate", &s, "--benchmark", &csv, "-o", &s],
+        "same file",
+    );
+    refused(
+        &["correlate", &s, "--benchmark", &csv, "--draw", &csv],
+        "same file",
+    );
     assert_eq!(std::fs::read(&scores).unwrap(), kept);
     // A score file with someone's text appended (no final newline) is not cut.
     let mut edited = kept.clone();
     edited.extend(b"my notes about this run");
     std::fs::write(&scores, &edited).unwrap();
     let err = refused(
-        &["score", "--archs", "sample:2", "--proxy", "params", "-o", &s, "-q"],
+        &[
+            "score", "--archs", "sample:2", "--proxy", "params", "-o", &s, "-q",
+        ],
         "not a torn row",
     );
     assert!(!err.contains("remove"), "{err}");
@@ -290,8 +397,18 @@ fn refused_score_runs_leave_no_file() {
     let out = dir.join("s.jsonl");
     let o = path(out.clone());
     let base = [
-        "score", "--archs", "sample:2", "--proxy", "snip", "--data", &d, "--batch-size", "4", "-o",
-        &o, "-q",
+        "score",
+        "--archs",
+        "sample:2",
+        "--proxy",
+        "snip",
+        "--data",
+        &d,
+        "--batch-size",
+        "4",
+        "-o",
+        &o,
+        "-q",
     ];
     let mut args = base.to_vec();
     args.extend(["--classes", "10"]);
@@ -325,9 +442,15 @@ fn loaded_numbers_are_checked() {
         "arch,cifar10_test\n|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|,150\n",
     )
     .unwrap();
-    refused(&["search", "--benchmark", &path(csv.clone())], "line 2, column `cifar10_test`: 150");
-    std::fs::write(&csv, "arch,cifar10_test\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,-1\n")
-        .unwrap();
+    refused(
+        &["search", "--benchmark", &path(csv.clone())],
+        "line 2, column `cifar10_test`: 150",
+    );
+    std::fs::write(
+        &csv,
+        "arch,cifar10_test\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,-1\n",
+    )
+    .unwrap();
     refused(&["search", "--benchmark", &path(csv)], "0 to 100");
 }
 
@@ -356,7 +479,12 @@ fn report_validates_hand_edited_results() {
     succeeds(&["report", &path(with_bom), "-o", &path(dir.join("bom.html"))]);
 
     edited_result(&dir, "schema7", |v| v["schema"] = 7.into(), "schema `7`");
-    edited_result(&dir, "space", |v| v["space"] = "foo".into(), "unknown space `foo`");
+    edited_result(
+        &dir,
+        "space",
+        |v| v["space"] = "foo".into(),
+        "unknown space `foo`",
+    );
     edited_result(
         &dir,
         "arch",
@@ -409,19 +537,33 @@ fn messages_name_the_cause_and_escape_control_characters() {
     )
     .unwrap();
     let err = refused(
-        &["score", "--space", "darts", "--archs", &path(archs), "-o", &path(dir.join("s.jsonl"))],
+        &[
+            "score",
+            "--space",
+            "darts",
+            "--archs",
+            &path(archs),
+            "-o",
+            &path(dir.join("s.jsonl")),
+        ],
         "\\u{0}",
     );
     assert!(!dir.join("s.jsonl").exists(), "{err}");
     let empty = dir.join("empty.bin");
     std::fs::write(&empty, b"").unwrap();
-    refused(&["search", "--proxy", "snip", "--data", &path(empty)], "is empty");
+    refused(
+        &["search", "--proxy", "snip", "--data", &path(empty)],
+        "is empty",
+    );
 
     // correlate never advises removing its input.
     let junk = dir.join("junk.jsonl");
     std::fs::write(&junk, "{\"header\": {\"format\": \"other\"}}\n").unwrap();
     let csv = path(shared().join("data/nb201/accuracies.csv"));
-    let err = refused(&["correlate", &path(junk), "--benchmark", &csv], "not a freedarts score file");
+    let err = refused(
+        &["correlate", &path(junk), "--benchmark", &csv],
+        "not a freedarts score file",
+    );
     assert!(!err.contains("remove"), "{err}");
 
     // A write failure of --export-weights is worded as one.
@@ -435,7 +577,15 @@ fn messages_name_the_cause_and_escape_control_characters() {
 #[test]
 fn a_cifar10_file_serves_any_head_size() {
     let cifar = path(shared().join("data/cifar10/train_first200_exact.bin"));
-    let mut args = vec!["search", "--proxy", "snip", "--data", &cifar, "--batch-size", "4"];
+    let mut args = vec![
+        "search",
+        "--proxy",
+        "snip",
+        "--data",
+        &cifar,
+        "--batch-size",
+        "4",
+    ];
     args.extend(TINY);
     args.extend(["--classes", "100"]);
     succeeds(&args);

@@ -9,9 +9,9 @@ use freedarts::search::validate_config;
 use freedarts::sizes::{check_fits, estimate_supernet};
 
 use super::args::device::DeviceArgs;
-use super::args::{bounds, range};
 use super::args::output::{check_paths, write_json};
 use super::args::space::SpaceArgs;
+use super::args::{bounds, range};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -57,9 +57,17 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     )?;
     validate_config(&opts.space)?;
     check_fits(
-        format!("the supernet ({}, batch {})", opts.space.describe(), opts.batch_size),
+        format!(
+            "the supernet ({}, batch {})",
+            opts.space.describe(),
+            opts.batch_size
+        ),
         estimate_supernet(&opts.space),
-        if opts.snip_repeats > 0 { opts.batch_size } else { 1 },
+        if opts.snip_repeats > 0 {
+            opts.batch_size
+        } else {
+            1
+        },
         1,
     )
     .map_err(|e| {

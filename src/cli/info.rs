@@ -68,9 +68,8 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             classes: args.eval_classes,
             ..EvalConfig::cifar()
         };
-        check_fits("the evaluation network", estimate_eval(&cifar), 1, 1).map_err(|e| {
-            anyhow!("invalid setting: {e}; lower --eval-channels or --eval-cells")
-        })?;
+        check_fits("the evaluation network", estimate_eval(&cifar), 1, 1)
+            .map_err(|e| anyhow!("invalid setting: {e}; lower --eval-channels or --eval-cells"))?;
         sizes.push(eval_size(&genotype, cifar));
         sizes.push(eval_size(&genotype, EvalConfig::imagenet()));
     }

@@ -8,9 +8,9 @@ use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_
 use freedarts::scoring::archs::{ArchListError, ArchSelection, NetworkError, ScoreSpace, Shard};
 use freedarts::scoring::file::ScoreFileError;
 use freedarts::scoring::{ScoreError, ScoreOptions, run_scoring};
-use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::search::DataSource;
 use freedarts::sizes::{check_fits, estimate_eval, estimate_nb201_network};
+use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
 use freedarts::util::input::{check_regular_file, limits};
 

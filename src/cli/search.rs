@@ -7,8 +7,8 @@ use anyhow::{Result, anyhow};
 
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::search::{DataSource, ProxyKind, SearchOptions, run_search, validate_config};
-use freedarts::sizes::{check_fits, estimate_supernet};
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
+use freedarts::sizes::{check_fits, estimate_supernet};
 
 use super::args::data::DataArgs;
 use super::args::device::DeviceArgs;
@@ -193,7 +193,9 @@ impl SearchArgs {
             batch,
             1,
         )
-        .map_err(|e| anyhow!("invalid setting: {e}; lower --channels, --cells, --input-size or --batch-size"))?;
+        .map_err(|e| {
+            anyhow!("invalid setting: {e}; lower --channels, --cells, --input-size or --batch-size")
+        })?;
         Ok(())
     }
 }

@@ -297,11 +297,12 @@ pub fn load_cifar_batch(
     let mut sources = Vec::with_capacity(files.len());
     for path in files {
         // Records are read one at a time, so the bound only keeps the count sane.
-        let size = crate::util::input::check_regular_file(&path, MAX_RECORDS * 3074)
-            .map_err(|source| DataError::Io {
+        let size = crate::util::input::check_regular_file(&path, MAX_RECORDS * 3074).map_err(
+            |source| DataError::Io {
                 path: path.clone(),
                 source,
-            })?;
+            },
+        )?;
         if size == 0 {
             return Err(DataError::Empty { path });
         }
@@ -509,8 +510,14 @@ mod tests {
         }
         let empty = dir.join("empty.bin");
         std::fs::write(&empty, b"").unwrap();
-        let e = load_cifar_batch(&empty, CifarFormat::Cifar10, 1, None, &Normalization::IDENTITY)
-            .unwrap_err();
+        let e = load_cifar_batch(
+            &empty,
+            CifarFormat::Cifar10,
+            1,
+            None,
+            &Normalization::IDENTITY,
+        )
+        .unwrap_err();
         assert!(matches!(e, DataError::Empty { .. }), "{e}");
         let e = load_cifar_batch(
             Path::new("/dev/zero"),

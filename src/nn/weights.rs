@@ -162,12 +162,11 @@ pub fn load_state(path: &Path, registry: &ParamRegistry) -> Result<LoadedState, 
         .saturating_mul(16)
         .saturating_add(crate::util::input::limits::SAFETENSORS_HEADER)
         .saturating_add(64 * crate::util::input::MIB);
-    let bytes = crate::util::input::read_bounded(path, max_bytes).map_err(|source| {
-        WeightsError::Io {
+    let bytes =
+        crate::util::input::read_bounded(path, max_bytes).map_err(|source| WeightsError::Io {
             path: path.to_owned(),
             source,
-        }
-    })?;
+        })?;
     check_header_length(path, &bytes)?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| WeightsError::Format {
         path: path.to_owned(),

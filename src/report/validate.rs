@@ -89,9 +89,8 @@ pub fn validate(r: &SearchResult) -> Result<(), String> {
                 return Err(format!("an NB201 derivation in a {space} result"));
             }
             check_decisions(edges, rows, cols, "the derivation")?;
-            let parsed = Nb201Arch::parse(&r.architecture).map_err(|e| {
-                format!("`architecture` is not a NAS-Bench-201 cell: {e}")
-            })?;
+            let parsed = Nb201Arch::parse(&r.architecture)
+                .map_err(|e| format!("`architecture` is not a NAS-Bench-201 cell: {e}"))?;
             if parsed != *arch {
                 return Err(format!(
                     "`architecture` {parsed} differs from the derived cell {arch}"
@@ -203,7 +202,10 @@ fn check_genes(genes: &CellGenes, what: &str) -> Result<(), String> {
     }
     if genes.concat.is_empty()
         || genes.concat.len() > DARTS_STEPS
-        || genes.concat.iter().any(|&c| !(2..2 + DARTS_STEPS).contains(&c))
+        || genes
+            .concat
+            .iter()
+            .any(|&c| !(2..2 + DARTS_STEPS).contains(&c))
     {
         return Err(format!(
             "{what}: concat {:?} is not a list of intermediate nodes 2..={}",

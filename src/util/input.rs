@@ -173,7 +173,12 @@ mod tests {
         let e = read_text(&path, 4).unwrap_err();
         assert!(e.to_string().contains("4-byte limit"), "{e}");
         std::fs::write(&path, [b'a', 0xff]).unwrap();
-        assert!(read_text(&path, 100).unwrap_err().to_string().contains("UTF-8"));
+        assert!(
+            read_text(&path, 100)
+                .unwrap_err()
+                .to_string()
+                .contains("UTF-8")
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -32,7 +32,10 @@ pub fn memory_limit_bytes() -> Option<u64> {
     let mut limits = Vec::new();
     if let Ok(info) = std::fs::read_to_string("/proc/meminfo")
         && let Some(line) = info.lines().find(|l| l.starts_with("MemAvailable:"))
-        && let Some(kb) = line.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok())
+        && let Some(kb) = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
     {
         limits.push(kb.saturating_mul(1024));
     }
@@ -48,7 +51,10 @@ pub fn memory_limit_bytes() -> Option<u64> {
     }
     if let Ok(text) = std::fs::read_to_string("/proc/self/limits")
         && let Some(line) = text.lines().find(|l| l.starts_with("Max address space"))
-        && let Some(v) = line.split_whitespace().nth(3).and_then(|v| v.parse::<u64>().ok())
+        && let Some(v) = line
+            .split_whitespace()
+            .nth(3)
+            .and_then(|v| v.parse::<u64>().ok())
     {
         limits.push(v);
     }

@@ -97,12 +97,15 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     matches!((resolve(a), resolve(b)), (Ok(x), Ok(y)) if x == y)
 }
 
+/// A path with the flag (or argument name) that gave it.
+pub type Labelled<'a> = (&'a str, &'a Path);
+
 /// The first (output, input) pair of labelled paths that name the same file, or two outputs
 /// that do.
 pub fn find_clash<'a>(
-    inputs: &[(&'a str, &'a Path)],
-    outputs: &[(&'a str, &'a Path)],
-) -> Option<((&'a str, &'a Path), (&'a str, &'a Path))> {
+    inputs: &[Labelled<'a>],
+    outputs: &[Labelled<'a>],
+) -> Option<(Labelled<'a>, Labelled<'a>)> {
     for (i, out) in outputs.iter().enumerate() {
         for input in inputs.iter().chain(&outputs[..i]) {
             if same_file(out.1, input.1) {
@@ -147,7 +150,10 @@ mod tests {
         let other = dir.join("sub/../a.json");
         assert!(same_file(&a, &other));
         assert!(!same_file(&a, &dir.join("b.json")));
-        assert!(same_file(&dir.join("new.json"), &dir.join("sub/../new.json")));
+        assert!(same_file(
+            &dir.join("new.json"),
+            &dir.join("sub/../new.json")
+        ));
         let clash = find_clash(&[("RESULT", a.as_path())], &[("--output", other.as_path())]);
         assert_eq!(clash.unwrap().0.0, "--output");
         std::fs::remove_dir_all(&dir).unwrap();

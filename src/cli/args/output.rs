@@ -34,10 +34,17 @@ pub fn check_paths(
     };
     let (inputs, outputs) = (given(inputs), given(outputs));
     for (flag, path) in &outputs {
-        check_output_path(path).with_context(|| format!("cannot write {flag} {}", path.display()))?;
+        check_output_path(path)
+            .with_context(|| format!("cannot write {flag} {}", path.display()))?;
     }
-    let ins: Vec<(&str, &Path)> = inputs.iter().map(|(f, p)| (f.as_str(), p.as_path())).collect();
-    let outs: Vec<(&str, &Path)> = outputs.iter().map(|(f, p)| (f.as_str(), p.as_path())).collect();
+    let ins: Vec<(&str, &Path)> = inputs
+        .iter()
+        .map(|(f, p)| (f.as_str(), p.as_path()))
+        .collect();
+    let outs: Vec<(&str, &Path)> = outputs
+        .iter()
+        .map(|(f, p)| (f.as_str(), p.as_path()))
+        .collect();
     if let Some(((out_flag, out), (in_flag, input))) = find_clash(&ins, &outs) {
         bail!(
             "{out_flag} {} is the same file as {in_flag} {}: pick another {out_flag} (a \
