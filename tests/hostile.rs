@@ -203,7 +203,8 @@ fn no_panic_on_zero_or_odd_sizes() {
         ],
         "--batch-size",
     );
-    refused(&["bench", "--repeats", "0"], "--repeats");
+    let err = refused(&["bench", "--repeats", "0"], "0 is not in 1..=100000");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
     refused(&["search", "--channels", "0"], "--channels");
     refused(&["search", "--classes", "0"], "--classes");
     refused(&["search", "--space", "darts", "--cells", "0"], "--cells");

@@ -69,7 +69,10 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         .into_iter()
         .flatten()
     {
-        println!("wrote {}", path.display());
+        println!(
+            "wrote {}",
+            freedarts::util::input::escape_control(&path.display().to_string(), usize::MAX)
+        );
     }
     Ok(())
 }
