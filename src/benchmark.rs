@@ -81,6 +81,21 @@ pub enum BenchmarkError {
         /// The text found.
         value: String,
     },
+    /// An accuracy outside [0, 100] (percent).
+    #[error(
+        "`{}` line {line}, column `{column}`: {value} is not an accuracy in percent (0 to 100)",
+        path.display()
+    )]
+    AccuracyRange {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// The column.
+        column: String,
+        /// The value found.
+        value: f64,
+    },
     /// An `index` that is not a non-negative integer.
     #[error("`{}` line {line}, column `index`: `{value}` is not a non-negative integer", path.display())]
     BadIndex {
@@ -170,10 +185,13 @@ impl Nb201Benchmark {
     /// A [`BenchmarkError`] naming the file and, for content problems, the
     /// line and column: see its variants.
     pub fn load(path: &Path) -> Result<Self, BenchmarkError> {
-        let file = File::open(path).map_err(|source| BenchmarkError::Io {
+        let io_err = |source| BenchmarkError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        crate::util::input::check_regular_file(path, crate::util::input::limits::BENCHMARK_CSV)
+            .map_err(io_err)?;
+        let file = File::open(path).map_err(io_err)?;
         let csv_err = |source| BenchmarkError::Csv {
             path: path.to_path_buf(),
             source,
@@ -304,6 +322,14 @@ impl Nb201Benchmark {
                     column: column.clone(),
                     value: field(i).to_string(),
                 })?;
+            if !(0.0..=100.0).contains(&value) {
+                return Err(BenchmarkError::AccuracyRange {
+                    path: self.path.clone(),
+                    line,
+                    column: column.clone(),
+                    value,
+                });
+            }
             self.values.push(value);
         }
         self.rows.insert(arch, self.archs.len());

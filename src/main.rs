@@ -38,7 +38,31 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let outcome = match &Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // One line, like every other failure: clap's first line names the flag and the
+            // accepted values or range.
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!(
+                "error: {}",
+                freedarts::util::input::escape_control(first, usize::MAX)
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match &cli.command {
         Command::Search(args) => cli::search::search(args),
         Command::Bench(args) => cli::bench::bench(args),
         Command::Info(args) => cli::info::info(args),

@@ -264,6 +264,6 @@ fn info_sizes_genotypes_and_refuses_impossible_networks() {
     assert!(text.contains("NetworkImageNet evaluation network") && text.contains("(4718752)"));
     for flag in ["--eval-channels", "--eval-cells", "--eval-classes"] {
         let out = freedarts(&["info", "--genotype", "DARTS_V2", flag, "0"]);
-        assert_clean_error(&out, "invalid setting: --eval-channels must be even");
+        assert_clean_error(&out, flag);
     }
 }

@@ -2,13 +2,16 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 
 use freedarts::bench::{BenchOptions, run_bench};
+use freedarts::search::validate_config;
+use freedarts::sizes::{check_fits, estimate_supernet};
 
 use super::args::device::DeviceArgs;
-use super::args::output::write_json;
+use super::args::output::{check_paths, write_json};
 use super::args::space::SpaceArgs;
+use super::args::{bounds, range};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -22,13 +25,14 @@ pub struct BenchArgs {
     /// CIFAR binary file for the SNIP batch (synthetic images otherwise).
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Timed SynFlow searches (after 3 warm-ups); the median is reported.
-    #[arg(long, default_value_t = 20)]
+    /// Timed SynFlow searches (after 3 warm-ups), 1 to 100000; the median is reported.
+    #[arg(long, default_value_t = 20, value_parser = range(1, bounds::REPEATS))]
     pub repeats: usize,
-    /// Timed SNIP passes (after 1 warm-up); 0 skips SNIP.
-    #[arg(long, default_value_t = 5)]
+    /// Timed SNIP passes (after 1 warm-up), 0 to 100000; 0 skips SNIP.
+    #[arg(long, default_value_t = 5, value_parser = range(0, bounds::REPEATS))]
     pub snip_repeats: usize,
-    #[arg(long, default_value_t = 64)]
+    /// Images in the SNIP batch, 1 to 65536.
+    #[arg(long, default_value_t = 64, value_parser = range(1, bounds::BATCH))]
     pub batch_size: usize,
     /// Write the timings as JSON.
     #[arg(long, value_name = "FILE")]
@@ -44,6 +48,31 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         snip_repeats: args.snip_repeats,
         batch_size: args.batch_size,
     };
+    check_paths(
+        &[
+            ("--init-from", args.init_from.as_deref()),
+            ("--data", args.data.as_deref()),
+        ],
+        &[("--json", args.json.as_deref())],
+    )?;
+    validate_config(&opts.space)?;
+    check_fits(
+        format!(
+            "the supernet ({}, batch {})",
+            opts.space.describe(),
+            opts.batch_size
+        ),
+        estimate_supernet(&opts.space),
+        if opts.snip_repeats > 0 {
+            opts.batch_size
+        } else {
+            1
+        },
+        1,
+    )
+    .map_err(|e| {
+        anyhow!("invalid setting: {e}; lower --channels, --cells, --input-size or --batch-size")
+    })?;
     let r = run_bench(&opts, &args.device.device())?;
     println!(
         "synflow search: cold {:.1} ms, warm median {:.1} ms (min {:.1} ms) over {} runs",

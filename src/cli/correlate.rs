@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use super::args::output::{write_json, write_text};
+use super::args::output::{check_paths, write_json, write_text};
 
 #[derive(clap::Args)]
 pub struct CorrelateArgs {
@@ -29,6 +29,19 @@ pub struct CorrelateArgs {
 }
 
 pub fn correlate(args: &CorrelateArgs) -> Result<()> {
+    let mut inputs: Vec<(&str, Option<&std::path::Path>)> = args
+        .scores
+        .iter()
+        .map(|p| ("score file", Some(p.as_path())))
+        .collect();
+    inputs.push(("--benchmark", Some(args.benchmark.as_path())));
+    check_paths(
+        &inputs,
+        &[
+            ("--output", args.output.as_deref()),
+            ("--draw", args.draw.as_deref()),
+        ],
+    )?;
     let report = freedarts::correlate::correlate(&args.scores, &args.benchmark, &args.columns)?;
     print!("{}", report.render_text());
     if let Some(path) = &args.output {

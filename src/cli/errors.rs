@@ -1,6 +1,7 @@
 //! Library errors in the words of the flags that caused them: the library states facts
 //! (a size, a label, a missing batch), the command line says which flag to change.
 
+use freedarts::nn::weights::WeightsError;
 use freedarts::saliency::SaliencyError;
 use freedarts::search::SearchError;
 use freedarts::spaces::SpaceError;
@@ -43,6 +44,21 @@ pub fn space_words(e: &SpaceError) -> String {
     }
 }
 
+/// Reading is `--init-from`, writing is `--export-weights`: each failure says which.
+fn weights_words(e: &WeightsError) -> Option<String> {
+    match e {
+        WeightsError::Io { path, source } => Some(format!(
+            "cannot read --init-from {}: {source}",
+            path.display()
+        )),
+        WeightsError::Write { path, source } => Some(format!(
+            "cannot write --export-weights {}: {source}",
+            path.display()
+        )),
+        _ => None,
+    }
+}
+
 /// The flag wording of one link of an error chain, when it is one of the library's typed
 /// errors that has one.
 pub fn in_flag_words(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -50,12 +66,16 @@ pub fn in_flag_words(cause: &(dyn std::error::Error + 'static)) -> Option<String
         return match e {
             SearchError::Proxy(s) => Some(saliency_words(s)),
             SearchError::Space(s) => Some(format!("invalid setting: {}", space_words(s))),
+            SearchError::Weights(w) => weights_words(w),
             SearchError::BenchmarkNeedsNb201 => Some(
                 "invalid setting: --benchmark looks cells up in NAS-Bench-201 and needs --space nb201"
                     .into(),
             ),
             _ => None,
         };
+    }
+    if let Some(e) = cause.downcast_ref::<WeightsError>() {
+        return weights_words(e);
     }
     if let Some(e) = cause.downcast_ref::<SaliencyError>() {
         return Some(saliency_words(e));

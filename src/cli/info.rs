@@ -2,14 +2,16 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, ensure};
 
-use freedarts::sizes::{network_size, supernet_size};
+use freedarts::search::validate_config;
+use freedarts::sizes::{check_fits, estimate_eval, estimate_supernet, network_size, supernet_size};
 use freedarts::spaces::NetworkSpace;
 use freedarts::spaces::darts::network::EvalConfig;
 
-use super::args::output::write_json;
+use super::args::output::{check_paths, write_json};
 use super::args::space::SpaceArgs;
+use super::args::{bounds, range};
 
 #[derive(clap::Args)]
 pub struct InfoArgs {
@@ -19,14 +21,14 @@ pub struct InfoArgs {
     /// also size its evaluation networks.
     #[arg(long, value_name = "TEXT|NAME")]
     pub genotype: Option<String>,
-    /// Width of the CIFAR evaluation network.
-    #[arg(long, default_value_t = 36)]
+    /// Width of the CIFAR evaluation network, an even number from 2 to 4096.
+    #[arg(long, default_value_t = 36, value_parser = range(2, bounds::CHANNELS))]
     pub eval_channels: usize,
-    /// Cells of the CIFAR evaluation network.
-    #[arg(long, default_value_t = 20)]
+    /// Cells of the CIFAR evaluation network, 3 to 1000.
+    #[arg(long, default_value_t = 20, value_parser = range(3, bounds::CELLS))]
     pub eval_cells: usize,
-    /// Classes of the CIFAR evaluation network.
-    #[arg(long, default_value_t = 10)]
+    /// Classes of the CIFAR evaluation network, 1 to 100000.
+    #[arg(long, default_value_t = 10, value_parser = range(1, bounds::CLASSES))]
     pub eval_classes: usize,
     /// Write the sizes as JSON.
     #[arg(long, value_name = "FILE")]
@@ -34,7 +36,25 @@ pub struct InfoArgs {
 }
 
 pub fn info(args: &InfoArgs) -> Result<()> {
-    let mut sizes = vec![supernet_size(args.space.config()?)?];
+    check_paths(&[], &[("--json", args.json.as_deref())])?;
+    let space = args.space.config()?;
+    validate_config(&space)?;
+    // The network is built and run on one image to count its multiply-adds.
+    check_fits(
+        format!("the supernet ({})", space.describe()),
+        estimate_supernet(&space),
+        1,
+        1,
+    )
+    .map_err(|e| anyhow!("invalid setting: {e}; lower --channels, --cells or --input-size"))?;
+    if args.genotype.is_some() {
+        ensure!(
+            args.eval_channels.is_multiple_of(2),
+            "invalid setting: --eval-channels {} must be even (the reduction cells halve it)",
+            args.eval_channels
+        );
+    }
+    let mut sizes = vec![supernet_size(space)?];
     if let Some(text) = &args.genotype {
         let cifar = EvalConfig {
             channels: args.eval_channels,
@@ -45,6 +65,8 @@ pub fn info(args: &InfoArgs) -> Result<()> {
         let arch = cifar.parse(text).map_err(|e| {
             anyhow!("--genotype is neither a known name nor a valid Genotype(...) text: {e}")
         })?;
+        check_fits("the evaluation network", estimate_eval(&cifar), 1, 1)
+            .map_err(|e| anyhow!("invalid setting: {e}; lower --eval-channels or --eval-cells"))?;
         for space in [cifar, EvalConfig::imagenet()] {
             sizes.push(network_size(&space, &arch).map_err(|_| {
                 anyhow!(

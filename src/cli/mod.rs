@@ -24,5 +24,10 @@ pub fn one_line(e: &anyhow::Error) -> String {
             text.push_str(&msg);
         }
     }
-    text
+    // Echoed input (an op name, a path, a JSON string) may hold control characters; they are
+    // shown escaped. Newlines stay: some errors list their problems one a line.
+    text.split('\n')
+        .map(|line| freedarts::util::input::escape_control(line, usize::MAX))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

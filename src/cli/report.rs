@@ -9,7 +9,7 @@ use freedarts::report::export::architecture_file;
 use freedarts::report::figures::{drawing, html_report};
 use freedarts::report::load::{LoadError, attach_benchmark, load_result};
 
-use super::args::output::write_text;
+use super::args::output::{check_paths, write_text};
 
 #[derive(clap::Args)]
 pub struct ReportArgs {
@@ -35,6 +35,17 @@ pub fn report(args: &ReportArgs) -> Result<()> {
     if args.output.is_none() && args.draw.is_none() && args.export_arch.is_none() {
         bail!("nothing to write: pass --output FILE.html, --draw FILE.svg or --export-arch FILE");
     }
+    check_paths(
+        &[
+            ("RESULT", Some(args.result.as_path())),
+            ("--benchmark", args.benchmark.as_deref()),
+        ],
+        &[
+            ("--output", args.output.as_deref()),
+            ("--draw", args.draw.as_deref()),
+            ("--export-arch", args.export_arch.as_deref()),
+        ],
+    )?;
     let mut result = load_result(&args.result)?;
     if let Some(bench) = &args.benchmark {
         attach_benchmark(&mut result, &args.result, bench).map_err(|e| match e {
@@ -58,7 +69,10 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         .into_iter()
         .flatten()
     {
-        println!("wrote {}", path.display());
+        println!(
+            "wrote {}",
+            freedarts::util::input::escape_control(&path.display().to_string(), usize::MAX)
+        );
     }
     Ok(())
 }

@@ -2,19 +2,24 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
 use freedarts::scoring::archs::{ArchListError, ArchSelection, Shard};
 use freedarts::scoring::file::ScoreFileError;
 use freedarts::scoring::{ScoreError, ScoreOptions, run_scoring};
+use freedarts::search::DataSource;
+use freedarts::sizes::{check_fits, estimate_eval, estimate_nb201_network};
 use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
 use freedarts::spaces::{NetworkSpace, SpaceError};
+use freedarts::util::input::{check_regular_file, limits};
 
 use super::args::data::DataArgs;
 use super::args::device::DeviceArgs;
+use super::args::output::check_paths;
 use super::args::space::SpaceArg;
+use super::args::{bounds, range};
 
 fn proxy_help() -> String {
     let mut text = String::from(
@@ -57,24 +62,26 @@ pub struct ScoreArgs {
     pub seed: u64,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Network width C [default: 16 in NB201, 36 in DARTS, 48 in darts-imagenet].
-    #[arg(long)]
+    /// Network width C, 1 to 4096 (DARTS: even) [default: 16 in NB201, 36 in DARTS, 48 in
+    /// darts-imagenet].
+    #[arg(long, value_parser = range(1, bounds::CHANNELS))]
     pub channels: Option<usize>,
-    /// NB201: cells per stage N [default: 5].
-    #[arg(long)]
+    /// NB201: cells per stage N, 1 to 1000 [default: 5].
+    #[arg(long, value_parser = range(1, bounds::CELLS))]
     pub cells_per_stage: Option<usize>,
-    /// DARTS: cells of NetworkCIFAR [default: 20; 14 for NetworkImageNet].
-    #[arg(long)]
+    /// DARTS: cells, 3 to 1000 [default: 20 for NetworkCIFAR; 14 for NetworkImageNet].
+    #[arg(long, value_parser = range(3, bounds::CELLS))]
     pub cells: Option<usize>,
-    /// Classes of the head [default: 10; 1000 for darts-imagenet] (CIFAR-100: 100,
-    /// ImageNet16-120: 120).
-    #[arg(long)]
+    /// Classes of the head, 1 to 100000 [default: 10; 1000 for darts-imagenet] (CIFAR-100:
+    /// 100, ImageNet16-120: 120).
+    #[arg(long, value_parser = range(1, bounds::CLASSES))]
     pub classes: Option<usize>,
-    /// Input height and width [default: 32; 224 for darts-imagenet] (ImageNet16-120: 16).
-    #[arg(long)]
+    /// Input height and width, up to 4096 [default: 32; 224 for darts-imagenet]
+    /// (ImageNet16-120: 16).
+    #[arg(long, value_parser = range(1, bounds::INPUT_SIZE))]
     pub input_size: Option<usize>,
-    /// Networks scored in parallel, one thread each [default: the number of CPUs].
-    #[arg(long, short)]
+    /// Networks scored in parallel, one thread each, 1 to 1024 [default: the number of CPUs].
+    #[arg(long, short, value_parser = range(1, bounds::JOBS))]
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub device: DeviceArgs,
@@ -109,17 +116,8 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         }
         proxies.push(p);
     }
-    if [
-        args.channels,
-        args.cells_per_stage,
-        args.cells,
-        args.classes,
-    ]
-    .contains(&Some(0))
-    {
-        bail!("--channels, --cells-per-stage, --cells and --classes must be at least 1");
-    }
-    let space: std::sync::Arc<dyn NetworkSpace> = match args.space {
+    // The space, and its size worked out before anything is built.
+    let (space, estimate): (std::sync::Arc<dyn NetworkSpace>, _) = match args.space {
         SpaceArg::Nb201 if args.cells.is_some() => {
             bail!("--cells applies to --space darts; NB201 takes --cells-per-stage")
         }
@@ -128,12 +126,13 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         }
         SpaceArg::Nb201 => {
             let d = Nb201Config::default();
-            std::sync::Arc::new(Nb201Config {
+            let c = Nb201Config {
                 channels: args.channels.unwrap_or(d.channels),
                 cells_per_stage: args.cells_per_stage.unwrap_or(d.cells_per_stage),
                 classes: args.classes.unwrap_or(d.classes),
                 input_size: args.input_size.unwrap_or(d.input_size),
-            })
+            };
+            (std::sync::Arc::new(c), estimate_nb201_network(&c))
         }
         SpaceArg::Darts | SpaceArg::DartsImagenet => {
             let d = if args.space == SpaceArg::Darts {
@@ -141,15 +140,52 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
             } else {
                 EvalConfig::imagenet()
             };
-            std::sync::Arc::new(EvalConfig {
+            let c = EvalConfig {
                 channels: args.channels.unwrap_or(d.channels),
                 cells: args.cells.unwrap_or(d.cells),
                 classes: args.classes.unwrap_or(d.classes),
                 input_size: args.input_size.unwrap_or(d.input_size),
                 ..d
-            })
+            };
+            (std::sync::Arc::new(c), estimate_eval(&c))
         }
     };
+    let archs_file = match &args.archs {
+        ArchSelection::File(p) => Some(p.as_path()),
+        _ => None,
+    };
+    let data_file = match &args.data.data {
+        Some(DataSource::Cifar(p)) => Some(p.as_path()),
+        _ => None,
+    };
+    check_paths(
+        &[("--archs", archs_file), ("--data", data_file)],
+        &[("--output", Some(args.output.as_path()))],
+    )?;
+    if let Some(path) = archs_file {
+        check_regular_file(path, limits::ARCH_LIST)
+            .with_context(|| format!("cannot read --archs file {}", path.display()))?;
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    space.validate().map_err(|e| score_error(e.into()))?;
+    let batch = if proxies.iter().any(|p| p.needs_data()) {
+        args.data.batch_size
+    } else {
+        1
+    };
+    check_fits(
+        format!("{jobs} network(s) scored at once on batches of {batch}"),
+        estimate,
+        batch,
+        jobs,
+    )
+    .map_err(|e| {
+        anyhow!(
+            "invalid setting: {e}; lower --jobs, --channels, --cells, --input-size or --batch-size"
+        )
+    })?;
     let opts = ScoreOptions {
         space,
         archs: args.archs.clone(),
@@ -161,9 +197,7 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         shard: args.shard,
         output: args.output.clone(),
         progress: !args.quiet,
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs,
     };
     let s = run_scoring(&opts, &args.device.device()).map_err(score_error)?;
     let rate = if s.scored > 0 {
@@ -228,11 +262,12 @@ fn score_error(e: ScoreError) -> anyhow::Error {
             anyhow!("--archs sample:{n}: the {space} space samples at most {limit} architectures")
         }
         ScoreError::File(e @ ScoreFileError::NotScoreFile { .. }) => {
-            anyhow!("{e}; pick another --output or remove it")
+            anyhow!("{e}; pick another --output (this file is left as it is)")
         }
         ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
             anyhow!("{e}: resume with the same flags or pick another --output")
         }
+        ScoreError::Batch(source) => anyhow!("{}", super::errors::saliency_words(&source)),
         ScoreError::Proxy { arch, source } => {
             anyhow!("{arch}: {}", super::errors::saliency_words(&source))
         }

@@ -7,12 +7,13 @@ use anyhow::{Result, anyhow};
 
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::search::strategy::Strategy;
-use freedarts::search::{ProxyKind, SearchOptions, run_search};
+use freedarts::search::{DataSource, ProxyKind, SearchOptions, run_search, validate_config};
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
+use freedarts::sizes::{check_fits, estimate_supernet};
 
 use super::args::data::DataArgs;
 use super::args::device::DeviceArgs;
-use super::args::output::write_json;
+use super::args::output::{check_paths, write_json};
 use super::args::space::SpaceArgs;
 use super::report::{Artifacts, write_artifacts};
 
@@ -183,8 +184,49 @@ impl SearchArgs {
     }
 }
 
+impl SearchArgs {
+    /// Paths and sizes, checked before anything is built or read.
+    fn preflight(&self, opts: &SearchOptions) -> Result<()> {
+        let data = match &self.data.data {
+            Some(DataSource::Cifar(p)) => Some(p.as_path()),
+            _ => None,
+        };
+        check_paths(
+            &[
+                ("--init-from", self.init_from.as_deref()),
+                ("--data", data),
+                ("--benchmark", self.benchmark.as_deref()),
+            ],
+            &[
+                ("--json", self.json.as_deref()),
+                ("--html", self.html.as_deref()),
+                ("--draw", self.draw.as_deref()),
+                ("--export-weights", self.export_weights.as_deref()),
+                ("--export-arch", self.export_arch.as_deref()),
+            ],
+        )?;
+        validate_config(&opts.space)?;
+        let batch = if opts.proxy.measure().needs_data() {
+            opts.batch_size
+        } else {
+            1
+        };
+        check_fits(
+            format!("the supernet ({}, batch {batch})", opts.space.describe()),
+            estimate_supernet(&opts.space),
+            batch,
+            1,
+        )
+        .map_err(|e| {
+            anyhow!("invalid setting: {e}; lower --channels, --cells, --input-size or --batch-size")
+        })?;
+        Ok(())
+    }
+}
+
 pub fn search(args: &SearchArgs) -> Result<()> {
     let device = args.device.device();
+    args.preflight(&args.options()?)?;
     if let Some(seeds) = &args.seeds {
         let report = run_seeds(&args.options()?, &seeds.0, &device).map_err(seeds_error)?;
         print!("{}", report.render_text());

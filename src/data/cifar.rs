@@ -26,6 +26,9 @@ const CIFAR10_TRAIN_FILES: [&str; 5] = [
 ];
 const CIFAR100_TRAIN_FILES: [&str; 1] = ["train.bin"];
 
+/// Records a CIFAR file may hold (the official training set has 50,000).
+pub const MAX_RECORDS: u64 = 100_000_000;
+
 /// Which record layout a binary file uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CifarFormat {
@@ -57,10 +60,13 @@ impl CifarFormat {
         }
     }
 
-    /// Guesses the layout of `path`: official file names decide first
-    /// (`data_batch_*`, `test_batch*` for CIFAR-10; `train.bin`, `test.bin`
-    /// for CIFAR-100; for a directory, the official training files in it),
-    /// otherwise `classes == 100` means CIFAR-100 and anything else CIFAR-10.
+    /// Guesses the layout of `path`, independently of the head size: official
+    /// file names decide first (`data_batch_*`, `test_batch*` for CIFAR-10;
+    /// `train.bin`, `test.bin` for CIFAR-100; for a directory, the official
+    /// training files in it), then the file size when it is a whole number of
+    /// records of one layout only. Only a size that fits both (a multiple of
+    /// 3073 x 3074 bytes) or neither falls back to `classes == 100` meaning
+    /// CIFAR-100 and anything else CIFAR-10.
     pub fn infer(path: &Path, classes: usize) -> CifarFormat {
         if path.is_dir() {
             if path.join(CIFAR10_TRAIN_FILES[0]).is_file() {
@@ -77,10 +83,27 @@ impl CifarFormat {
                 return CifarFormat::Cifar100;
             }
         }
+        if let Some(format) = Self::from_size(path) {
+            return format;
+        }
         if classes == 100 {
             CifarFormat::Cifar100
         } else {
             CifarFormat::Cifar10
+        }
+    }
+
+    /// The layout whose record length alone divides the size of the file at `path`.
+    pub fn from_size(path: &Path) -> Option<CifarFormat> {
+        let size = std::fs::metadata(path).ok().filter(|m| m.is_file())?.len();
+        if size == 0 {
+            return None;
+        }
+        let fits = |f: CifarFormat| size.is_multiple_of(f.record_len() as u64);
+        match (fits(CifarFormat::Cifar10), fits(CifarFormat::Cifar100)) {
+            (true, false) => Some(CifarFormat::Cifar10),
+            (false, true) => Some(CifarFormat::Cifar100),
+            _ => None,
         }
     }
 
@@ -191,7 +214,7 @@ pub enum DataError {
     },
     /// A file whose size is not a whole number of records.
     #[error(
-        "`{}` is {size} bytes, not a multiple of the {record_len}-byte record length: truncated or not a CIFAR-10/100 binary file",
+        "`{}` is {size} bytes, not a whole number of {record_len}-byte records: truncated or not a CIFAR-10 (3073-byte records) or CIFAR-100 (3074-byte records) binary file",
         path.display()
     )]
     BadSize {
@@ -216,6 +239,12 @@ pub enum DataError {
         label: u8,
         /// Number of classes of the format.
         classes: usize,
+    },
+    /// A file without a single record.
+    #[error("`{}` is empty: a CIFAR binary file holds at least one record", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
     },
     /// A batch size of 0 or more than the available records.
     #[error(
@@ -256,6 +285,10 @@ pub fn load_cifar_batch(
     shuffle_seed: Option<u64>,
     norm: &Normalization,
 ) -> Result<ImageBatch, DataError> {
+    crate::util::input::check_file_or_dir(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let files = if path.is_dir() {
         training_files(path, format)?
     } else {
@@ -263,12 +296,16 @@ pub fn load_cifar_batch(
     };
     let mut sources = Vec::with_capacity(files.len());
     for path in files {
-        let size = std::fs::metadata(&path)
-            .map_err(|source| DataError::Io {
+        // Records are read one at a time, so the bound only keeps the count sane.
+        let size = crate::util::input::check_regular_file(&path, MAX_RECORDS * 3074).map_err(
+            |source| DataError::Io {
                 path: path.clone(),
                 source,
-            })?
-            .len();
+            },
+        )?;
+        if size == 0 {
+            return Err(DataError::Empty { path });
+        }
         let record_len = format.record_len();
         if size % record_len as u64 != 0 {
             return Err(DataError::BadSize {
@@ -454,9 +491,44 @@ mod tests {
         assert_eq!(infer("test_batch.bin", 100), CifarFormat::Cifar10);
         assert_eq!(infer("x/train.bin", 10), CifarFormat::Cifar100);
         assert_eq!(infer("test.bin", 10), CifarFormat::Cifar100);
+        // No such file: the size cannot decide, the head size does.
         assert_eq!(infer("mine.bin", 100), CifarFormat::Cifar100);
         assert_eq!(infer("mine.bin", 10), CifarFormat::Cifar10);
         assert_eq!(infer("mine.bin", 7), CifarFormat::Cifar10);
+    }
+
+    #[test]
+    fn format_follows_the_file_size_not_the_head() {
+        let dir = temp_dir("by-size");
+        let ten = dir.join("ten.bin");
+        std::fs::write(&ten, records(CifarFormat::Cifar10, &[1, 2, 3])).unwrap();
+        let hundred = dir.join("hundred.bin");
+        std::fs::write(&hundred, records(CifarFormat::Cifar100, &[1, 2, 3])).unwrap();
+        for classes in [10, 100, 7] {
+            assert_eq!(CifarFormat::infer(&ten, classes), CifarFormat::Cifar10);
+            assert_eq!(CifarFormat::infer(&hundred, classes), CifarFormat::Cifar100);
+        }
+        let empty = dir.join("empty.bin");
+        std::fs::write(&empty, b"").unwrap();
+        let e = load_cifar_batch(
+            &empty,
+            CifarFormat::Cifar10,
+            1,
+            None,
+            &Normalization::IDENTITY,
+        )
+        .unwrap_err();
+        assert!(matches!(e, DataError::Empty { .. }), "{e}");
+        let e = load_cifar_batch(
+            Path::new("/dev/zero"),
+            CifarFormat::Cifar10,
+            1,
+            None,
+            &Normalization::IDENTITY,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("character device"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub enum WeightsError {
     },
     #[error("{path} is not a valid safetensors file: {message}")]
     Format { path: PathBuf, message: String },
+    #[error("cannot write weights file {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} does not match the supernet ({}){}", summary(.problems), list_problems(.problems))]
     Mismatch { path: PathBuf, problems: Problems },
 }
@@ -109,12 +114,60 @@ fn read_floats(view: &safetensors::tensor::TensorView<'_>) -> Option<Vec<f64>> {
     }
 }
 
+/// Checks the 8-byte header length against the file before the parser sees it, so the
+/// message says what is wrong in the file's own terms.
+fn check_header_length(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
+    let format = |message: String| WeightsError::Format {
+        path: path.to_owned(),
+        message,
+    };
+    let Some(head) = bytes.get(..8) else {
+        return Err(format(format!(
+            "it is {} bytes, shorter than the 8-byte header length",
+            bytes.len()
+        )));
+    };
+    let n = u64::from_le_bytes(head.try_into().expect("8 bytes"));
+    let rest = bytes.len() as u64 - 8;
+    if n > rest || n > crate::util::input::limits::SAFETENSORS_HEADER {
+        return Err(format(format!(
+            "the header claims {n} bytes, but {} follow (and the format allows at most {})",
+            rest,
+            crate::util::input::limits::SAFETENSORS_HEADER
+        )));
+    }
+    Ok(())
+}
+
+/// A NaN or infinite value in a loaded tensor, worded with the tensor's name.
+fn non_finite(name: &str, values: &[f64]) -> Option<String> {
+    let bad = values.iter().filter(|v| !v.is_finite()).count();
+    let first = values.iter().position(|v| !v.is_finite())?;
+    let name = name.strip_prefix("alpha ").map_or_else(
+        || format!("tensor `{name}`"),
+        |alpha| format!("alpha `{alpha}`"),
+    );
+    Some(format!(
+        "{name} holds {bad} NaN or infinite value(s) (the first at flat index {first}: {})",
+        values[first]
+    ))
+}
+
 /// Loads `path` against `registry`; every mismatch is collected and reported at once.
 pub fn load_state(path: &Path, registry: &ParamRegistry) -> Result<LoadedState, WeightsError> {
-    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    // Every tensor in f64 twice over, plus the format's largest header: far above any real
+    // file of this supernet (extra top-level tensors included), far below `/dev/zero`.
+    let numel: u64 = registry.specs().iter().map(|s| s.numel() as u64).sum();
+    let max_bytes = numel
+        .saturating_mul(16)
+        .saturating_add(crate::util::input::limits::SAFETENSORS_HEADER)
+        .saturating_add(64 * crate::util::input::MIB);
+    let bytes =
+        crate::util::input::read_bounded(path, max_bytes).map_err(|source| WeightsError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    check_header_length(path, &bytes)?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| WeightsError::Format {
         path: path.to_owned(),
         message: e.to_string(),
@@ -155,7 +208,12 @@ pub fn load_state(path: &Path, registry: &ParamRegistry) -> Result<LoadedState, 
             continue;
         }
         match read_floats(&view) {
-            Some(v) => values.push(v),
+            Some(v) => {
+                if let Some(problem) = non_finite(&spec.name, &v) {
+                    problems.other.push(problem);
+                }
+                values.push(v);
+            }
             None => {
                 problems.other.push(format!(
                     "tensor `{}` has dtype {:?}, expected F32 or F64",
@@ -198,6 +256,10 @@ pub fn load_state(path: &Path, registry: &ParamRegistry) -> Result<LoadedState, 
                 ));
                 continue;
             };
+            if let Some(problem) = non_finite(&format!("alpha {name}"), &v) {
+                problems.other.push(problem);
+                continue;
+            }
             match &found {
                 Some((first, prev)) if *prev != v => problems.other.push(format!(
                     "alpha tensors `{first}` and `{name}` are both present but differ"
@@ -291,8 +353,13 @@ pub fn save_state(
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-    safetensors::serialize_to_file(views, Some(metadata), path).map_err(|e| WeightsError::Format {
+    let bytes =
+        safetensors::serialize(views, Some(metadata)).map_err(|e| WeightsError::Format {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    crate::util::output::write_atomic(path, &bytes).map_err(|source| WeightsError::Write {
         path: path.to_owned(),
-        message: format!("cannot write: {e}"),
+        source,
     })
 }

@@ -28,6 +28,9 @@ pub enum LoadError {
     /// A benchmark lookup asked of a result that is not an NB201 cell.
     #[error("{path}: the benchmark holds NAS-Bench-201 cells, but this is a {space} result")]
     NotNb201 { path: PathBuf, space: String },
+    /// A result whose fields do not describe one consistent search.
+    #[error("{path}: not a consistent freedarts search result: {message}")]
+    Invalid { path: PathBuf, message: String },
     #[error(transparent)]
     Benchmark(#[from] BenchmarkError),
 }
@@ -35,10 +38,11 @@ pub enum LoadError {
 /// Reads a search result written by `search --json`, checking its schema version first so an
 /// old or foreign file fails with one line naming the version rather than a missing field.
 pub fn load_result(path: &Path) -> Result<SearchResult, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        path: path.into(),
-        source,
-    })?;
+    let text = crate::util::input::read_text(path, crate::util::input::limits::RESULT_JSON)
+        .map_err(|source| LoadError::Io {
+            path: path.into(),
+            source,
+        })?;
     let json_error = |e: serde_json::Error| LoadError::Json {
         path: path.into(),
         line: e.line(),
@@ -50,18 +54,23 @@ pub fn load_result(path: &Path) -> Result<SearchResult, LoadError> {
         },
     };
     let value: serde_json::Value = serde_json::from_str(&text).map_err(json_error)?;
-    let found = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+    let found = match value.get("schema") {
+        None => "(none)".to_string(),
+        Some(serde_json::Value::String(s)) => crate::util::input::escape_control(s, 60),
+        Some(other) => crate::util::input::escape_control(&other.to_string(), 60),
+    };
     if found != SEARCH_SCHEMA {
         return Err(LoadError::Schema {
             path: path.into(),
-            found: if found.is_empty() {
-                "(none)".into()
-            } else {
-                found.into()
-            },
+            found,
         });
     }
-    serde_json::from_str(&text).map_err(json_error)
+    let result: SearchResult = serde_json::from_str(&text).map_err(json_error)?;
+    super::validate::validate(&result).map_err(|message| LoadError::Invalid {
+        path: path.into(),
+        message,
+    })?;
+    Ok(result)
 }
 
 /// Fills in (or replaces) the benchmark accuracies of an NB201 result from a benchmark file.

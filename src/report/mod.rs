@@ -6,6 +6,7 @@ pub mod figures;
 pub mod html;
 pub mod load;
 pub mod scatter;
+pub mod validate;
 
 use std::fmt::Write as _;
 

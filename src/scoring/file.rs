@@ -114,9 +114,9 @@ fn check_layout(path: &Path, lines: &[ScoreLine]) -> Result<(), ScoreFileError> 
 
 /// Reads a whole score file (for `correlate`).
 pub fn read_score_file(path: &Path) -> Result<Vec<ScoreLine>, ScoreFileError> {
-    let text = std::fs::read_to_string(path).map_err(io("read", path))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let lines = parse_lines(path, text)?;
+    let text = crate::util::input::read_text(path, crate::util::input::limits::SCORE_FILE)
+        .map_err(io("read", path))?;
+    let lines = parse_lines(path, &text)?;
     check_layout(path, &lines)?;
     Ok(lines)
 }
@@ -126,17 +126,28 @@ pub struct ScoreWriter {
     path: PathBuf,
     file: std::fs::File,
     pub done: HashSet<String>,
+    /// The file did not exist (or was empty) before this run: a run that fails before its
+    /// first row removes it again ([`ScoreWriter::discard_if_unused`]).
+    pub created: bool,
+    rows_written: usize,
 }
 
 impl ScoreWriter {
     /// Opens `path` for the run described by `header`: creates it, or resumes it when it
     /// holds rows of the same run (cutting off a torn last line).
     pub fn open(path: &Path, header: &Map<String, Value>) -> Result<Self, ScoreFileError> {
-        let existing = match std::fs::read(path) {
-            Ok(bytes) => Some(bytes),
+        // A FIFO or device here would block or never end: only a regular file is resumed.
+        let existing = match std::fs::metadata(path) {
+            Ok(_) => Some(
+                crate::util::input::read_bounded(path, crate::util::input::limits::SCORE_FILE)
+                    .map_err(io("read", path))?,
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io("read", path)(e)),
         };
+        let created = existing
+            .as_ref()
+            .is_none_or(|b| b.iter().all(u8::is_ascii_whitespace));
         let mut done = HashSet::new();
         let mut needs_header = true;
         if let Some(bytes) = existing.filter(|b| !b.iter().all(u8::is_ascii_whitespace)) {
@@ -160,6 +171,19 @@ impl ScoreWriter {
                 }
             }
             if complete < bytes.len() {
+                // Only what this writer could have torn is cut: the start of a row. Anything
+                // else after the last newline is someone else's text, and stays.
+                let tail = String::from_utf8_lossy(&bytes[complete..]);
+                if !tail.starts_with("{\"arch\":") && !tail.starts_with("{\"header\":") {
+                    return Err(ScoreFileError::NotScoreFile {
+                        path: path.to_path_buf(),
+                        why: format!(
+                            "it ends in `{}` without a newline, which is not a torn row \
+                             of this program; it is left as it is",
+                            tail.chars().take(40).collect::<String>()
+                        ),
+                    });
+                }
                 let file = OpenOptions::new()
                     .write(true)
                     .open(path)
@@ -185,6 +209,8 @@ impl ScoreWriter {
             path: path.to_path_buf(),
             file,
             done,
+            created,
+            rows_written: 0,
         };
         if needs_header {
             let mut line = Map::new();
@@ -200,7 +226,17 @@ impl ScoreWriter {
             .iter()
             .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), v))
             .collect();
-        self.write_line(&format!("{{{}}}", body.join(",")))
+        self.write_line(&format!("{{{}}}", body.join(",")))?;
+        self.rows_written += 1;
+        Ok(())
+    }
+
+    /// After a failed run: removes the file when this run created it and wrote no row, so a
+    /// refused run leaves no header-only file that a corrected rerun would refuse.
+    pub fn discard_if_unused(self) {
+        if self.created && self.rows_written == 0 {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 
     fn write_line(&mut self, line: &str) -> Result<(), ScoreFileError> {

@@ -65,6 +65,9 @@ pub enum ScoreError {
     NeedsData { proxy: &'static str },
     #[error("invalid setting: {0}")]
     Network(#[from] SpaceError),
+    /// The image batch does not suit the network (checked before the file is created).
+    #[error("{0}")]
+    Batch(crate::saliency::SaliencyError),
 }
 
 /// What a run did.
@@ -176,6 +179,23 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
         batch.as_ref().map(|b| b.indices.as_slice()),
         &crate::device::describe(device),
     );
+    // Everything that can be checked before the first network is checked before the file is
+    // created: a label the head cannot take would fail every network.
+    if let Some(b) = batch.as_ref() {
+        let classes = opts.space.classes();
+        if let Some((index, &label)) = b
+            .labels
+            .iter()
+            .enumerate()
+            .find(|(_, l)| usize::try_from(**l).map_or(true, |l| l >= classes))
+        {
+            return Err(ScoreError::Batch(crate::saliency::SaliencyError::Label {
+                label,
+                index,
+                classes,
+            }));
+        }
+    }
     let mut writer = ScoreWriter::open(&opts.output, &header)?;
     let todo: Vec<Architecture> = mine
         .iter()
@@ -191,7 +211,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
     let mut non_finite = vec![0usize; opts.proxies.len()];
     let (tx, rx) = std::sync::mpsc::channel();
     let batch = batch.as_ref();
-    std::thread::scope(|scope| -> Result<(), ScoreError> {
+    let outcome = std::thread::scope(|scope| -> Result<(), ScoreError> {
         for _ in 0..opts.jobs.max(1).min(todo.len().max(1)) {
             let (tx, next, todo) = (tx.clone(), &next, &todo);
             scope.spawn(move || {
@@ -239,7 +259,11 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
             }
         }
         Ok(())
-    })?;
+    });
+    if let Err(e) = outcome {
+        writer.discard_if_unused();
+        return Err(e);
+    }
     bar.finish_and_clear();
     Ok(ScoreSummary {
         total: mine.len(),

@@ -1,7 +1,9 @@
 //! Small helpers every layer may use: JSON float encoding, the process's resources, the burn
 //! version. Nothing here knows about search spaces, proxies or flags.
 
+pub mod input;
 pub mod nan_null;
+pub mod output;
 
 /// Version of burn this binary was built against (kept in step with Cargo.toml).
 pub const BURN_VERSION: &str = "0.22";
@@ -35,4 +37,40 @@ pub fn one_line(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Bytes of memory this process may use: the smallest of the memory available now
+/// (`MemAvailable`), the cgroup limit (`memory.max`, v2, or `memory.limit_in_bytes`, v1) and
+/// the address-space rlimit, where the OS tells; `None` when none is known.
+pub fn memory_limit_bytes() -> Option<u64> {
+    let mut limits = Vec::new();
+    if let Ok(info) = std::fs::read_to_string("/proc/meminfo")
+        && let Some(line) = info.lines().find(|l| l.starts_with("MemAvailable:"))
+        && let Some(kb) = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
+    {
+        limits.push(kb.saturating_mul(1024));
+    }
+    for file in [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ] {
+        if let Ok(text) = std::fs::read_to_string(file)
+            && let Ok(v) = text.trim().parse::<u64>()
+        {
+            limits.push(v);
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string("/proc/self/limits")
+        && let Some(line) = text.lines().find(|l| l.starts_with("Max address space"))
+        && let Some(v) = line
+            .split_whitespace()
+            .nth(3)
+            .and_then(|v| v.parse::<u64>().ok())
+    {
+        limits.push(v);
+    }
+    limits.into_iter().min()
 }

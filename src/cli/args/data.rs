@@ -12,8 +12,8 @@ pub struct DataArgs {
     /// official batch files, or `synthetic` for seeded Gaussian images.
     #[arg(long, value_name = "PATH|synthetic", value_parser = parse_source)]
     pub data: Option<DataSource>,
-    /// Images in the batch.
-    #[arg(long, default_value_t = 64)]
+    /// Images in the batch, 1 to 65536 (and at most the records of --data).
+    #[arg(long, default_value_t = 64, value_parser = super::range(1, super::bounds::BATCH))]
     pub batch_size: usize,
     /// Draw the batch at random with this seed instead of taking the first images in order.
     #[arg(long)]

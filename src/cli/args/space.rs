@@ -2,6 +2,8 @@
 
 use anyhow::{Result, ensure};
 
+use super::{bounds, range};
+
 use freedarts::search::SpaceConfig;
 use freedarts::spaces::darts::supernet::DartsConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
@@ -22,25 +24,26 @@ pub struct SpaceArgs {
     /// Search space.
     #[arg(long, value_enum, default_value_t = SpaceArg::Nb201)]
     pub space: SpaceArg,
-    /// Initial width C [default: 16; 48 for darts-imagenet].
-    #[arg(long)]
+    /// Initial width C, 1 to 4096 (DARTS: even) [default: 16; 48 for darts-imagenet].
+    #[arg(long, value_parser = range(1, bounds::CHANNELS))]
     pub channels: Option<usize>,
-    /// NB201: search cells per stage N [default: 5].
-    #[arg(long)]
+    /// NB201: search cells per stage N, 1 to 1000 [default: 5].
+    #[arg(long, value_parser = range(1, bounds::CELLS))]
     pub cells_per_stage: Option<usize>,
     /// DARTS: number of cells L, reductions at L/3 and 2L/3 [default: 8; 14 for darts-imagenet;
-    /// 20 searches at evaluation depth].
-    #[arg(long)]
+    /// 20 searches at evaluation depth]. 3 to 1000.
+    #[arg(long, value_parser = range(3, bounds::CELLS))]
     pub cells: Option<usize>,
     /// DARTS: give every cell its own alpha and derive one cell per alpha.
     #[arg(long)]
     pub alpha_per_cell: bool,
     /// Classes of the linear head [default: 10; 1000 for darts-imagenet]. CIFAR-100: 100;
-    /// ImageNet16-120: 120.
-    #[arg(long)]
+    /// ImageNet16-120: 120. 1 to 100000.
+    #[arg(long, value_parser = range(1, bounds::CLASSES))]
     pub classes: Option<usize>,
-    /// Input height and width [default: 32; 224 for darts-imagenet]. ImageNet16-120: 16.
-    #[arg(long)]
+    /// Input height and width, 4 to 4096 [default: 32; 224 for darts-imagenet].
+    /// ImageNet16-120: 16.
+    #[arg(long, value_parser = range(1, bounds::INPUT_SIZE))]
     pub input_size: Option<usize>,
 }
 
