@@ -88,6 +88,9 @@ impl GroupScores {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProxyOutput {
     pub proxy: String,
+    /// The procedure followed: `defined`, `official-nb201` or `official-darts`.
+    #[serde(default = "defined")]
+    pub procedure: String,
     /// What was differentiated: `R` (SynFlow's summed logits) or `L` (cross-entropy).
     pub objective_name: String,
     #[serde(deserialize_with = "crate::util::nan_null::f64")]
@@ -100,6 +103,10 @@ pub struct ProxyOutput {
     pub precision: Precision,
     /// Notes on how this proxy ran (for the report).
     pub notes: Vec<String>,
+}
+
+fn defined() -> String {
+    "defined".into()
 }
 
 /// Scores every alpha of the supernet of `s` with `measure`.
@@ -138,6 +145,7 @@ pub fn score_alpha(
     let (objective_name, objective) = saliency.objective.unwrap_or(("", f64::NAN));
     Ok(ProxyOutput {
         proxy: measure.name().into(),
+        procedure: s.procedure.name().into(),
         objective_name: objective_name.into(),
         objective,
         groups,
