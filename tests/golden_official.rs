@@ -226,3 +226,66 @@ fn darts_grasp_official_matches_pytorch() {
     assert_eq!(r.proxy.procedure, "official-darts");
     check_grasp(&r, &want, &["normal", "reduce"], 1e-7);
 }
+
+/// `--procedure official`, `--normalize` and `--augment-seed` through the binary: the JSON
+/// names the procedure and records the constants and the augmentation, and validates against
+/// the documented schema.
+#[test]
+fn cli_records_procedure_and_preprocessing() {
+    let dir = std::env::temp_dir().join(format!("freedarts-official-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = common::path(dir.join("out.json"));
+    let weights = common::path(common::reference("nb201_tiny.safetensors"));
+    let data = common::path(cifar_file());
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "search",
+            "--channels",
+            "4",
+            "--cells-per-stage",
+            "1",
+            "--init-from",
+            &weights,
+            "--proxy",
+            "grasp",
+            "--data",
+            &data,
+            "--batch-size",
+            "8",
+            "--json",
+            &json,
+        ];
+        args.extend_from_slice(extra);
+        let out = common::freedarts(&args);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (text, v)
+    };
+    let (text, v) = run(&["--procedure", "official", "--augment-seed", "3"]);
+    assert!(text.contains("procedure official-nb201"), "{text}");
+    assert_eq!(v["proxy"]["procedure"], "official-nb201");
+    assert_eq!(v["provenance"]["options"]["procedure"], "official");
+    let prep = &v["provenance"]["preprocessing"];
+    assert_eq!(prep["normalization"], "nb201-cifar10");
+    // Written as the shortest text that reads back to the float32 constant.
+    assert_eq!(prep["mean"][0].as_f64().unwrap() as f32, (125.3f64 / 255.0) as f32);
+    assert_eq!(prep["augmentation"]["seed"], 3);
+    assert_eq!(prep["augmentation"]["padding"], 4);
+    let schema_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/search-result.v1.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "schema violations: {errors:#?}");
+    // The default stays defined, unaugmented; the override is recorded.
+    let (text, v) = run(&["--normalize", "darts-cifar10"]);
+    assert!(!text.contains("procedure official"), "{text}");
+    assert_eq!(v["proxy"]["procedure"], "defined");
+    let prep = &v["provenance"]["preprocessing"];
+    assert_eq!(prep["normalization"], "darts-cifar10");
+    assert!(prep.get("augmentation").is_none());
+    std::fs::remove_dir_all(&dir).ok();
+}
