@@ -14,10 +14,10 @@ use common::{Golden, assert_close_to_max, assert_rel, max_abs};
 use freedarts::data::cifar::{CifarFormat, load_cifar_batch};
 use freedarts::data::preprocess::NormalizationName;
 use freedarts::nn::ctx::Precision;
+use freedarts::search::result::SearchResult;
 use freedarts::search::{
     DataSource, ProcedureKind, ProxyKind, SearchOptions, SpaceConfig, run_search,
 };
-use freedarts::search::result::SearchResult;
 use freedarts::spaces::darts::supernet::DartsConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
 
@@ -63,8 +63,14 @@ fn darts_space_batch_uses_the_darts_constants() {
     let g = Golden::open("darts8_seed0_snip.safetensors");
     let name = NormalizationName::official(true, CifarFormat::Cifar10, 10);
     assert_eq!(name, NormalizationName::DartsCifar10);
-    let batch =
-        load_cifar_batch(&cifar_file(), CifarFormat::Cifar10, 64, None, &name.constants()).unwrap();
+    let batch = load_cifar_batch(
+        &cifar_file(),
+        CifarFormat::Cifar10,
+        64,
+        None,
+        &name.constants(),
+    )
+    .unwrap();
     let got: Vec<f64> = batch.images.iter().map(|&v| f64::from(v)).collect();
     assert_eq!(got, g.get("batch_x"), "batch_x differs");
     let labels: Vec<f64> = batch.labels.iter().map(|&v| v as f64).collect();
@@ -167,7 +173,10 @@ fn check_grasp(r: &SearchResult, want: &Golden, groups: &[&str], tol: f64) {
                 format!("{q}_{name}")
             }
         };
-        let hv = group.hessian_grad.as_ref().expect("GraSP keeps its Hessian product");
+        let hv = group
+            .hessian_grad
+            .as_ref()
+            .expect("GraSP keeps its Hessian product");
         for (quantity, got) in [
             ("alpha", &group.alpha),
             ("grad", &group.grad),
@@ -270,7 +279,10 @@ fn cli_records_procedure_and_preprocessing() {
     let prep = &v["provenance"]["preprocessing"];
     assert_eq!(prep["normalization"], "nb201-cifar10");
     // Written as the shortest text that reads back to the float32 constant.
-    assert_eq!(prep["mean"][0].as_f64().unwrap() as f32, (125.3f64 / 255.0) as f32);
+    assert_eq!(
+        prep["mean"][0].as_f64().unwrap() as f32,
+        (125.3f64 / 255.0) as f32
+    );
     assert_eq!(prep["augmentation"]["seed"], 3);
     assert_eq!(prep["augmentation"]["padding"], 4);
     let schema_path =

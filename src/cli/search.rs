@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 
-use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::data::preprocess::NormalizationName;
+use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::search::{ProcedureKind, ProxyKind, SearchOptions, run_search};
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
 

@@ -391,7 +391,13 @@ impl<'a> Forward<'a> {
     }
 
     /// Max pooling, square window, PyTorch's -inf padding; subject to the tape like ReLU.
-    pub fn max_pool(&self, x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> Tensor<4> {
+    pub fn max_pool(
+        &self,
+        x: Tensor<4>,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Tensor<4> {
         let mut tape = self.relu.borrow_mut();
         match &mut *tape {
             ReluTape::Off => super::layers::max_pool(x, kernel, stride, padding),

@@ -38,7 +38,11 @@ impl SearchResult {
             self.provenance.input_shape
         );
         if p.procedure != "defined" {
-            let _ = writeln!(s, "procedure {} (the official notebook's code)", p.procedure);
+            let _ = writeln!(
+                s,
+                "procedure {} (the official notebook's code)",
+                p.procedure
+            );
         }
         if let Some(prep) = &self.provenance.preprocessing {
             let name = serde_json::to_string(&prep.normalization).unwrap_or_default();

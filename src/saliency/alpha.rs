@@ -120,7 +120,15 @@ pub fn score_alpha(
             measure: measure.name(),
         });
     }
-    let saliency = measure.score(s, target)?;
+    let mut saliency = measure.score(s, target)?;
+    if s.procedure != super::Procedure::Defined
+        && !saliency.notes.iter().any(|n| n.starts_with("official"))
+    {
+        saliency.notes.push(format!(
+            "official notebook: the same computation as the defined {}",
+            measure.name()
+        ));
+    }
     let layout = s.store.layout().clone();
     let groups = s
         .model
