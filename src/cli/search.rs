@@ -5,9 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 
+use freedarts::data::preprocess::NormalizationName;
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::search::strategy::Strategy;
-use freedarts::search::{DataSource, ProxyKind, SearchOptions, run_search, validate_config};
+use freedarts::search::{
+    DataSource, ProcedureKind, ProxyKind, SearchOptions, run_search, validate_config,
+};
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
 use freedarts::sizes::{check_fits, estimate_supernet};
 
@@ -53,6 +56,52 @@ impl From<StrategyArg> for Strategy {
         match arg {
             StrategyArg::Oneshot => Self::Oneshot,
             StrategyArg::Iterative => Self::Iterative,
+        }
+    }
+}
+
+/// [`ProcedureKind`] on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProcedureArg {
+    /// The methods as defined (SNIP |alpha * g|, GraSP -alpha * H g, no optimiser step).
+    Defined,
+    /// What the space's official notebook computed: DARTS SNIP on |state|; GraSP after one
+    /// Adam step on alpha (NB201: alpha * H g; DARTS: |alpha * (H alpha + g)| on |state|).
+    Official,
+}
+
+impl From<ProcedureArg> for ProcedureKind {
+    fn from(arg: ProcedureArg) -> Self {
+        match arg {
+            ProcedureArg::Defined => Self::Defined,
+            ProcedureArg::Official => Self::Official,
+        }
+    }
+}
+
+/// [`NormalizationName`] on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NormalizeArg {
+    /// NAS-Bench-201 CIFAR-10: mean (125.3, 123.0, 113.9)/255, std (63.0, 62.1, 66.7)/255.
+    Nb201Cifar10,
+    /// NAS-Bench-201 CIFAR-100: mean (129.3, 124.1, 112.4)/255, std (68.2, 65.4, 70.4)/255.
+    Nb201Cifar100,
+    /// NAS-Bench-201 ImageNet16-120: mean (122.68, 116.66, 104.01)/255, std (63.22, 61.26, 65.09)/255.
+    Nb201Imagenet16,
+    /// DARTS CIFAR-10: mean (0.49139968, 0.48215827, 0.44653124), std (0.24703233, 0.24348505, 0.26158768).
+    DartsCifar10,
+    /// No normalisation: bytes / 255.
+    None,
+}
+
+impl From<NormalizeArg> for NormalizationName {
+    fn from(arg: NormalizeArg) -> Self {
+        match arg {
+            NormalizeArg::Nb201Cifar10 => Self::Nb201Cifar10,
+            NormalizeArg::Nb201Cifar100 => Self::Nb201Cifar100,
+            NormalizeArg::Nb201Imagenet16 => Self::Nb201Imagenet16,
+            NormalizeArg::DartsCifar10 => Self::DartsCifar10,
+            NormalizeArg::None => Self::None,
         }
     }
 }
@@ -120,6 +169,19 @@ pub struct SearchArgs {
     /// Search strategy over the supernet.
     #[arg(long, value_enum, default_value_t = StrategyArg::Oneshot)]
     pub strategy: StrategyArg,
+    /// SNIP/GraSP procedure: defined (the methods as published) or official (what the space's
+    /// FreeDARTS notebook computed; see the README's table).
+    #[arg(long, value_enum, default_value_t = ProcedureArg::Defined)]
+    pub procedure: ProcedureArg,
+    /// Normalisation of CIFAR batches [default: the space's own constants for the data set:
+    /// darts-cifar10 in the DARTS space, nb201-cifar10 / nb201-cifar100 / nb201-imagenet16
+    /// (120 classes) in NB201].
+    #[arg(long, value_enum)]
+    pub normalize: Option<NormalizeArg>,
+    /// Augment the scoring batch as the official loaders do (random crop 32 with padding 4,
+    /// horizontal flip), drawn from this seed [default: no augmentation].
+    #[arg(long, value_name = "SEED")]
+    pub augment_seed: Option<u64>,
     /// Float precision of the scoring pass (GraSP always uses f64).
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub dtype: PrecisionArg,
@@ -180,6 +242,9 @@ impl SearchArgs {
             cross_check_f64: self.cross_check_f64,
             export_weights: self.export_weights.clone(),
             strategy: self.strategy.into(),
+            procedure: self.procedure.into(),
+            normalization: self.normalize.map(Into::into),
+            augment_seed: self.augment_seed,
         })
     }
 }
@@ -279,6 +344,8 @@ mod tests {
             }
         }
         check::<ProxyArg, ProxyKind>();
+        check::<ProcedureArg, ProcedureKind>();
+        check::<NormalizeArg, NormalizationName>();
         check::<PrecisionArg, Precision>();
         check::<BnArg, BnMode>();
     }

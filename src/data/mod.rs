@@ -1,3 +1,4 @@
 //! Image batches for the data-dependent proxies.
 
 pub mod cifar;
+pub mod preprocess;

@@ -1,11 +1,13 @@
 //! Everything a forward pass needs besides the input: the weights on the device, the float
-//! precision, how BatchNorm behaves, and the ReLU-mask tape that makes GraSP's
-//! finite-difference Hessian products exact.
+//! precision, how BatchNorm behaves, and the tape of ReLU masks and max-pool winners that
+//! makes GraSP's finite-difference Hessian products exact.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
-use burn::tensor::{DType, Device, Gradients, Tensor, TensorCreationOptions, TensorData};
+use burn::tensor::module::max_pool2d_with_indices;
+use burn::tensor::ops::MaxPoolOptions;
+use burn::tensor::{DType, Device, Gradients, Int, Tensor, TensorCreationOptions, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::params::{ParamKind, TensorRef};
@@ -219,15 +221,30 @@ impl PassParams {
     }
 }
 
-/// What ReLUs do with their on/off pattern.
+/// The non-smooth choices of one forward pass, in call order: each ReLU's on/off mask and
+/// each max-pool's winning positions. Replaying them makes the network smooth around the
+/// recorded point, exactly what PyTorch's double backward differentiates.
+#[derive(Clone, Debug, Default)]
+pub struct Tape {
+    /// ReLU masks (x > 0), in the pass's precision.
+    pub relu: Vec<Tensor<4>>,
+    /// Max-pool winners: per output element, the flat index (h * W + w) of the input element
+    /// that won, within its image and channel.
+    pub pool: Vec<Tensor<4, Int>>,
+}
+
+/// What ReLUs and max-pools do with their choices.
 enum ReluTape {
-    /// Plain ReLU.
+    /// Plain ReLU and max-pool.
     Off,
-    /// Plain ReLU, and keep each mask (x > 0) in call order.
-    Record(Vec<Tensor<4>>),
-    /// Multiply by the recorded masks instead: the network becomes smooth in alpha around the
-    /// recorded point, exactly what PyTorch's double backward differentiates.
-    Replay { masks: Vec<Tensor<4>>, next: usize },
+    /// Plain ReLU and max-pool, and keep each choice in call order.
+    Record(Tape),
+    /// Apply the recorded choices instead.
+    Replay {
+        tape: Tape,
+        next_relu: usize,
+        next_pool: usize,
+    },
 }
 
 /// State of one forward pass.
@@ -270,7 +287,7 @@ impl<'a> Forward<'a> {
         Self {
             params,
             bn,
-            relu: RefCell::new(ReluTape::Record(Vec::new())),
+            relu: RefCell::new(ReluTape::Record(Tape::default())),
             macs: Cell::new(0),
             probes: RefCell::new(None),
             bn_updates: RefCell::new(Vec::new()),
@@ -278,12 +295,17 @@ impl<'a> Forward<'a> {
         }
     }
 
-    /// A pass whose ReLUs apply the given masks, in the order they were recorded.
-    pub fn replaying(params: &'a PassParams, bn: BnMode, masks: Vec<Tensor<4>>) -> Self {
+    /// A pass whose ReLUs and max-pools apply the given choices, in the order they were
+    /// recorded.
+    pub fn replaying(params: &'a PassParams, bn: BnMode, tape: Tape) -> Self {
         Self {
             params,
             bn,
-            relu: RefCell::new(ReluTape::Replay { masks, next: 0 }),
+            relu: RefCell::new(ReluTape::Replay {
+                tape,
+                next_relu: 0,
+                next_pool: 0,
+            }),
             macs: Cell::new(0),
             probes: RefCell::new(None),
             bn_updates: RefCell::new(Vec::new()),
@@ -355,10 +377,57 @@ impl<'a> Forward<'a> {
         std::mem::take(&mut *self.bn_updates.borrow_mut())
     }
 
+    /// The ReLU masks of a recording (or replaying) pass.
     pub fn into_masks(self) -> Vec<Tensor<4>> {
+        self.into_tape().relu
+    }
+
+    /// Every choice of a recording (or replaying) pass.
+    pub fn into_tape(self) -> Tape {
         match self.relu.into_inner() {
-            ReluTape::Record(masks) | ReluTape::Replay { masks, .. } => masks,
-            ReluTape::Off => Vec::new(),
+            ReluTape::Record(tape) | ReluTape::Replay { tape, .. } => tape,
+            ReluTape::Off => Tape::default(),
+        }
+    }
+
+    /// Max pooling, square window, PyTorch's -inf padding; subject to the tape like ReLU.
+    pub fn max_pool(
+        &self,
+        x: Tensor<4>,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Tensor<4> {
+        let mut tape = self.relu.borrow_mut();
+        match &mut *tape {
+            ReluTape::Off => super::layers::max_pool(x, kernel, stride, padding),
+            ReluTape::Record(tape) => {
+                let options = MaxPoolOptions {
+                    kernel_size: [kernel; 2],
+                    stride: [stride; 2],
+                    padding: [(padding, padding); 2],
+                    dilation: [1, 1],
+                    ceil_mode: false,
+                };
+                let (_, winners) = max_pool2d_with_indices(x.clone().detach(), options);
+                tape.pool.push(winners);
+                super::layers::max_pool(x, kernel, stride, padding)
+            }
+            ReluTape::Replay {
+                tape, next_pool, ..
+            } => {
+                let winners = tape
+                    .pool
+                    .get(*next_pool)
+                    .expect("replayed forward pass must have the recorded structure")
+                    .clone();
+                *next_pool += 1;
+                let [n, c, h, w] = x.dims();
+                let [_, _, ho, wo] = winners.dims();
+                x.reshape([n, c, h * w])
+                    .gather(2, winners.reshape([n, c, ho * wo]))
+                    .reshape([n, c, ho, wo])
+            }
         }
     }
 
@@ -367,18 +436,21 @@ impl<'a> Forward<'a> {
         let mut tape = self.relu.borrow_mut();
         match &mut *tape {
             ReluTape::Off => burn::tensor::activation::relu(x),
-            ReluTape::Record(masks) => {
+            ReluTape::Record(tape) => {
                 let dtype = x.dtype();
                 let mask = x.clone().detach().greater_elem(0.0).float().cast(dtype);
-                masks.push(mask.clone());
+                tape.relu.push(mask.clone());
                 x * mask
             }
-            ReluTape::Replay { masks, next } => {
-                let mask = masks
-                    .get(*next)
+            ReluTape::Replay {
+                tape, next_relu, ..
+            } => {
+                let mask = tape
+                    .relu
+                    .get(*next_relu)
                     .expect("replayed forward pass must have the recorded structure")
                     .clone();
-                *next += 1;
+                *next_relu += 1;
                 x * mask
             }
         }

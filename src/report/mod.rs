@@ -38,6 +38,29 @@ impl SearchResult {
             self.parameters,
             self.provenance.input_shape
         );
+        if p.procedure != "defined" {
+            let _ = writeln!(
+                s,
+                "procedure {} (the official notebook's code)",
+                p.procedure
+            );
+        }
+        if let Some(prep) = &self.provenance.preprocessing {
+            let name = serde_json::to_string(&prep.normalization).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "batch normalisation {} (mean {:?}, std {:?}){}",
+                name.trim_matches('"'),
+                prep.mean,
+                prep.std,
+                prep.augmentation
+                    .map(|a| format!(
+                        ", augmented: crop with padding {}, flip {}, seed {}",
+                        a.padding, a.flip, a.seed
+                    ))
+                    .unwrap_or_default()
+            );
+        }
         let _ = writeln!(s, "objective {} = {:.7e}", p.objective_name, p.objective);
         let kept = self.kept_cells();
         if verbose || p.groups.len() <= 2 {

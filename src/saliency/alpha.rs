@@ -88,6 +88,9 @@ impl GroupScores {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProxyOutput {
     pub proxy: String,
+    /// The procedure followed: `defined`, `official-nb201` or `official-darts`.
+    #[serde(default = "defined")]
+    pub procedure: String,
     /// What was differentiated: `R` (SynFlow's summed logits) or `L` (cross-entropy).
     pub objective_name: String,
     #[serde(deserialize_with = "crate::util::nan_null::f64")]
@@ -102,6 +105,10 @@ pub struct ProxyOutput {
     pub notes: Vec<String>,
 }
 
+fn defined() -> String {
+    "defined".into()
+}
+
 /// Scores every alpha of the supernet of `s` with `measure`.
 pub fn score_alpha(
     measure: &dyn Measure,
@@ -113,7 +120,15 @@ pub fn score_alpha(
             measure: measure.name(),
         });
     }
-    let saliency = measure.score(s, target)?;
+    let mut saliency = measure.score(s, target)?;
+    if s.procedure != super::Procedure::Defined
+        && !saliency.notes.iter().any(|n| n.starts_with("official"))
+    {
+        saliency.notes.push(format!(
+            "official notebook: the same computation as the defined {}",
+            measure.name()
+        ));
+    }
     let layout = s.store.layout().clone();
     let groups = s
         .model
@@ -138,6 +153,7 @@ pub fn score_alpha(
     let (objective_name, objective) = saliency.objective.unwrap_or(("", f64::NAN));
     Ok(ProxyOutput {
         proxy: measure.name().into(),
+        procedure: s.procedure.name().into(),
         objective_name: objective_name.into(),
         objective,
         groups,

@@ -1,9 +1,11 @@
 //! The one Hessian-vector product: burn has no double backward, so H v is a central difference
-//! of two gradients along v, with the ReLU masks of the pass at the point replayed in both.
+//! of two gradients along v, with the ReLU masks and max-pool winners of the pass at the point
+//! replayed in both.
 //!
 //! A plain difference does not converge on a ReLU network: masks flip inside the step and the
-//! gradient jumps. PyTorch's double backward treats every mask as a constant, so the replay
-//! makes the function smooth and the difference converge to the same second derivative. It
+//! gradient jumps (a max-pool whose winner changes does the same). PyTorch's double backward
+//! treats every mask and winner as a constant, so the replay makes the function smooth and the
+//! difference converge to the same second derivative. It
 //! runs in float64; a difference quotient in float32 keeps only a few digits.
 //!
 //! Why central at 1e-6: its error falls as the step squared. Measured on the NB201 reference
@@ -30,7 +32,7 @@ fn max_abs(values: &[Vec<f64>]) -> f64 {
 }
 
 /// H v over the tensors `at` differentiated, at the point of `at` (a pass that recorded its
-/// ReLU masks), with v given per selected tensor in `at.selected` order. `spec` builds the
+/// ReLU masks and max-pool winners), with v given per selected tensor in `at.selected` order. `spec` builds the
 /// pass to repeat from the mask replay. Returns one row-major product per selected tensor.
 pub fn hessian_vector<'a>(
     model: &dyn Model,

@@ -44,6 +44,37 @@ pub enum SaliencyError {
     NetworkOnly { measure: &'static str },
 }
 
+/// Which procedure a measure follows on alpha: the method as defined, or what the official
+/// FreeDARTS notebooks of a space computed (see docs/METHOD.md 2.3 and 2.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Procedure {
+    /// The methods as their papers define them (the default).
+    #[default]
+    Defined,
+    /// The official notebooks' code in the given space.
+    Official(OfficialCode),
+}
+
+/// Whose notebook an official procedure repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfficialCode {
+    /// `NAS_Bench201/exps/algos/FreeDARTS_*_oneshot.ipynb`.
+    Nb201,
+    /// `DARTS_CNN/FreeDARTS_*_oneshot.ipynb`.
+    Darts,
+}
+
+impl Procedure {
+    /// Name in results and reports: `defined`, `official-nb201` or `official-darts`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Defined => "defined",
+            Self::Official(OfficialCode::Nb201) => "official-nb201",
+            Self::Official(OfficialCode::Darts) => "official-darts",
+        }
+    }
+}
+
 /// What a measure scores.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Target {
@@ -156,6 +187,8 @@ pub struct Scoring<'a> {
     pub batch: Option<&'a ImageBatch>,
     /// Seed of the initial values (the random baseline uses it).
     pub seed: u64,
+    /// Defined or official procedure (alpha targets only; [`Scoring::new`] picks defined).
+    pub procedure: Procedure,
     cross_entropy: Option<PassResult>,
 }
 
@@ -187,8 +220,15 @@ impl<'a> Scoring<'a> {
             device,
             batch,
             seed,
+            procedure: Procedure::Defined,
             cross_entropy: None,
         }
+    }
+
+    /// The same, following `procedure` on alpha.
+    pub fn with_procedure(mut self, procedure: Procedure) -> Self {
+        self.procedure = procedure;
+        self
     }
 
     pub fn batch(&self, measure: &'static str) -> Result<&'a ImageBatch, SaliencyError> {

@@ -8,7 +8,7 @@ use burn::tensor::{DType, Device, Tensor};
 
 use crate::data::cifar::ImageBatch;
 use crate::nn::ctx::{
-    BnMode, Forward, PassParams, Precision, Shift, Transform, tensor_from, to_host,
+    BnMode, Forward, PassParams, Precision, Shift, Tape, Transform, tensor_from, to_host,
 };
 use crate::nn::model::Model;
 use crate::nn::params::ParamKind;
@@ -33,11 +33,11 @@ pub enum Objective {
     CrossEntropy,
 }
 
-/// How the pass treats ReLU masks (see [`Forward`]).
+/// How the pass treats ReLU masks and max-pool winners (see [`Forward`]).
 pub enum ReluMasks {
     Plain,
     Record,
-    Replay(Vec<Tensor<4>>),
+    Replay(Tape),
 }
 
 /// A reduction over every conv/linear layer of its output a and the gradient da of the
@@ -86,6 +86,16 @@ pub struct PassSpec<'a> {
     pub relu: ReluMasks,
 }
 
+/// |x| for every kind but alpha: the official DARTS-space SNIP and GraSP notebooks abs every
+/// entry of `model.state_dict()`, which holds the weights and BatchNorm tensors but not alpha.
+pub fn absolute_state(kind: ParamKind) -> Transform {
+    if kind.is_alpha() {
+        Transform::Identity
+    } else {
+        Transform::Abs
+    }
+}
+
 /// Identity for every kind.
 pub fn untouched(_: ParamKind) -> Transform {
     Transform::Identity
@@ -116,8 +126,8 @@ pub struct PassResult {
     pub input_grad: Option<Vec<f64>>,
     /// The [`ProbeSum`] asked for.
     pub probe_sum: Option<f64>,
-    /// The masks of a recording pass.
-    pub masks: Vec<Tensor<4>>,
+    /// The ReLU masks and max-pool winners of a recording pass.
+    pub masks: Tape,
 }
 
 /// The SynFlow input: one all-ones image.
@@ -282,7 +292,7 @@ pub fn run(
         selected,
         input_grad,
         probe_sum,
-        masks: f.into_masks(),
+        masks: f.into_tape(),
     })
 }
 

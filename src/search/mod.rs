@@ -9,12 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::benchmark::Nb201Benchmark;
 use crate::data::cifar::{self, CifarFormat, ImageBatch, Normalization};
+use crate::data::preprocess::{self, Augmentation, NormalizationName, Preprocessing};
 use crate::diagnostics::{self, Warning};
 use crate::nn::ctx::{BnMode, Precision};
 use crate::nn::model::Model;
 use crate::nn::params::HostParams;
 use crate::saliency::alpha::{ProxyOutput, score_alpha};
-use crate::saliency::{Measure, Scoring, Target, measure_by_name};
+use crate::saliency::{Measure, OfficialCode, Procedure, Scoring, Target, measure_by_name};
 use crate::spaces::SearchSpace;
 use crate::spaces::derive::Derivation;
 pub mod result;
@@ -89,6 +90,28 @@ pub enum ProxyKind {
     Grasp,
 }
 
+/// Which procedure scores alpha.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcedureKind {
+    /// The methods as defined (SNIP |alpha * g|, GraSP -alpha * H g at the initial alpha).
+    #[default]
+    Defined,
+    /// What the official notebooks of the space computed (docs/METHOD.md 2.3, 2.4).
+    Official,
+}
+
+impl ProcedureKind {
+    /// The procedure in `space`: the official one is the notebook code of that space.
+    pub fn resolve(self, space: &SpaceConfig) -> Procedure {
+        match (self, space) {
+            (Self::Defined, _) => Procedure::Defined,
+            (Self::Official, SpaceConfig::Nb201(_)) => Procedure::Official(OfficialCode::Nb201),
+            (Self::Official, SpaceConfig::Darts(_)) => Procedure::Official(OfficialCode::Darts),
+        }
+    }
+}
+
 /// Where the images for SNIP/GraSP come from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum DataSource {
@@ -122,6 +145,15 @@ pub struct SearchOptions {
     /// read as they always did.
     #[serde(default, skip_serializing_if = "Strategy::is_oneshot")]
     pub strategy: Strategy,
+    /// Defined or official scoring procedure.
+    #[serde(default)]
+    pub procedure: ProcedureKind,
+    /// Normalisation of CIFAR batches; `None`: the space's own constants for the data set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalization: Option<NormalizationName>,
+    /// Augment the scoring batch (random crop 32 with padding 4, horizontal flip) from this seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment_seed: Option<u64>,
 }
 
 impl Default for SearchOptions {
@@ -141,6 +173,9 @@ impl Default for SearchOptions {
             cross_check_f64: false,
             export_weights: None,
             strategy: Strategy::Oneshot,
+            procedure: ProcedureKind::Defined,
+            normalization: None,
+            augment_seed: None,
         }
     }
 }
@@ -219,14 +254,43 @@ pub fn derive_and_check(space: &SpaceConfig, output: &ProxyOutput) -> (Derivatio
     (derivation, warnings)
 }
 
-fn load_batch(opts: &SearchOptions) -> Result<Option<ImageBatch>, SearchError> {
+/// The scoring batch of a search and how it was prepared: CIFAR records normalised with the
+/// space's own constants for the data set (or `opts.normalization`), then augmented when
+/// `opts.augment_seed` is set.
+fn load_batch(
+    opts: &SearchOptions,
+) -> Result<Option<(ImageBatch, Option<Preprocessing>)>, SearchError> {
     let (classes, size) = (opts.space.classes(), opts.space.input_size());
     let Some(data) = &opts.data else {
         return Ok(None);
     };
     let shuffle = opts.shuffle_seed;
-    let batch = load_images(data, classes, size, opts.batch_size, shuffle, opts.seed)?;
-    Ok(Some(batch))
+    let augmentation = opts.augment_seed.map(Augmentation::official);
+    Ok(Some(match data {
+        DataSource::Synthetic => {
+            let mut batch = load_images(data, classes, size, opts.batch_size, shuffle, opts.seed)?;
+            let prep = augmentation.map(|aug| {
+                let prep = Preprocessing::new(NormalizationName::None, Some(aug));
+                preprocess::augment(&mut batch, &prep.constants(), &aug);
+                prep
+            });
+            (batch, prep)
+        }
+        DataSource::Cifar(path) => {
+            let format = CifarFormat::infer(path, classes);
+            let darts = matches!(opts.space, SpaceConfig::Darts(_));
+            let name = opts
+                .normalization
+                .unwrap_or_else(|| NormalizationName::official(darts, format, classes));
+            let prep = Preprocessing::new(name, augmentation);
+            let norm = prep.constants();
+            let mut batch = cifar::load_cifar_batch(path, format, opts.batch_size, shuffle, &norm)?;
+            if let Some(aug) = &augmentation {
+                preprocess::augment(&mut batch, &norm, aug);
+            }
+            (batch, Some(prep))
+        }
+    }))
 }
 
 /// Loads `batch_size` images for a `classes`-way, `size` x `size` network: the first records
@@ -288,10 +352,9 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
 
     let t = Instant::now();
     let proxy = opts.proxy.measure();
-    let batch = if proxy.needs_data() {
-        load_batch(opts)?
-    } else {
-        None
+    let (batch, preprocessing) = match proxy.needs_data().then(|| load_batch(opts)).transpose()? {
+        Some(Some((batch, prep))) => (Some(batch), prep),
+        _ => (None, None),
     };
     let data_s = t.elapsed().as_secs_f64();
 
@@ -301,7 +364,8 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         bn: opts.bn,
         alpha_abs: opts.alpha_abs,
     };
-    let mut scoring = Scoring::new(&*net, state, device, batch.as_ref(), opts.seed);
+    let mut scoring = Scoring::new(&*net, state, device, batch.as_ref(), opts.seed)
+        .with_procedure(opts.procedure.resolve(&opts.space));
     let (output, trace) = match opts.strategy {
         Strategy::Oneshot => (score_alpha(proxy, &mut scoring, target(opts.dtype))?, None),
         Strategy::Iterative => {
@@ -358,6 +422,7 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
         },
         peak_rss_mb: crate::util::peak_rss_mb(),
         parameters: net.registry().trainable_count(),
-        provenance: Provenance::new(opts, device, input_shape, batch.as_ref(), ignored),
+        provenance: Provenance::new(opts, device, input_shape, batch.as_ref(), ignored)
+            .with_preprocessing(preprocessing),
     })
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::benchmark::BenchmarkEntry;
 use crate::data::cifar::ImageBatch;
+use crate::data::preprocess::Preprocessing;
 use crate::diagnostics::Warning;
 use crate::saliency::alpha::ProxyOutput;
 use crate::spaces::derive::Derivation;
@@ -44,6 +45,9 @@ pub struct Provenance {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_tensors: Vec<String>,
     pub command_line: Vec<String>,
+    /// How the image batch was prepared (CIFAR normalisation constants, augmentation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preprocessing: Option<Preprocessing>,
 }
 
 impl Provenance {
@@ -66,7 +70,14 @@ impl Provenance {
             threads: worker_threads(),
             ignored_tensors,
             command_line: std::env::args().collect(),
+            preprocessing: None,
         }
+    }
+
+    /// The same, recording how the batch was prepared.
+    pub fn with_preprocessing(mut self, preprocessing: Option<Preprocessing>) -> Self {
+        self.preprocessing = preprocessing;
+        self
     }
 }
 

@@ -24,7 +24,11 @@ pub struct Golden {
 
 impl Golden {
     pub fn open(name: &str) -> Self {
-        let path = reference(name);
+        Self::open_path(reference(name))
+    }
+
+    /// A safetensors file anywhere (expected tensors under `tests/data`).
+    pub fn open_path(path: PathBuf) -> Self {
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let (_, meta) = SafeTensors::read_metadata(&bytes).expect("safetensors header");
         let metadata = meta.metadata().clone().unwrap_or_default();

@@ -2,11 +2,18 @@
 //! untouched network. On alpha: the search's precision and BatchNorm mode, signed alpha. On a
 //! network: the conv/linear weights, float32, train-mode BatchNorm (the pass fisher and
 //! grad_norm share).
+//!
+//! The official procedure ([`Procedure::Official`]): the DARTS-space notebook makes every
+//! state entry absolute first (weights and BatchNorm tensors, not alpha); the NB201 notebook
+//! scores the network as it is, which is the defined procedure (its batch differs, not its
+//! computation).
 
 use crate::nn::ctx::Precision;
 
 use super::super::pass::{self, Input, Objective, PassSpec, ReluMasks};
-use super::super::{Measure, Saliency, SaliencyError, Scoring, Target, per_element};
+use super::super::{
+    Measure, OfficialCode, Procedure, Saliency, SaliencyError, Scoring, Target, per_element,
+};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Snip;
@@ -36,10 +43,15 @@ impl Measure for Snip {
         let abs_product = |w: f64, g: f64| (w * g).abs();
         match target {
             Target::Alpha { precision, bn, .. } => {
+                let abs_state = s.procedure == Procedure::Official(OfficialCode::Darts);
                 let spec = PassSpec {
                     precision,
                     bn,
-                    transform: &pass::untouched,
+                    transform: if abs_state {
+                        &pass::absolute_state
+                    } else {
+                        &pass::untouched
+                    },
                     select: pass::alpha,
                     input: Input::Batch(s.batch(self.name())?),
                     objective: Objective::CrossEntropy,
@@ -48,11 +60,24 @@ impl Measure for Snip {
                     relu: ReluMasks::Plain,
                 };
                 let result = s.run(spec)?;
+                let notes = match s.procedure {
+                    Procedure::Defined => Vec::new(),
+                    Procedure::Official(OfficialCode::Darts) => vec![
+                        "official DARTS notebook: every weight and BatchNorm tensor made absolute \
+                         before the pass (alpha stays signed)"
+                            .to_string(),
+                    ],
+                    Procedure::Official(OfficialCode::Nb201) => vec![
+                        "official NB201 notebook: the same computation as the defined SNIP"
+                            .to_string(),
+                    ],
+                };
                 Ok(Saliency {
                     objective: Some(("L", result.objective)),
                     tensors: per_element(&result, abs_product),
                     logits: result.logits,
                     precision: Some(precision),
+                    notes,
                     ..Saliency::default()
                 })
             }

@@ -11,7 +11,6 @@ use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
 use crate::nn::ctx::{BnMode, Forward};
 use crate::nn::layers::{
     BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same, global_avg_pool,
-    max_pool,
 };
 use crate::nn::params::{ParamId, ParamRegistry};
 use crate::spaces::darts::{DARTS_EDGES, DARTS_STEPS, DartsOp, edge_label};
@@ -469,9 +468,9 @@ fn cell_forward(
         let dil_3x3 = src.dil_3x3.forward(f, stacked.clone());
         let dil_5x5 = src.dil_5x5.forward(f, stacked);
         let (max_pooled, avg_pooled) = if src.stride == 1 {
-            (max_pool(x.clone(), 3, 1, 1), avg_pool_3x3_same(x.clone()))
+            (f.max_pool(x.clone(), 3, 1, 1), avg_pool_3x3_same(x.clone()))
         } else {
-            (max_pool(x.clone(), 3, 2, 1), avg_pool(x.clone(), 3, 2, 1))
+            (f.max_pool(x.clone(), 3, 2, 1), avg_pool(x.clone(), 3, 2, 1))
         };
         // Without running statistics (train mode, or no BN) every edge's pool BN computes the
         // same thing from the same input: do it once.
