@@ -2,6 +2,8 @@
 //! tiny supernets: each round builds the supernet afresh with the removed ops' alphas at zero,
 //! scores it, and removes what the definition says.
 
+mod common;
+
 use burn::tensor::Device;
 
 use freedarts::nn::ctx::{BnMode, Precision};
@@ -213,4 +215,47 @@ fn iterative_darts_follows_its_definition() {
     );
     assert_eq!(removals, expected);
     assert_eq!(kept, survivors);
+}
+
+/// The page and the saved result say how the search ran, and `report` refuses a trace whose
+/// removals point outside the score matrices.
+#[test]
+fn iterative_results_report_their_rounds() {
+    let dir = std::env::temp_dir().join(format!("freedarts-strategy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("it.json");
+    let html = dir.join("it.html");
+    let out = common::freedarts(&[
+        "search",
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+        "--strategy",
+        "iterative",
+        "--json",
+        &common::path(json.clone()),
+        "--html",
+        &common::path(html.clone()),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("strategy iterative (4 rounds)"), "subtitle");
+    assert!(page.contains("Strategy: iterative"), "rounds table");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["provenance"]["options"]["strategy"], "iterative");
+    assert_eq!(v["strategy"]["rounds"].as_array().unwrap().len(), 4);
+    v["strategy"]["rounds"][0]["pruned"][0]["row"] = 99.into();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, v.to_string()).unwrap();
+    let page = common::path(dir.join("bad.html"));
+    let out = common::freedarts(&["report", &common::path(bad), "-o", &page]);
+    assert!(!out.status.success());
+    assert!(
+        common::stderr(&out).contains("outside the score matrices"),
+        "{}",
+        common::stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -4,6 +4,7 @@
 use super::SearchResult;
 use super::draw::{CellGraph, cell_dot, cell_svg, heatmap_svg};
 use super::html::{Body, Section, page};
+use crate::search::strategy::{Pruned, StrategyTrace};
 
 /// The derived cell(s) of a result as graphs.
 pub fn cell_graphs(result: &SearchResult) -> Vec<CellGraph> {
@@ -112,6 +113,9 @@ pub fn html_report(result: &SearchResult) -> String {
             },
         });
     }
+    if let Some(trace) = &result.strategy {
+        sections.push(strategy_section(result, trace));
+    }
     if !result.warnings.is_empty() {
         sections.push(Section {
             title: "Findings".into(),
@@ -157,13 +161,62 @@ pub fn html_report(result: &SearchResult) -> String {
             result.space, result.proxy.proxy
         ),
         &format!(
-            "objective {} = {:.6e}, {} precision",
+            "objective {} = {:.6e}, {} precision{}",
             result.proxy.objective_name,
             result.proxy.objective,
             serde_json::to_string(&result.proxy.precision)
                 .unwrap_or_default()
-                .trim_matches('"')
+                .trim_matches('"'),
+            how_searched(result)
         ),
         &sections,
     )
+}
+
+/// The procedure and strategy, where they are not the defaults (so default pages read as
+/// they always did).
+fn how_searched(result: &SearchResult) -> String {
+    let mut s = String::new();
+    if result.proxy.procedure != "defined" {
+        s.push_str(&format!(", procedure {}", result.proxy.procedure));
+    }
+    if let Some(t) = &result.strategy {
+        s.push_str(&format!(
+            ", strategy {} ({} rounds)",
+            t.strategy.name(),
+            t.rounds.len()
+        ));
+    }
+    s
+}
+
+/// One row per round of a strategy: its objective and what it removed, by name.
+fn strategy_section(result: &SearchResult, trace: &StrategyTrace) -> Section {
+    let label = |p: &Pruned| {
+        let g = result.proxy.groups.get(p.group);
+        let name = |v: Option<&String>| v.cloned().unwrap_or_else(|| "?".into());
+        let group = name(g.map(|g| &g.name));
+        let row = name(g.and_then(|g| g.rows.get(p.row)));
+        let col = name(g.and_then(|g| g.cols.get(p.col)));
+        let what = if p.edge { "edge " } else { "" };
+        format!("{group} {what}{row} {col}")
+    };
+    Section {
+        title: format!("Strategy: {}", trace.strategy.name()),
+        body: Body::Table {
+            header: vec!["round".into(), "objective".into(), "removed".into()],
+            rows: trace
+                .rounds
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    vec![
+                        (i + 1).to_string(),
+                        format!("{:.6e}", r.objective),
+                        r.pruned.iter().map(label).collect::<Vec<_>>().join(", "),
+                    ]
+                })
+                .collect(),
+        },
+    }
 }

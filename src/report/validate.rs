@@ -143,6 +143,31 @@ pub fn validate(r: &SearchResult) -> Result<(), String> {
     if r.architecture != r.derivation.architecture_text() {
         return Err("`architecture` differs from what the derivation gives".into());
     }
+    if let Some(t) = &r.strategy {
+        // A strategy removes at most one op per entry of every group, so no trace is longer.
+        let entries = groups.len() * rows * cols;
+        if t.rounds.is_empty() || t.rounds.len() > entries {
+            return Err(format!(
+                "{} strategy rounds (expected 1 to {entries})",
+                t.rounds.len()
+            ));
+        }
+        let pruned = t.rounds.iter().flat_map(|round| &round.pruned);
+        if let Some(p) = pruned
+            .clone()
+            .find(|p| p.group >= groups.len() || p.row >= rows || p.col >= cols)
+        {
+            return Err(format!(
+                "strategy removal (group {}, row {}, column {}) lies outside the score matrices",
+                p.group, p.row, p.col
+            ));
+        }
+        if pruned.count() > entries {
+            return Err(format!(
+                "more strategy removals than the {entries} score entries"
+            ));
+        }
+    }
     if let Some(b) = &r.benchmark {
         for v in &b.values {
             if !(0.0..=100.0).contains(&v.accuracy)
