@@ -590,4 +590,11 @@ fn a_cifar10_file_serves_any_head_size() {
     args.extend(TINY);
     args.extend(["--classes", "100"]);
     succeeds(&args);
+    // Told explicitly, the layout is taken as given: right, it runs; wrong, the file's size
+    // does not fit it and the run is refused naming the file.
+    args.extend(["--cifar-format", "cifar10"]);
+    succeeds(&args);
+    let n = args.len();
+    args[n - 1] = "cifar100";
+    refused(&args, "train_first200_exact.bin");
 }

@@ -194,6 +194,7 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         data: args.data.data.clone(),
         batch_size: args.data.batch_size,
         shuffle_seed: args.data.shuffle_seed,
+        cifar_format: args.data.cifar_format(),
         shard: args.shard,
         output: args.output.clone(),
         progress: !args.quiet,

@@ -245,6 +245,7 @@ impl SearchArgs {
             procedure: self.procedure.into(),
             normalization: self.normalize.map(Into::into),
             augment_seed: self.augment_seed,
+            cifar_format: self.data.cifar_format(),
         })
     }
 }

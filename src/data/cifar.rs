@@ -30,7 +30,8 @@ const CIFAR100_TRAIN_FILES: [&str; 1] = ["train.bin"];
 pub const MAX_RECORDS: u64 = 100_000_000;
 
 /// Which record layout a binary file uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CifarFormat {
     /// 1 label byte + 3072 pixel bytes.
     Cifar10,

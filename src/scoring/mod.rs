@@ -30,6 +30,8 @@ pub struct ScoreOptions {
     pub data: Option<DataSource>,
     pub batch_size: usize,
     pub shuffle_seed: Option<u64>,
+    /// Record layout of a CIFAR file; `None`: told by the file's name or size.
+    pub cifar_format: Option<crate::data::cifar::CifarFormat>,
     pub shard: Shard,
     pub output: PathBuf,
     /// Draw a progress bar on stderr (it hides itself when stderr is not a terminal).
@@ -110,12 +112,17 @@ pub fn header(
         })
         .collect();
     let data = opts.proxies.iter().any(|p| p.needs_data()).then(|| {
-        json!({
+        let mut data = json!({
             "source": opts.data,
             "batch_size": opts.batch_size,
             "shuffle_seed": opts.shuffle_seed,
             "indices": batch_indices,
-        })
+        });
+        // Only when forced, so files of runs that let the file tell stay as they were.
+        if let Some(format) = opts.cifar_format {
+            data["cifar_format"] = json!(format);
+        }
+        data
     });
     let mut h = Map::new();
     h.insert("format".into(), json!(SCORE_FORMAT));
@@ -170,6 +177,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
             opts.batch_size,
             opts.shuffle_seed,
             opts.seed,
+            opts.cifar_format,
         )?),
     };
     let all = opts.archs.resolve(opts.seed, opts.space.as_ref())?;

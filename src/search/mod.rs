@@ -154,6 +154,9 @@ pub struct SearchOptions {
     /// Augment the scoring batch (random crop 32 with padding 4, horizontal flip) from this seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment_seed: Option<u64>,
+    /// Record layout of a CIFAR file; `None`: told by the file's name or size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cifar_format: Option<CifarFormat>,
 }
 
 impl Default for SearchOptions {
@@ -176,6 +179,7 @@ impl Default for SearchOptions {
             procedure: ProcedureKind::Defined,
             normalization: None,
             augment_seed: None,
+            cifar_format: None,
         }
     }
 }
@@ -268,7 +272,15 @@ fn load_batch(
     let augmentation = opts.augment_seed.map(Augmentation::official);
     Ok(Some(match data {
         DataSource::Synthetic => {
-            let mut batch = load_images(data, classes, size, opts.batch_size, shuffle, opts.seed)?;
+            let mut batch = load_images(
+                data,
+                classes,
+                size,
+                opts.batch_size,
+                shuffle,
+                opts.seed,
+                opts.cifar_format,
+            )?;
             let prep = augmentation.map(|aug| {
                 let prep = Preprocessing::new(NormalizationName::None, Some(aug));
                 preprocess::augment(&mut batch, &prep.constants(), &aug);
@@ -277,7 +289,9 @@ fn load_batch(
             (batch, prep)
         }
         DataSource::Cifar(path) => {
-            let format = CifarFormat::infer(path, classes);
+            let format = opts
+                .cifar_format
+                .unwrap_or_else(|| CifarFormat::infer(path, classes));
             let darts = matches!(opts.space, SpaceConfig::Darts(_));
             let name = opts
                 .normalization
@@ -303,6 +317,7 @@ pub fn load_images(
     batch_size: usize,
     shuffle_seed: Option<u64>,
     seed: u64,
+    format: Option<CifarFormat>,
 ) -> Result<ImageBatch, cifar::DataError> {
     Ok(match data {
         DataSource::Synthetic => cifar::synthetic_batch(
@@ -313,7 +328,7 @@ pub fn load_images(
             shuffle_seed.unwrap_or(seed),
         ),
         DataSource::Cifar(path) => {
-            let format = CifarFormat::infer(path, classes);
+            let format = format.unwrap_or_else(|| CifarFormat::infer(path, classes));
             let norm = Normalization::nb201(format);
             cifar::load_cifar_batch(path, format, batch_size, shuffle_seed, &norm)?
         }

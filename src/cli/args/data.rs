@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::path::PathBuf;
 
+use freedarts::data::cifar::CifarFormat;
 use freedarts::search::DataSource;
 
 #[derive(clap::Args)]
@@ -18,6 +19,28 @@ pub struct DataArgs {
     /// Draw the batch at random with this seed instead of taking the first images in order.
     #[arg(long)]
     pub shuffle_seed: Option<u64>,
+    /// Record layout of a CIFAR binary file [default: told by the official file name, else by
+    /// the file size when only one layout divides it, else by --classes (100: cifar100)].
+    #[arg(long, value_enum)]
+    pub cifar_format: Option<CifarFormatArg>,
+}
+
+/// CIFAR record layouts on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CifarFormatArg {
+    /// 1 label byte + 3072 pixel bytes per record.
+    Cifar10,
+    /// 2 label bytes (coarse, fine; the fine label is used) + 3072 pixel bytes.
+    Cifar100,
+}
+
+impl DataArgs {
+    pub fn cifar_format(&self) -> Option<CifarFormat> {
+        self.cifar_format.map(|f| match f {
+            CifarFormatArg::Cifar10 => CifarFormat::Cifar10,
+            CifarFormatArg::Cifar100 => CifarFormat::Cifar100,
+        })
+    }
 }
 
 /// The one spelling of the synthetic source; anything else is a path, checked when it is read
