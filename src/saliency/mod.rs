@@ -176,12 +176,11 @@ pub fn storage_precision(measures: &[&dyn Measure]) -> Option<Precision> {
     }
 }
 
-/// One model being scored: its tensors on the device, a host copy, and passes that several
-/// measures share.
+/// One model being scored: its tensors on the device and passes that several measures share.
+/// The host values are dropped once uploaded (every measure reads the store).
 pub struct Scoring<'a> {
     pub model: &'a dyn Model,
     pub store: ParamStore,
-    pub host: HostParams,
     pub device: &'a Device,
     /// One batch of images for the data-dependent measures.
     pub batch: Option<&'a ImageBatch>,
@@ -216,7 +215,6 @@ impl<'a> Scoring<'a> {
         Self {
             store: ParamStore::new_in(model.registry(), &host, device, dtype),
             model,
-            host,
             device,
             batch,
             seed,
