@@ -563,3 +563,48 @@ fn darts_genotypes_score_in_network_imagenet() {
         "DARTS_V2 on ImageNet: {params} M"
     );
 }
+
+/// A CIFAR batch is normalised with the space's own constants: the DARTS code's in the DARTS
+/// space (named in the header), NAS-Bench-201's CIFAR-10 ones in NB201 (which every earlier
+/// file used, so the header does not name them and those files still resume).
+#[test]
+fn score_batches_follow_the_space_normalisation() {
+    let data = path(common::shared().join("data/cifar10/train_first200_exact.bin"));
+    let header_of = |space: &str, skeleton: &[&str], name: &str| {
+        let out_path = tmp(name);
+        let mut args = vec![
+            "score",
+            "--space",
+            space,
+            "--archs",
+            "sample:1",
+            "--proxy",
+            "snip",
+            "--data",
+            &data,
+            "--batch-size",
+            "2",
+            "-q",
+            "-o",
+        ];
+        let o = path(out_path.clone());
+        args.push(&o);
+        args.extend_from_slice(skeleton);
+        let out = freedarts(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let h: serde_json::Value = serde_json::from_str(&lines(&out_path)[0]).unwrap();
+        h["header"]["data"].clone()
+    };
+    let darts = header_of(
+        "darts",
+        &["--channels", "4", "--cells", "3"],
+        "norm-darts.jsonl",
+    );
+    assert_eq!(darts["normalization"], "darts-cifar10");
+    let nb201 = header_of(
+        "nb201",
+        &["--channels", "4", "--cells-per-stage", "1"],
+        "norm-nb201.jsonl",
+    );
+    assert!(nb201.get("normalization").is_none(), "{nb201}");
+}

@@ -6,7 +6,6 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use burn::tensor::module::max_pool2d_with_indices;
-use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{DType, Device, Gradients, Int, Tensor, TensorCreationOptions, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -402,13 +401,7 @@ impl<'a> Forward<'a> {
         match &mut *tape {
             ReluTape::Off => super::layers::max_pool(x, kernel, stride, padding),
             ReluTape::Record(tape) => {
-                let options = MaxPoolOptions {
-                    kernel_size: [kernel; 2],
-                    stride: [stride; 2],
-                    padding: [(padding, padding); 2],
-                    dilation: [1, 1],
-                    ceil_mode: false,
-                };
+                let options = super::layers::max_pool_options(kernel, stride, padding);
                 let (_, winners) = max_pool2d_with_indices(x.clone().detach(), options);
                 tape.pool.push(winners);
                 super::layers::max_pool(x, kernel, stride, padding)

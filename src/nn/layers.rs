@@ -315,16 +315,20 @@ pub fn avg_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> T
     avg_pool2d(x, options)
 }
 
-/// Max pooling, square window, padding that never wins (PyTorch's -inf padding).
-pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> Tensor<4> {
-    let options = MaxPoolOptions {
+/// Square max-pooling window (as PyTorch's `nn.MaxPool2d(kernel, stride, padding)`).
+pub(crate) fn max_pool_options(kernel: usize, stride: usize, padding: usize) -> MaxPoolOptions<2> {
+    MaxPoolOptions {
         kernel_size: [kernel; 2],
         stride: [stride; 2],
         padding: [(padding, padding); 2],
         dilation: [1, 1],
         ceil_mode: false,
-    };
-    max_pool2d(x, options)
+    }
+}
+
+/// Max pooling, square window, padding that never wins (PyTorch's -inf padding).
+pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> Tensor<4> {
+    max_pool2d(x, max_pool_options(kernel, stride, padding))
 }
 
 /// 3x3, stride 1, padding 1 average pooling with padding excluded from the count, as two

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use serde_json::{Map, Value, json};
 
+use crate::data::preprocess::NormalizationName;
 use crate::device::Backend;
 use crate::saliency::network::{NetworkScore, score_all};
 use crate::saliency::{Measure, Scoring};
@@ -98,6 +99,7 @@ pub struct ScoreSummary {
 pub fn header(
     opts: &ScoreOptions,
     batch_indices: Option<&[usize]>,
+    normalization: Option<NormalizationName>,
     backend: &str,
 ) -> Map<String, Value> {
     let proxies: Vec<Value> = opts
@@ -121,6 +123,11 @@ pub fn header(
         // Only when forced, so files of runs that let the file tell stay as they were.
         if let Some(format) = opts.cifar_format {
             data["cifar_format"] = json!(format);
+        }
+        // Only when not NAS-Bench-201's CIFAR-10 constants, which every file written before
+        // normalisation followed the space and data set used: those files stay resumable.
+        if let Some(name) = normalization.filter(|&n| n != NormalizationName::Nb201Cifar10) {
+            data["normalization"] = json!(name);
         }
         data
     });
@@ -172,8 +179,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
         }
         (Some(_), Some(data)) => Some(load_images(
             data,
-            opts.space.classes(),
-            opts.space.input_size(),
+            opts.space.as_ref(),
             opts.batch_size,
             opts.shuffle_seed,
             opts.seed,
@@ -182,9 +188,14 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
     };
     let all = opts.archs.resolve(opts.seed, opts.space.as_ref())?;
     let mine = opts.shard.select(&all);
+    let (batch, normalization) = match batch {
+        Some((b, n)) => (Some(b), n),
+        None => (None, None),
+    };
     let header = header(
         opts,
         batch.as_ref().map(|b| b.indices.as_slice()),
+        normalization,
         &crate::device::describe(device),
     );
     // Everything that can be checked before the first network is checked before the file is

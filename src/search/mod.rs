@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::benchmark::Nb201Benchmark;
-use crate::data::cifar::{self, CifarFormat, ImageBatch, Normalization};
+use crate::data::cifar::{self, CifarFormat, ImageBatch};
 use crate::data::preprocess::{self, Augmentation, NormalizationName, Preprocessing};
 use crate::diagnostics::{self, Warning};
 use crate::nn::ctx::{BnMode, Precision};
@@ -16,8 +16,8 @@ use crate::nn::model::Model;
 use crate::nn::params::HostParams;
 use crate::saliency::alpha::{ProxyOutput, score_alpha};
 use crate::saliency::{Measure, OfficialCode, Procedure, Scoring, Target, measure_by_name};
-use crate::spaces::SearchSpace;
 use crate::spaces::derive::Derivation;
+use crate::spaces::{SearchSpace, Space};
 pub mod result;
 pub mod strategy;
 
@@ -272,15 +272,13 @@ fn load_batch(
     let augmentation = opts.augment_seed.map(Augmentation::official);
     Ok(Some(match data {
         DataSource::Synthetic => {
-            let mut batch = load_images(
-                data,
+            let mut batch = cifar::synthetic_batch(
+                opts.batch_size,
                 classes,
                 size,
-                opts.batch_size,
-                shuffle,
-                opts.seed,
-                opts.cifar_format,
-            )?;
+                size,
+                shuffle.unwrap_or(opts.seed),
+            );
             let prep = augmentation.map(|aug| {
                 let prep = Preprocessing::new(NormalizationName::None, Some(aug));
                 preprocess::augment(&mut batch, &prep.constants(), &aug);
@@ -292,10 +290,9 @@ fn load_batch(
             let format = opts
                 .cifar_format
                 .unwrap_or_else(|| CifarFormat::infer(path, classes));
-            let darts = matches!(opts.space, SpaceConfig::Darts(_));
             let name = opts
                 .normalization
-                .unwrap_or_else(|| NormalizationName::official(darts, format, classes));
+                .unwrap_or_else(|| opts.space.space().normalization(format, classes));
             let prep = Preprocessing::new(name, augmentation);
             let norm = prep.constants();
             let mut batch = cifar::load_cifar_batch(path, format, opts.batch_size, shuffle, &norm)?;
@@ -307,30 +304,36 @@ fn load_batch(
     }))
 }
 
-/// Loads `batch_size` images for a `classes`-way, `size` x `size` network: the first records
-/// of a CIFAR file (a seeded random subset with `shuffle_seed`), or synthetic images drawn
-/// from `shuffle_seed` (else `seed`).
+/// Loads `batch_size` images for a network of `space`: the first records of a CIFAR file (a
+/// seeded random subset with `shuffle_seed`; record layout `format`, else told by the file),
+/// normalised with the space's own constants for the data set, which it also returns; or
+/// synthetic images drawn from `shuffle_seed` (else `seed`).
 pub fn load_images(
     data: &DataSource,
-    classes: usize,
-    size: usize,
+    space: &dyn Space,
     batch_size: usize,
     shuffle_seed: Option<u64>,
     seed: u64,
     format: Option<CifarFormat>,
-) -> Result<ImageBatch, cifar::DataError> {
+) -> Result<(ImageBatch, Option<NormalizationName>), cifar::DataError> {
+    let (classes, size) = (space.classes(), space.input_size());
     Ok(match data {
-        DataSource::Synthetic => cifar::synthetic_batch(
-            batch_size,
-            classes,
-            size,
-            size,
-            shuffle_seed.unwrap_or(seed),
+        DataSource::Synthetic => (
+            cifar::synthetic_batch(
+                batch_size,
+                classes,
+                size,
+                size,
+                shuffle_seed.unwrap_or(seed),
+            ),
+            None,
         ),
         DataSource::Cifar(path) => {
             let format = format.unwrap_or_else(|| CifarFormat::infer(path, classes));
-            let norm = Normalization::nb201(format);
-            cifar::load_cifar_batch(path, format, batch_size, shuffle_seed, &norm)?
+            let name = space.normalization(format, classes);
+            let batch =
+                cifar::load_cifar_batch(path, format, batch_size, shuffle_seed, &name.constants())?;
+            (batch, Some(name))
         }
     })
 }

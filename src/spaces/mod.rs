@@ -10,6 +10,8 @@ pub mod derive;
 pub mod graph;
 pub mod nb201;
 
+use crate::data::cifar::CifarFormat;
+use crate::data::preprocess::NormalizationName;
 use crate::nn::model::Model;
 use crate::spaces::derive::Derivation;
 
@@ -40,6 +42,9 @@ pub trait Space {
     fn input_size(&self) -> usize;
     /// Checks the skeleton before anything is built.
     fn validate(&self) -> Result<(), SpaceError>;
+    /// The constants this space's official code normalises images of a data set with (CIFAR
+    /// files of `format`; 120 classes meaning ImageNet16-120).
+    fn normalization(&self, format: CifarFormat, classes: usize) -> NormalizationName;
 }
 
 /// What searching, reporting and sizing need from a search space, given its supernet

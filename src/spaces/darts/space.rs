@@ -4,6 +4,8 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::data::cifar::CifarFormat;
+use crate::data::preprocess::NormalizationName;
 use crate::nn::model::Model;
 use crate::spaces::derive::Derivation;
 
@@ -84,6 +86,12 @@ impl Space for DartsConfig {
             self.stem,
         )
     }
+
+    /// The DARTS code's CIFAR-10 constants (NAS-Bench-201's for CIFAR-100, which the DARTS
+    /// code has none for).
+    fn normalization(&self, format: CifarFormat, classes: usize) -> NormalizationName {
+        NormalizationName::official(true, format, classes)
+    }
 }
 
 impl SearchSpace for DartsConfig {
@@ -146,6 +154,12 @@ impl Space for EvalConfig {
             self.input_size,
             self.stem,
         )
+    }
+
+    /// The DARTS code's CIFAR-10 constants (NAS-Bench-201's for CIFAR-100, which the DARTS
+    /// code has none for).
+    fn normalization(&self, format: CifarFormat, classes: usize) -> NormalizationName {
+        NormalizationName::official(true, format, classes)
     }
 }
 

@@ -5,6 +5,8 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::data::cifar::CifarFormat;
+use crate::data::preprocess::NormalizationName;
 use crate::nn::model::Model;
 use crate::spaces::derive::Derivation;
 
@@ -41,6 +43,11 @@ impl Space for Nb201Config {
             return Err(SpaceError::Nb201Sizes);
         }
         check_input_size(self.input_size, 4, "two stride-2 reductions")
+    }
+
+    /// NAS-Bench-201's constants of the data set.
+    fn normalization(&self, format: CifarFormat, classes: usize) -> NormalizationName {
+        NormalizationName::official(false, format, classes)
     }
 }
 
