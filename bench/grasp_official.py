@@ -30,7 +30,7 @@ The supernets are rebuilt from shared/reference/README.md sections 3 and 4 (exac
 names, loaded with strict=True); no official code is used.
 
     python bench/grasp_official.py                  # writes tests/data/grasp_official_*.safetensors
-    python bench/grasp_official.py --out /tmp/x     # elsewhere
+    python bench/grasp_official.py --out expected   # into ./expected instead
 """
 
 import argparse
