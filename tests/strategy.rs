@@ -259,3 +259,12 @@ fn iterative_results_report_their_rounds() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The float64 repeat checks one scoring, so it is refused with a strategy of several.
+#[test]
+fn cross_check_applies_to_oneshot_only() {
+    let out = common::freedarts(&["search", "--strategy", "iterative", "--cross-check-f64"]);
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    assert!(err.starts_with("error: --cross-check-f64"), "{err}");
+}

@@ -227,6 +227,12 @@ pub struct SearchArgs {
 impl SearchArgs {
     fn options(&self) -> Result<SearchOptions> {
         let space = self.space.config()?;
+        // The float64 repeat re-derives one scoring; a strategy's rounds would each need one.
+        anyhow::ensure!(
+            !self.cross_check_f64 || self.strategy == StrategyArg::Oneshot,
+            "--cross-check-f64 repeats one scoring in float64 and applies to --strategy oneshot \
+             only; for --strategy iterative run the search again with --dtype f64"
+        );
         Ok(SearchOptions {
             alpha_abs: self.alpha_abs.unwrap_or(space.official_alpha_abs()),
             space,

@@ -184,6 +184,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
             opts.shuffle_seed,
             opts.seed,
             opts.cifar_format,
+            None,
         )?),
     };
     let all = opts.archs.resolve(opts.seed, opts.space.as_ref())?;

@@ -264,50 +264,35 @@ pub fn derive_and_check(space: &SpaceConfig, output: &ProxyOutput) -> (Derivatio
 fn load_batch(
     opts: &SearchOptions,
 ) -> Result<Option<(ImageBatch, Option<Preprocessing>)>, SearchError> {
-    let (classes, size) = (opts.space.classes(), opts.space.input_size());
     let Some(data) = &opts.data else {
         return Ok(None);
     };
-    let shuffle = opts.shuffle_seed;
+    let (mut batch, normalization) = load_images(
+        data,
+        opts.space.space(),
+        opts.batch_size,
+        opts.shuffle_seed,
+        opts.seed,
+        opts.cifar_format,
+        opts.normalization,
+    )?;
     let augmentation = opts.augment_seed.map(Augmentation::official);
-    Ok(Some(match data {
-        DataSource::Synthetic => {
-            let mut batch = cifar::synthetic_batch(
-                opts.batch_size,
-                classes,
-                size,
-                size,
-                shuffle.unwrap_or(opts.seed),
-            );
-            let prep = augmentation.map(|aug| {
-                let prep = Preprocessing::new(NormalizationName::None, Some(aug));
-                preprocess::augment(&mut batch, &prep.constants(), &aug);
-                prep
-            });
-            (batch, prep)
-        }
-        DataSource::Cifar(path) => {
-            let format = opts
-                .cifar_format
-                .unwrap_or_else(|| CifarFormat::infer(path, classes));
-            let name = opts
-                .normalization
-                .unwrap_or_else(|| opts.space.space().normalization(format, classes));
-            let prep = Preprocessing::new(name, augmentation);
-            let norm = prep.constants();
-            let mut batch = cifar::load_cifar_batch(path, format, opts.batch_size, shuffle, &norm)?;
-            if let Some(aug) = &augmentation {
-                preprocess::augment(&mut batch, &norm, aug);
-            }
-            (batch, Some(prep))
-        }
-    }))
+    // Synthetic images are not normalised; augmented, they are recorded as such.
+    let prep = match (normalization, augmentation) {
+        (Some(name), aug) => Some(Preprocessing::new(name, aug)),
+        (None, Some(aug)) => Some(Preprocessing::new(NormalizationName::None, Some(aug))),
+        (None, None) => None,
+    };
+    if let (Some(prep), Some(aug)) = (&prep, &augmentation) {
+        preprocess::augment(&mut batch, &prep.constants(), aug);
+    }
+    Ok(Some((batch, prep)))
 }
 
 /// Loads `batch_size` images for a network of `space`: the first records of a CIFAR file (a
 /// seeded random subset with `shuffle_seed`; record layout `format`, else told by the file),
-/// normalised with the space's own constants for the data set, which it also returns; or
-/// synthetic images drawn from `shuffle_seed` (else `seed`).
+/// normalised with `normalization`, else the space's own constants for the data set, which it
+/// also returns; or synthetic images drawn from `shuffle_seed` (else `seed`), not normalised.
 pub fn load_images(
     data: &DataSource,
     space: &dyn Space,
@@ -315,6 +300,7 @@ pub fn load_images(
     shuffle_seed: Option<u64>,
     seed: u64,
     format: Option<CifarFormat>,
+    normalization: Option<NormalizationName>,
 ) -> Result<(ImageBatch, Option<NormalizationName>), cifar::DataError> {
     let (classes, size) = (space.classes(), space.input_size());
     Ok(match data {
@@ -330,7 +316,7 @@ pub fn load_images(
         ),
         DataSource::Cifar(path) => {
             let format = format.unwrap_or_else(|| CifarFormat::infer(path, classes));
-            let name = space.normalization(format, classes);
+            let name = normalization.unwrap_or_else(|| space.normalization(format, classes));
             let batch =
                 cifar::load_cifar_batch(path, format, batch_size, shuffle_seed, &name.constants())?;
             (batch, Some(name))

@@ -108,6 +108,45 @@ impl GroupState {
             .collect()
     }
 
+    /// Whether an edge still in its node has two ops left.
+    fn ops_left(&self, choices: &Choices) -> bool {
+        (0..self.rows).any(|r| self.edge_alive[r] && self.alive_ops(r, choices).len() > 1)
+    }
+
+    /// Whether a node still has more in-edges than it keeps.
+    fn edges_left(&self, choices: &Choices) -> bool {
+        choices
+            .nodes
+            .iter()
+            .any(|(rows, keep)| rows.clone().filter(|&r| self.edge_alive[r]).count() > *keep)
+    }
+
+    /// Marks entry (`row`, `col`) removed in `round` (with its whole edge for `edge`).
+    fn remove(
+        &mut self,
+        group: usize,
+        row: usize,
+        col: usize,
+        edge: bool,
+        round: usize,
+        score: f64,
+    ) -> Pruned {
+        let i = row * self.cols + col;
+        if edge {
+            self.edge_alive[row] = false;
+        } else {
+            self.alive[i] = false;
+        }
+        self.removed_in[i] = Some(round);
+        Pruned {
+            group,
+            row,
+            col,
+            edge,
+            score,
+        }
+    }
+
     /// Alpha with every removed op (and every op of a removed edge) at zero.
     fn masked_alpha(&self, choices: &Choices) -> Vec<f64> {
         let mut a = self.original.clone();
@@ -147,28 +186,18 @@ fn prune_round(
     round: usize,
 ) -> Vec<Pruned> {
     let mut pruned = Vec::new();
-    let op_phase = states
-        .iter()
-        .any(|st| (0..st.rows).any(|r| st.edge_alive[r] && st.alive_ops(r, choices).len() > 1));
+    let op_phase = states.iter().any(|st| st.ops_left(choices));
     for (g, st) in states.iter_mut().enumerate() {
         let score = scores[g];
+        let cols = st.cols;
         if op_phase {
             for row in 0..st.rows {
                 let ops = st.alive_ops(row, choices);
                 if !st.edge_alive[row] || ops.len() < 2 {
                     continue;
                 }
-                let col = weakest(&ops, |c| score[row * st.cols + c]);
-                let i = row * st.cols + col;
-                st.alive[i] = false;
-                st.removed_in[i] = Some(round);
-                pruned.push(Pruned {
-                    group: g,
-                    row,
-                    col,
-                    edge: false,
-                    score: score[i],
-                });
+                let col = weakest(&ops, |c| score[row * cols + c]);
+                pruned.push(st.remove(g, row, col, false, round, score[row * cols + col]));
             }
         } else {
             for (rows, keep) in &choices.nodes {
@@ -177,18 +206,9 @@ fn prune_round(
                     continue;
                 }
                 let op_of = |r: usize| st.alive_ops(r, choices)[0];
-                let row = weakest(&live, |r| score[r * st.cols + op_of(r)]);
+                let row = weakest(&live, |r| score[r * cols + op_of(r)]);
                 let col = op_of(row);
-                let i = row * st.cols + col;
-                st.edge_alive[row] = false;
-                st.removed_in[i] = Some(round);
-                pruned.push(Pruned {
-                    group: g,
-                    row,
-                    col,
-                    edge: true,
-                    score: score[i],
-                });
+                pruned.push(st.remove(g, row, col, true, round, score[row * cols + col]));
             }
         }
     }
@@ -197,13 +217,9 @@ fn prune_round(
 
 /// Whether any edge still has two ops, or any node more in-edges than it keeps.
 fn work_left(states: &[GroupState], choices: &Choices) -> bool {
-    states.iter().any(|st| {
-        (0..st.rows).any(|r| st.edge_alive[r] && st.alive_ops(r, choices).len() > 1)
-            || choices
-                .nodes
-                .iter()
-                .any(|(rows, keep)| rows.clone().filter(|&r| st.edge_alive[r]).count() > *keep)
-    })
+    states
+        .iter()
+        .any(|st| st.ops_left(choices) || st.edges_left(choices))
 }
 
 /// Runs `iterative` with `measure` on the supernet of `s`. Returns the output the derivation
