@@ -36,11 +36,19 @@ const ROUNDOFF_FACTOR: f64 = 64.0;
 /// (`decisions[g]` belongs to `output.groups[g]`).
 pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    let non_finite = !output.objective.is_finite()
-        || output
+    // Without a gradient (perturb) only the scores are numbers the derivation depends on.
+    let non_finite = if output.gradients {
+        !output.objective.is_finite()
+            || output
+                .groups
+                .iter()
+                .any(|g| g.grad.iter().chain(&g.score).any(|v| !v.is_finite()))
+    } else {
+        output
             .groups
             .iter()
-            .any(|g| g.grad.iter().chain(&g.score).any(|v| !v.is_finite()));
+            .any(|g| g.score.iter().any(|v| !v.is_finite()))
+    };
     if non_finite {
         warnings.push(Warning {
             level: Level::Warning,
@@ -65,7 +73,7 @@ pub fn check(output: &ProxyOutput, decisions: &[Vec<EdgeDecision>]) -> Vec<Warni
         .flat_map(|g| g.alpha.iter().zip(&g.grad).map(|(a, d)| (a * d).abs()))
         .fold(0.0, f64::max);
     let roundoff = output.objective.abs() * output.precision.epsilon() * ROUNDOFF_FACTOR;
-    if sensitivity <= roundoff {
+    if output.gradients && sensitivity <= roundoff {
         warnings.push(Warning {
             level: Level::Warning,
             code: "alpha_insensitive".into(),

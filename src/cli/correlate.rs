@@ -4,16 +4,43 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use freedarts::correlate::supernet;
+use freedarts::saliency::ensemble::ProxySet;
+
 use super::args::output::{check_paths, write_json, write_text};
 
 #[derive(clap::Args)]
 pub struct CorrelateArgs {
     /// Score files from `freedarts score` (shards of one run can be given together).
-    #[arg(required = true, value_name = "SCORES.jsonl")]
+    #[arg(
+        required_unless_present = "supernet",
+        conflicts_with = "supernet",
+        value_name = "SCORES.jsonl"
+    )]
     pub scores: Vec<PathBuf>,
     /// NAS-Bench-201 accuracy CSV (columns arch, cifar10_valid, cifar10_test, ...).
-    #[arg(long, value_name = "FILE.csv")]
-    pub benchmark: PathBuf,
+    #[arg(long, value_name = "FILE.csv", required_unless_present = "supernet")]
+    pub benchmark: Option<PathBuf>,
+    /// Rank aggregates of the files' proxies to add as proxies of their own (comma-separated):
+    /// `a+b` (mean rank) or `a*b` (product of ranks, AZ-NAS).
+    #[arg(long, value_delimiter = ',', value_name = "A+B|A*B", value_parser = parse_proxy_set)]
+    pub ensemble: Vec<ProxySet>,
+    /// A DARTS-space `search --json` result: score each genotype of --genotypes by the sum of
+    /// the result's per-op importances over its 16 choices, and correlate with accuracy.
+    #[arg(long, value_name = "RESULT.json", requires = "genotypes")]
+    pub supernet: Option<PathBuf>,
+    /// Genotypes with accuracies for --supernet: a CSV with a `genotype` column (DARTS
+    /// `Genotype(...)` text) and --accuracy-column (e.g. ../shared/data/nb301/dev.csv).
+    #[arg(long, value_name = "FILE.csv", requires = "supernet")]
+    pub genotypes: Option<PathBuf>,
+    /// Accuracy column of --genotypes.
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        default_value = "val_accuracy",
+        requires = "genotypes"
+    )]
+    pub accuracy_column: String,
     /// Accuracy columns to correlate with (comma-separated) [default: every one in the file].
     #[arg(long, value_delimiter = ',')]
     pub columns: Vec<String>,
@@ -28,13 +55,62 @@ pub struct CorrelateArgs {
     pub draw_column: Option<String>,
 }
 
+fn parse_proxy_set(text: &str) -> std::result::Result<ProxySet, String> {
+    ProxySet::parse(text).map_err(|e| e.to_string())
+}
+
+/// `--supernet`: the summed importances of a DARTS search against trained genotypes.
+fn correlate_supernet(
+    args: &CorrelateArgs,
+    result: &std::path::Path,
+    genotypes: &std::path::Path,
+) -> Result<()> {
+    check_paths(
+        &[
+            ("--supernet", Some(result)),
+            ("--genotypes", Some(genotypes)),
+        ],
+        &[("--output", args.output.as_deref())],
+    )?;
+    let loaded = freedarts::report::load::load_result(result)?;
+    let rows = supernet::read_genotypes(genotypes, &args.accuracy_column)?;
+    let c =
+        supernet::supernet_correlation(&loaded, result, &rows, genotypes, &args.accuracy_column)?;
+    println!(
+        "{} genotypes of {} scored by the summed per-op importances of {} ({} {}):",
+        c.n,
+        genotypes.display(),
+        result.display(),
+        loaded.proxy.proxy,
+        loaded
+            .strategy
+            .as_ref()
+            .map_or("oneshot", |t| t.strategy.name()),
+    );
+    println!(
+        "  {}: spearman {:.4}  kendall_tau {:.4}  pearson {:.4}",
+        c.column, c.spearman, c.kendall_tau, c.pearson
+    );
+    if let Some(path) = &args.output {
+        write_json(path, "--output", &c)?;
+    }
+    Ok(())
+}
+
 pub fn correlate(args: &CorrelateArgs) -> Result<()> {
+    if let (Some(result), Some(genotypes)) = (&args.supernet, &args.genotypes) {
+        return correlate_supernet(args, result, genotypes);
+    }
+    let benchmark = args
+        .benchmark
+        .as_deref()
+        .context("--benchmark is required with score files")?;
     let mut inputs: Vec<(&str, Option<&std::path::Path>)> = args
         .scores
         .iter()
         .map(|p| ("score file", Some(p.as_path())))
         .collect();
-    inputs.push(("--benchmark", Some(args.benchmark.as_path())));
+    inputs.push(("--benchmark", Some(benchmark)));
     check_paths(
         &inputs,
         &[
@@ -42,7 +118,8 @@ pub fn correlate(args: &CorrelateArgs) -> Result<()> {
             ("--draw", args.draw.as_deref()),
         ],
     )?;
-    let report = freedarts::correlate::correlate(&args.scores, &args.benchmark, &args.columns)?;
+    let report =
+        freedarts::correlate::correlate(&args.scores, benchmark, &args.columns, &args.ensemble)?;
     print!("{}", report.render_text());
     if let Some(path) = &args.output {
         write_json(path, "--output", &report)?;

@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use freedarts::saliency::ensemble::ProxySet;
 use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
 use freedarts::scoring::archs::{ArchListError, ArchSelection, Shard};
 use freedarts::scoring::file::ScoreFileError;
 use freedarts::scoring::{ScoreError, ScoreOptions, run_scoring};
 use freedarts::search::DataSource;
+use freedarts::search::preset::Preset;
 use freedarts::sizes::{check_fits, estimate_eval, estimate_nb201_network};
 use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
@@ -50,6 +52,16 @@ pub struct ScoreArgs {
     pub archs: ArchSelection,
     #[arg(long, default_value = "synflow,params,flops", long_help = proxy_help())]
     pub proxy: String,
+    /// Score with a named configuration: freedarts (synflow) or best (the proxy or rank
+    /// aggregate that ranked NAS-Bench-201 cells best here; its members are scored and the
+    /// aggregate is recorded for `correlate`). Proxies that need images use --data, else
+    /// generated images.
+    #[arg(long, value_enum, conflicts_with = "proxy")]
+    pub preset: Option<super::search::PresetArg>,
+    /// Rank aggregates of the scored proxies to record for `correlate` (comma-separated):
+    /// `a+b` (mean rank) or `a*b` (product of ranks, AZ-NAS).
+    #[arg(long, value_delimiter = ',', value_name = "A+B|A*B", value_parser = parse_proxy_set)]
+    pub ensemble: Vec<ProxySet>,
     /// JSON Lines output, appended as it goes; an existing file of the same run is resumed.
     #[arg(long, short, value_name = "FILE.jsonl")]
     pub output: PathBuf,
@@ -93,8 +105,21 @@ pub struct ScoreArgs {
     pub verbose: bool,
 }
 
+fn parse_proxy_set(text: &str) -> std::result::Result<ProxySet, String> {
+    ProxySet::parse(text).map_err(|e| e.to_string())
+}
+
 pub fn score(args: &ScoreArgs) -> Result<()> {
-    let names: Vec<&str> = if args.proxy.trim() == "all" {
+    let preset = args.preset.map(Preset::from);
+    let mut ensembles = args.ensemble.clone();
+    let names: Vec<&str> = if let Some(p) = preset {
+        let set = ProxySet::parse(p.score_proxies()).expect("preset proxies are registered");
+        let names = set.measures.iter().map(|m| m.name()).collect();
+        if set.measures.len() > 1 && !ensembles.contains(&set) {
+            ensembles.push(set);
+        }
+        names
+    } else if args.proxy.trim() == "all" {
         all_proxies().iter().map(|p| p.name()).collect()
     } else {
         args.proxy.split(',').map(str::trim).collect()
@@ -186,12 +211,30 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
             "invalid setting: {e}; lower --jobs, --channels, --cells, --input-size or --batch-size"
         )
     })?;
+    for set in &ensembles {
+        if let Some(m) = set
+            .measures
+            .iter()
+            .find(|m| !proxies.iter().any(|p| p.name() == m.name()))
+        {
+            bail!(
+                "--ensemble {set}: `{}` is not among the scored proxies",
+                m.name()
+            );
+        }
+    }
+    let data = match (&args.data.data, preset) {
+        (None, Some(_)) if proxies.iter().any(|p| p.needs_data()) => Some(DataSource::Synthetic),
+        (d, _) => d.clone(),
+    };
     let opts = ScoreOptions {
         space,
         archs: args.archs.clone(),
         proxies,
+        ensembles,
+        preset,
         seed: args.seed,
-        data: args.data.data.clone(),
+        data,
         batch_size: args.data.batch_size,
         shuffle_seed: args.data.shuffle_seed,
         cifar_format: args.data.cifar_format(),

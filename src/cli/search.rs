@@ -7,6 +7,9 @@ use anyhow::{Result, anyhow};
 
 use freedarts::data::preprocess::NormalizationName;
 use freedarts::nn::ctx::{BnMode, Precision};
+use freedarts::saliency::ensemble::ProxySet;
+use freedarts::search::perturb::EdgeOrder;
+use freedarts::search::preset::Preset;
 use freedarts::search::strategy::Strategy;
 use freedarts::search::{
     DataSource, ProcedureKind, ProxyKind, SearchOptions, run_search, validate_config,
@@ -14,7 +17,7 @@ use freedarts::search::{
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
 use freedarts::sizes::{check_fits, estimate_supernet};
 
-use super::args::data::DataArgs;
+use super::args::data::{DEFAULT_BATCH, DataArgs};
 use super::args::device::DeviceArgs;
 use super::args::output::{check_paths, write_json};
 use super::args::space::SpaceArgs;
@@ -49,6 +52,10 @@ pub enum StrategyArg {
     /// Prune the weakest op of every edge (DARTS: then the weakest in-edge of every node down
     /// to two), rescore the reduced supernet, repeat until one choice is left.
     Iterative,
+    /// Zero-Cost-PT: edge by edge, remove each op in turn, score the supernet with
+    /// --perturb-proxy, keep the op whose removal hurts most (DARTS: then each node keeps the
+    /// two in-edges whose removal hurts most).
+    Perturb,
 }
 
 impl From<StrategyArg> for Strategy {
@@ -56,8 +63,49 @@ impl From<StrategyArg> for Strategy {
         match arg {
             StrategyArg::Oneshot => Self::Oneshot,
             StrategyArg::Iterative => Self::Iterative,
+            StrategyArg::Perturb => Self::Perturb,
         }
     }
+}
+
+/// [`Preset`] on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PresetArg {
+    /// FreeDARTS as published (one-shot SynFlow).
+    Freedarts,
+    /// The most accurate training-free configuration measured for the space.
+    Best,
+}
+
+impl From<PresetArg> for Preset {
+    fn from(arg: PresetArg) -> Self {
+        match arg {
+            PresetArg::Freedarts => Self::Freedarts,
+            PresetArg::Best => Self::Best,
+        }
+    }
+}
+
+/// [`EdgeOrder`] on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EdgeOrderArg {
+    /// A permutation drawn from the seed.
+    Random,
+    /// The edges' own order.
+    Fixed,
+}
+
+impl From<EdgeOrderArg> for EdgeOrder {
+    fn from(arg: EdgeOrderArg) -> Self {
+        match arg {
+            EdgeOrderArg::Random => Self::Random,
+            EdgeOrderArg::Fixed => Self::Fixed,
+        }
+    }
+}
+
+fn parse_proxy_set(text: &str) -> std::result::Result<ProxySet, String> {
+    ProxySet::parse(text).map_err(|e| e.to_string())
 }
 
 /// [`ProcedureKind`] on the command line.
@@ -163,12 +211,26 @@ pub struct SearchArgs {
     /// Load every weight, BN buffer and alpha from a safetensors file with PyTorch names.
     #[arg(long, value_name = "FILE.safetensors")]
     pub init_from: Option<PathBuf>,
+    /// A named configuration: freedarts (the paper: one-shot SynFlow, the defaults) or best
+    /// (the most accurate training-free search measured for the space; it generates its images
+    /// when --data is not given). The result says what it expanded to.
+    #[arg(long, value_enum, conflicts_with_all = ["proxy", "strategy", "perturb_proxy", "edge_order"])]
+    pub preset: Option<PresetArg>,
     /// Saliency: synflow (data-free, the FreeDARTS default), snip or grasp (one real batch).
     #[arg(long, value_enum, default_value_t = ProxyArg::Synflow)]
     pub proxy: ProxyArg,
     /// Search strategy over the supernet.
     #[arg(long, value_enum, default_value_t = StrategyArg::Oneshot)]
     pub strategy: StrategyArg,
+    /// Network-level proxy for --strategy perturb: one of `freedarts score`'s proxies (nwot,
+    /// zen, zico, meco, synflow, ...), or several ranked together: `a+b` (mean rank) or `a*b`
+    /// (product of ranks, AZ-NAS).
+    #[arg(long, value_name = "PROXY|A+B|A*B", value_parser = parse_proxy_set)]
+    pub perturb_proxy: Option<ProxySet>,
+    /// Order in which --strategy perturb visits the edges: random (drawn from --seed, as
+    /// Zero-Cost-PT) or fixed (edge order).
+    #[arg(long, value_enum, default_value_t = EdgeOrderArg::Random)]
+    pub edge_order: EdgeOrderArg,
     /// SNIP/GraSP procedure: defined (the methods as published) or official (what the space's
     /// FreeDARTS notebook computed; see the README's table).
     #[arg(long, value_enum, default_value_t = ProcedureArg::Defined)]
@@ -233,7 +295,13 @@ impl SearchArgs {
             "--cross-check-f64 repeats one scoring in float64 and applies to --strategy oneshot \
              only; for --strategy iterative run the search again with --dtype f64"
         );
-        Ok(SearchOptions {
+        let perturb = self.strategy == StrategyArg::Perturb;
+        anyhow::ensure!(
+            self.preset.is_some() || perturb == self.perturb_proxy.is_some(),
+            "invalid setting: --strategy perturb and --perturb-proxy go together (the proxy \
+             scores the supernet with each op removed)"
+        );
+        let mut opts = SearchOptions {
             alpha_abs: self.alpha_abs.unwrap_or(space.official_alpha_abs()),
             space,
             proxy: self.proxy.into(),
@@ -248,11 +316,18 @@ impl SearchArgs {
             cross_check_f64: self.cross_check_f64,
             export_weights: self.export_weights.clone(),
             strategy: self.strategy.into(),
+            perturb_proxy: self.perturb_proxy.clone(),
+            edge_order: self.edge_order.into(),
             procedure: self.procedure.into(),
             normalization: self.normalize.map(Into::into),
             augment_seed: self.augment_seed,
             cifar_format: self.data.cifar_format(),
-        })
+            ..SearchOptions::default()
+        };
+        if let Some(preset) = self.preset {
+            Preset::from(preset).apply(&mut opts, DEFAULT_BATCH);
+        }
+        Ok(opts)
     }
 }
 
@@ -278,7 +353,7 @@ impl SearchArgs {
             ],
         )?;
         validate_config(&opts.space)?;
-        let batch = if opts.proxy.measure().needs_data() {
+        let batch = if opts.needs_data() {
             opts.batch_size
         } else {
             1

@@ -1,26 +1,7 @@
 //! Rank-correlation and top-k metrics between a score and an accuracy, with ties handled the
 //! way scipy does (average ranks for Spearman, tau-b for Kendall).
 
-/// 1-based ranks in ascending order; tied values share the average of their ranks.
-pub fn average_ranks(x: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-    let mut ranks = vec![0.0; x.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i + 1;
-        while j < order.len() && x[order[j]] == x[order[i]] {
-            j += 1;
-        }
-        // Positions i..j (0-based) hold one tie group: ranks i+1..=j, average (i+1+j)/2.
-        let rank = (i + 1 + j) as f64 / 2.0;
-        for &k in &order[i..j] {
-            ranks[k] = rank;
-        }
-        i = j;
-    }
-    ranks
-}
+pub use crate::util::average_ranks;
 
 /// Pearson's r; NaN when either side is constant or there are fewer than 2 points.
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {

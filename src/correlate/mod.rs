@@ -2,6 +2,7 @@
 //! against NAS-Bench-201 accuracies.
 
 pub mod metrics;
+pub mod supernet;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::benchmark::{BenchmarkError, Nb201Benchmark};
+use crate::saliency::ensemble::ProxySet;
 use crate::scoring::file::{ScoreFileError, ScoreLine, read_score_file};
 use crate::spaces::nb201::Nb201Arch;
 
@@ -110,6 +112,16 @@ pub enum CorrelateError {
     NoMatch { scored: usize, benchmark: PathBuf },
     #[error("no proxy column found in {0:?}: are these `freedarts score` files?")]
     NoProxies(Vec<PathBuf>),
+    #[error("{path}: header ensemble {value} is not a proxy aggregate this freedarts knows")]
+    Ensemble { path: PathBuf, value: String },
+    #[error(
+        "--ensemble {ensemble}: the score files have no `{member}` column (they have {available})"
+    )]
+    EnsembleMember {
+        ensemble: String,
+        member: String,
+        available: String,
+    },
     #[error("unknown accuracy column `{column}`; the benchmark has {available}")]
     Column { column: String, available: String },
 }
@@ -117,11 +129,14 @@ pub enum CorrelateError {
 /// Scores by proxy name, for each architecture.
 struct Scores {
     proxies: Vec<(String, bool)>,
+    /// Rank aggregates the headers ask for.
+    ensembles: Vec<ProxySet>,
     rows: HashMap<Nb201Arch, HashMap<String, Option<f64>>>,
 }
 
 fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
     let mut proxies: Vec<(String, bool)> = Vec::new();
+    let mut ensembles: Vec<ProxySet> = Vec::new();
     let mut rows: HashMap<Nb201Arch, HashMap<String, Option<f64>>> = HashMap::new();
     let mut raw_rows = Vec::new();
     let mut first: Option<(PathBuf, Map<String, Value>)> = None;
@@ -139,6 +154,23 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
                     match &first {
                         None => first = Some((path.clone(), h.clone())),
                         Some((first_path, f)) => same_run(path, &h, first_path, f)?,
+                    }
+                    for e in h
+                        .get("ensembles")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let set = e
+                            .as_str()
+                            .and_then(|t| ProxySet::parse(t).ok())
+                            .ok_or_else(|| CorrelateError::Ensemble {
+                                path: path.clone(),
+                                value: e.to_string(),
+                            })?;
+                        if !ensembles.contains(&set) {
+                            ensembles.push(set);
+                        }
                     }
                     for p in h
                         .get("proxies")
@@ -192,7 +224,72 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
             }
         }
     }
-    Ok(Scores { proxies, rows })
+    Ok(Scores {
+        proxies,
+        ensembles,
+        rows,
+    })
+}
+
+/// Adds the rank aggregate `set` of the files' proxies as a proxy of its own, over the
+/// architectures that have a finite value of every member (each oriented larger-is-better).
+fn add_ensemble(scores: &mut Scores, set: &ProxySet) -> Result<(), CorrelateError> {
+    let mut members = Vec::new();
+    for m in &set.measures {
+        let found = scores.proxies.iter().find(|(n, _)| n == m.name());
+        let Some((name, larger)) = found else {
+            return Err(CorrelateError::EnsembleMember {
+                ensemble: set.to_string(),
+                member: m.name().into(),
+                available: scores
+                    .proxies
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        members.push((name.clone(), *larger));
+    }
+    let mut archs: Vec<Nb201Arch> = scores
+        .rows
+        .iter()
+        .filter(|(_, row)| {
+            members
+                .iter()
+                .all(|(n, _)| row.get(n).copied().flatten().is_some_and(f64::is_finite))
+        })
+        .map(|(a, _)| *a)
+        .collect();
+    archs.sort_by_key(|a| a.to_string());
+    let values: Vec<Vec<f64>> = members
+        .iter()
+        .map(|(n, larger)| {
+            archs
+                .iter()
+                .map(|a| {
+                    let v = scores.rows[a][n].unwrap_or(f64::NAN);
+                    if *larger { v } else { -v }
+                })
+                .collect()
+        })
+        .collect();
+    let combined = set.combine(&values);
+    let name = set.to_string();
+    for row in scores.rows.values_mut() {
+        row.insert(name.clone(), None);
+    }
+    for (a, v) in archs.iter().zip(combined) {
+        scores
+            .rows
+            .get_mut(a)
+            .expect("listed above")
+            .insert(name.clone(), Some(v));
+    }
+    if !scores.proxies.iter().any(|(n, _)| *n == name) {
+        scores.proxies.push((name, true));
+    }
+    Ok(())
 }
 
 /// Files can only be merged when their networks were the same: same skeleton and seed, and
@@ -229,8 +326,18 @@ pub fn correlate(
     score_files: &[PathBuf],
     benchmark_path: &Path,
     columns: &[String],
+    ensembles: &[ProxySet],
 ) -> Result<CorrelationReport, CorrelateError> {
-    let scores = read_scores(score_files)?;
+    let mut scores = read_scores(score_files)?;
+    let mut sets: Vec<ProxySet> = scores.ensembles.clone();
+    for set in ensembles {
+        if !sets.contains(set) {
+            sets.push(set.clone());
+        }
+    }
+    for set in &sets {
+        add_ensemble(&mut scores, set)?;
+    }
     let bench = Nb201Benchmark::load(benchmark_path)?;
     let columns: Vec<String> = if columns.is_empty() {
         bench.columns().to_vec()

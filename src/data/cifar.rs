@@ -192,6 +192,20 @@ impl ImageBatch {
     pub fn shape(&self) -> [usize; 4] {
         [self.n, self.channels, self.height, self.width]
     }
+
+    /// Images `range` as a batch of their own.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> ImageBatch {
+        let per_image = self.channels * self.height * self.width;
+        ImageBatch {
+            images: self.images[range.start * per_image..range.end * per_image].to_vec(),
+            labels: self.labels[range.clone()].to_vec(),
+            n: range.len(),
+            channels: self.channels,
+            height: self.height,
+            width: self.width,
+            indices: self.indices[range].to_vec(),
+        }
+    }
 }
 
 /// Why CIFAR data could not be loaded.

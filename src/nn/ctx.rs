@@ -49,6 +49,17 @@ pub enum BnMode {
     None,
 }
 
+impl BnMode {
+    /// The name on the command line and in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Eval => "eval",
+            Self::None => "none",
+        }
+    }
+}
+
 /// Creates a tensor of the given precision from f64 host values (exact for f32-born values).
 pub fn tensor_from<const D: usize>(
     values: Vec<f64>,
@@ -70,11 +81,13 @@ pub fn to_host<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
 }
 
 /// How a pass sees one kind of stored tensor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Transform {
     Identity,
     /// |x|: SynFlow's linearised network.
     Abs,
+    /// x times a constant (Zen-score's unit-variance weights).
+    Scale(f64),
 }
 
 /// The stored tensors as one pass reads them: cast to the pass precision, transformed, and,
@@ -126,6 +139,14 @@ impl TensorFn for Abs {
     }
 }
 
+struct Scale(f64);
+
+impl TensorFn for Scale {
+    fn call<const D: usize>(&self, t: Tensor<D>) -> Tensor<D> {
+        t * self.0
+    }
+}
+
 struct Leaf;
 
 impl TensorFn for Leaf {
@@ -152,8 +173,10 @@ impl PassParams {
             .enumerate()
             .map(|(s, storage)| {
                 let mut t = store.get(s).apply(Cast(precision));
-                if transform(storage.kind) == Transform::Abs {
-                    t = t.apply(Abs);
+                match transform(storage.kind) {
+                    Transform::Identity => {}
+                    Transform::Abs => t = t.apply(Abs),
+                    Transform::Scale(k) => t = t.apply(Scale(k)),
                 }
                 let chosen = select(storage.kind);
                 selected.push(chosen);
@@ -257,6 +280,18 @@ pub struct Forward<'a> {
     /// New BatchNorm running statistics computed by train-mode layers, in call order.
     bn_updates: RefCell<Vec<(TensorRef, Tensor<1>)>>,
     track_bn: bool,
+    /// What the feature-statistics measures read (see [`Forward::with_stats`]), when enabled.
+    stats: RefCell<Option<Stats>>,
+}
+
+/// Statistics of one forward pass that some measures read instead of a gradient.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Per-channel batch variance (biased) of the input of every train-mode BatchNorm, in call
+    /// order.
+    pub bn_variance: Vec<Tensor<1>>,
+    /// The feature map entering global average pooling (the last one, if several).
+    pub features: Option<Tensor<4>>,
 }
 
 /// A conv or linear output and the tracked zero tensor added to it: the gradient of the leaf
@@ -278,6 +313,7 @@ impl<'a> Forward<'a> {
             probes: RefCell::new(None),
             bn_updates: RefCell::new(Vec::new()),
             track_bn: false,
+            stats: RefCell::new(None),
         }
     }
 
@@ -291,6 +327,7 @@ impl<'a> Forward<'a> {
             probes: RefCell::new(None),
             bn_updates: RefCell::new(Vec::new()),
             track_bn: false,
+            stats: RefCell::new(None),
         }
     }
 
@@ -309,6 +346,7 @@ impl<'a> Forward<'a> {
             probes: RefCell::new(None),
             bn_updates: RefCell::new(Vec::new()),
             track_bn: false,
+            stats: RefCell::new(None),
         }
     }
 
@@ -334,6 +372,36 @@ impl<'a> Forward<'a> {
                 y + leaf
             }
         }
+    }
+
+    /// Also keep the [`Stats`] of the pass; take them with [`Forward::take_stats`].
+    pub fn with_stats(self) -> Self {
+        *self.stats.borrow_mut() = Some(Stats::default());
+        self
+    }
+
+    /// Whether the pass keeps [`Stats`].
+    pub fn keeps_stats(&self) -> bool {
+        self.stats.borrow().is_some()
+    }
+
+    /// Records the batch variance a train-mode BatchNorm computed.
+    pub fn record_bn_variance(&self, variance: Tensor<1>) {
+        if let Some(stats) = self.stats.borrow_mut().as_mut() {
+            stats.bn_variance.push(variance.detach());
+        }
+    }
+
+    pub fn take_stats(&self) -> Stats {
+        self.stats.borrow_mut().take().unwrap_or_default()
+    }
+
+    /// Global average pooling to [N, C]; the pooled feature map is kept when stats are on.
+    pub fn global_avg_pool(&self, x: Tensor<4>) -> Tensor<2> {
+        if let Some(stats) = self.stats.borrow_mut().as_mut() {
+            stats.features = Some(x.clone().detach());
+        }
+        super::layers::global_avg_pool(x)
     }
 
     pub fn is_probing(&self) -> bool {

@@ -201,6 +201,9 @@ impl BatchNorm {
             BnMode::Train => {
                 let [n, _, h, w] = x.dims();
                 let out = batch_norm_train(x, gamma, beta, BN_EPS);
+                if f.keeps_stats() {
+                    f.record_bn_variance(out.variance.clone());
+                }
                 if f.tracks_bn() {
                     // PyTorch's update: momentum 0.1, the running variance unbiased.
                     let count = (n * h * w) as f64;

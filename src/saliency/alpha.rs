@@ -103,10 +103,22 @@ pub struct ProxyOutput {
     pub precision: Precision,
     /// Notes on how this proxy ran (for the report).
     pub notes: Vec<String>,
+    /// Whether `grad` holds gradients; false for a strategy that scores without one
+    /// (`perturb`), whose `grad` is NaN throughout.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub gradients: bool,
 }
 
 fn defined() -> String {
     "defined".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(v: &bool) -> bool {
+    *v
 }
 
 /// Scores every alpha of the supernet of `s` with `measure`.
@@ -160,5 +172,6 @@ pub fn score_alpha(
         logits: saliency.logits,
         precision: saliency.precision.unwrap_or(Precision::F32),
         notes: saliency.notes,
+        gradients: true,
     })
 }

@@ -7,6 +7,7 @@
 //! matrices for a derivation ([`alpha`]), a sum for a network score ([`network`]).
 
 pub mod alpha;
+pub mod ensemble;
 pub mod hvp;
 pub mod linalg;
 pub mod measures;
@@ -231,6 +232,11 @@ impl<'a> Scoring<'a> {
 
     pub fn batch(&self, measure: &'static str) -> Result<&'a ImageBatch, SaliencyError> {
         self.batch.ok_or(SaliencyError::NeedsData { measure })
+    }
+
+    /// Forgets the passes shared between measures: the store changed.
+    pub fn reset_passes(&mut self) {
+        self.cross_entropy = None;
     }
 
     /// Runs one pass on this model.

@@ -247,6 +247,15 @@ pub fn run(
         spec.precision,
         device,
     )?;
+    // When nothing tracked reaches the objective (a cell whose output ignores its input, with
+    // only the input differentiated), every gradient is zero; a tracked zero term keeps the
+    // backward pass defined instead of burn's panic.
+    let value = if value.is_tracked() {
+        value
+    } else {
+        let zero = value.zeros_like().detach().require_grad();
+        value + zero
+    };
     let grads = value.backward();
     let selected = (0..params.layout().storages.len())
         .filter(|&s| params.is_selected(s))
@@ -256,10 +265,11 @@ pub fn run(
             grad: params.grad(s, &grads),
         })
         .collect();
-    let input_grad = spec
-        .input_grad
-        .then(|| x.grad(&grads).map(to_host))
-        .flatten();
+    let input_grad = spec.input_grad.then(|| {
+        x.grad(&grads)
+            .map(to_host)
+            .unwrap_or_else(|| vec![0.0; x.shape().num_elements()])
+    });
     let probe_sum = spec.probe.map(|kind| {
         let mut total = 0.0;
         for p in f.take_probes() {
@@ -321,4 +331,52 @@ pub fn relu_agreement_kernel(
             kernel + codes.clone().matmul(codes.transpose()) + off.clone().matmul(off.transpose());
     }
     Ok(to_host(kernel))
+}
+
+/// What a forward-only pass saw (see [`feature_pass`]).
+pub struct FeaturePass {
+    /// Per-channel batch variances of every train-mode BatchNorm input, host copies.
+    pub bn_variance: Vec<Vec<f64>>,
+    /// The feature map entering global average pooling, [N, C, H, W] row-major, with its dims.
+    pub features: Option<(Vec<f64>, [usize; 4])>,
+    /// Every conv and linear output of the first image, [1, C, H, W], with its dims (when
+    /// asked for).
+    pub layer_outputs: Vec<(Vec<f64>, [usize; 4])>,
+}
+
+/// A forward pass without a gradient that keeps feature statistics: the BatchNorm batch
+/// variances, the pooled feature map and, with `layers`, every conv/linear output of the first
+/// image (Zen-score, MeCo).
+pub fn feature_pass(
+    model: &dyn Model,
+    store: &ParamStore,
+    input: Tensor<4>,
+    bn: BnMode,
+    transform: &dyn Fn(ParamKind) -> Transform,
+    layers: bool,
+) -> FeaturePass {
+    let precision = crate::nn::store::precision_of(input.dtype());
+    let params = PassParams::new(store, precision, transform, nothing, None);
+    let f = Forward::new(&params, bn).with_stats();
+    let f = if layers { f.with_probes() } else { f };
+    model.forward_logits(&f, input);
+    let stats = f.take_stats();
+    let layer_outputs = f
+        .take_probes()
+        .into_iter()
+        .map(|p| {
+            let [_, c, h, w] = p.output.dims();
+            let first = p.output.slice([0..1, 0..c, 0..h, 0..w]);
+            let dims = first.dims();
+            (to_host(first), dims)
+        })
+        .collect();
+    FeaturePass {
+        bn_variance: stats.bn_variance.into_iter().map(to_host).collect(),
+        features: stats.features.map(|t| {
+            let dims = t.dims();
+            (to_host(t), dims)
+        }),
+        layer_outputs,
+    }
 }

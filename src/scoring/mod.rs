@@ -26,6 +26,11 @@ pub struct ScoreOptions {
     pub space: std::sync::Arc<dyn NetworkSpace>,
     pub archs: ArchSelection,
     pub proxies: Vec<&'static dyn Measure>,
+    /// Rank aggregates of `proxies` that `correlate` adds as proxies of their own (recorded in
+    /// the header; a preset names one).
+    pub ensembles: Vec<crate::saliency::ensemble::ProxySet>,
+    /// The preset the proxies came from, if any.
+    pub preset: Option<crate::search::preset::Preset>,
     /// Seed of every network's initial weights, of `sample:N` and of the random baseline.
     pub seed: u64,
     pub data: Option<DataSource>,
@@ -142,6 +147,13 @@ pub fn header(
     h.insert("shard".into(), json!(opts.shard.to_string()));
     h.insert("proxies".into(), Value::Array(proxies));
     h.insert("data".into(), data.unwrap_or(Value::Null));
+    // Only when present, so files of plain runs stay as they were.
+    if !opts.ensembles.is_empty() {
+        h.insert("ensembles".into(), json!(opts.ensembles));
+    }
+    if let Some(p) = opts.preset {
+        h.insert("preset".into(), json!(p));
+    }
     if backend != Backend::Cpu.description() {
         h.insert("backend".into(), json!(backend));
     }

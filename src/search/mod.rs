@@ -15,14 +15,18 @@ use crate::nn::ctx::{BnMode, Precision};
 use crate::nn::model::Model;
 use crate::nn::params::HostParams;
 use crate::saliency::alpha::{ProxyOutput, score_alpha};
+use crate::saliency::ensemble::ProxySet;
 use crate::saliency::{Measure, OfficialCode, Procedure, Scoring, Target, measure_by_name};
 use crate::spaces::derive::Derivation;
 use crate::spaces::{SearchSpace, Space};
+pub mod perturb;
+pub mod preset;
 pub mod result;
 pub mod strategy;
 
 use crate::spaces::darts::supernet::DartsConfig;
 use crate::spaces::nb201::supernet::Nb201Config;
+use perturb::EdgeOrder;
 use result::{Provenance, SearchResult, Timings};
 use strategy::Strategy;
 
@@ -145,6 +149,15 @@ pub struct SearchOptions {
     /// read as they always did.
     #[serde(default, skip_serializing_if = "Strategy::is_oneshot")]
     pub strategy: Strategy,
+    /// The network-level proxy (or rank aggregate) `perturb` scores the supernet with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturb_proxy: Option<ProxySet>,
+    /// The order `perturb` visits the edges in.
+    #[serde(default, skip_serializing_if = "is_default_order")]
+    pub edge_order: EdgeOrder,
+    /// The preset the settings came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<preset::Preset>,
     /// Defined or official scoring procedure.
     #[serde(default)]
     pub procedure: ProcedureKind,
@@ -176,10 +189,27 @@ impl Default for SearchOptions {
             cross_check_f64: false,
             export_weights: None,
             strategy: Strategy::Oneshot,
+            perturb_proxy: None,
+            edge_order: EdgeOrder::Random,
+            preset: None,
             procedure: ProcedureKind::Defined,
             normalization: None,
             augment_seed: None,
             cifar_format: None,
+        }
+    }
+}
+
+fn is_default_order(order: &EdgeOrder) -> bool {
+    *order == EdgeOrder::Random
+}
+
+impl SearchOptions {
+    /// Whether the search reads a batch of images.
+    pub fn needs_data(&self) -> bool {
+        match (self.strategy, &self.perturb_proxy) {
+            (Strategy::Perturb, Some(p)) => p.needs_data(),
+            _ => self.proxy.measure().needs_data(),
         }
     }
 }
@@ -198,6 +228,8 @@ pub enum SearchError {
     Space(#[from] crate::spaces::SpaceError),
     #[error("invalid setting: the NAS-Bench-201 lookup needs the nb201 space")]
     BenchmarkNeedsNb201,
+    #[error("invalid setting: the perturb strategy needs a network-level proxy (--perturb-proxy)")]
+    PerturbNeedsProxy,
 }
 
 /// Checks the macro skeleton before anything is built.
@@ -356,7 +388,7 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
 
     let t = Instant::now();
     let proxy = opts.proxy.measure();
-    let (batch, preprocessing) = match proxy.needs_data().then(|| load_batch(opts)).transpose()? {
+    let (batch, preprocessing) = match opts.needs_data().then(|| load_batch(opts)).transpose()? {
         Some(Some((batch, prep))) => (Some(batch), prep),
         _ => (None, None),
     };
@@ -378,7 +410,21 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
                 strategy::iterative(proxy, &mut scoring, target(opts.dtype), &choices)?;
             (output, Some(trace))
         }
+        Strategy::Perturb => {
+            let set = opts
+                .perturb_proxy
+                .as_ref()
+                .ok_or(SearchError::PerturbNeedsProxy)?;
+            let choices = opts.space.space().choices();
+            let (output, trace) =
+                perturb::perturb(set, &mut scoring, &choices, opts.edge_order, opts.seed)?;
+            (output, Some(trace))
+        }
     };
+    let mut output = output;
+    if let Some(words) = preset::Preset::describe(opts) {
+        output.notes.insert(0, words);
+    }
     let score_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();

@@ -36,6 +36,9 @@ pub enum Strategy {
     /// Prune the weakest op of every edge (then the weakest edge of every node), rescore,
     /// repeat.
     Iterative,
+    /// Remove each op of an edge in turn, score the supernet with a network-level proxy, keep
+    /// the op whose removal hurts most (Zero-Cost-PT); see [`super::perturb`].
+    Perturb,
 }
 
 impl Strategy {
@@ -47,6 +50,7 @@ impl Strategy {
         match self {
             Self::Oneshot => "oneshot",
             Self::Iterative => "iterative",
+            Self::Perturb => "perturb",
         }
     }
 }
@@ -222,18 +226,23 @@ fn work_left(states: &[GroupState], choices: &Choices) -> bool {
         .any(|st| st.ops_left(choices) || st.edges_left(choices))
 }
 
-/// Runs `iterative` with `measure` on the supernet of `s`. Returns the output the derivation
-/// reads (alpha, gradients and Hessian products of the first round, the full supernet; scores
-/// the importances above) and the trace. The store's alpha is restored afterwards.
-pub fn iterative(
-    measure: &dyn Measure,
-    s: &mut Scoring,
-    target: Target,
-    choices: &Choices,
-) -> Result<(ProxyOutput, StrategyTrace), SaliencyError> {
+/// Where one alpha group lives in the store and what it held: the common state of every
+/// strategy that removes ops.
+pub(super) struct AlphaSlot {
+    pub rows: usize,
+    pub cols: usize,
+    pub storage: usize,
+    pub shape: Vec<usize>,
+    /// Alpha as drawn (or loaded), row-major.
+    pub original: Vec<f64>,
+    /// The entries of `choices.ops`, all still in the supernet.
+    pub alive: Vec<bool>,
+}
+
+/// The alpha groups of the supernet of `s`.
+pub(super) fn alpha_slots(s: &Scoring, choices: &Choices) -> Vec<AlphaSlot> {
     let layout = s.store.layout().clone();
-    let mut states: Vec<GroupState> = s
-        .model
+    s.model
         .alpha_groups()
         .iter()
         .map(|g| {
@@ -245,13 +254,44 @@ pub fn iterative(
                     alive[row * cols + c] = true;
                 }
             }
-            GroupState {
+            AlphaSlot {
                 rows,
                 cols,
                 storage,
                 shape: layout.storages[storage].shape.clone(),
                 original: to_host(s.store.get(storage).flatten()),
                 alive,
+            }
+        })
+        .collect()
+}
+
+/// Writes `values` as alpha group `storage` (of `shape`) into the store of `s`.
+pub(super) fn set_alpha(s: &mut Scoring, storage: usize, shape: &[usize], values: Vec<f64>) {
+    let t = DeviceTensor::from_values(values, shape, s.store.dtype(), s.device);
+    s.store.set(storage, t);
+}
+
+/// Runs `iterative` with `measure` on the supernet of `s`. Returns the output the derivation
+/// reads (alpha, gradients and Hessian products of the first round, the full supernet; scores
+/// the importances above) and the trace. The store's alpha is restored afterwards.
+pub fn iterative(
+    measure: &dyn Measure,
+    s: &mut Scoring,
+    target: Target,
+    choices: &Choices,
+) -> Result<(ProxyOutput, StrategyTrace), SaliencyError> {
+    let mut states: Vec<GroupState> = alpha_slots(s, choices)
+        .into_iter()
+        .map(|a| {
+            let (rows, cols) = (a.rows, a.cols);
+            GroupState {
+                rows,
+                cols,
+                storage: a.storage,
+                shape: a.shape,
+                original: a.original,
+                alive: a.alive,
                 edge_alive: vec![true; rows],
                 removed_in: vec![None; rows * cols],
                 last: vec![0.0; rows * cols],
@@ -327,14 +367,12 @@ pub fn iterative(
 
 /// Writes the pruned alpha (or, with `restore`, the original) into the store.
 fn upload(s: &mut Scoring, states: &[GroupState], choices: &Choices, restore: bool) {
-    let dtype = s.store.dtype();
     for st in states {
         let values = if restore {
             st.original.clone()
         } else {
             st.masked_alpha(choices)
         };
-        let t = DeviceTensor::from_values(values, &st.shape, dtype, s.device);
-        s.store.set(st.storage, t);
+        set_alpha(s, st.storage, &st.shape, values);
     }
 }

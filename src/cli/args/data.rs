@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use freedarts::data::cifar::CifarFormat;
 use freedarts::search::DataSource;
 
+/// The batch size when none is given (a preset may choose its own then).
+pub const DEFAULT_BATCH: usize = 64;
+
 #[derive(clap::Args)]
 pub struct DataArgs {
     /// Images for the proxies that need data: a CIFAR-10/100 binary file, a directory of the
@@ -14,7 +17,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "PATH|synthetic", value_parser = parse_source)]
     pub data: Option<DataSource>,
     /// Images in the batch, 1 to 65536 (and at most the records of --data).
-    #[arg(long, default_value_t = 64, value_parser = super::range(1, super::bounds::BATCH))]
+    #[arg(long, default_value_t = DEFAULT_BATCH, value_parser = super::range(1, super::bounds::BATCH))]
     pub batch_size: usize,
     /// Draw the batch at random with this seed instead of taking the first images in order.
     #[arg(long)]

@@ -5,9 +5,12 @@ pub mod fisher;
 pub mod grad_norm;
 pub mod grasp;
 pub mod jacob_cov;
+pub mod meco;
 pub mod nwot;
 pub mod snip;
 pub mod synflow;
+pub mod zen;
+pub mod zico;
 
 use super::Measure;
 
@@ -21,6 +24,9 @@ pub fn all_measures() -> Vec<&'static dyn Measure> {
         &grad_norm::GradNorm,
         &jacob_cov::JacobCov,
         &nwot::Nwot,
+        &zico::Zico,
+        &meco::Meco,
+        &zen::Zen,
         &baselines::Params,
         &baselines::Flops,
         &baselines::RandomScore,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
 use crate::nn::ctx::Forward;
-use crate::nn::layers::{Linear, ReluConvBn, avg_pool, global_avg_pool, max_pool};
+use crate::nn::layers::{Linear, ReluConvBn, avg_pool, max_pool};
 use crate::nn::model::Model;
 use crate::nn::params::ParamRegistry;
 use crate::spaces::darts::supernet::{DartsStem, Preprocess, Skeleton, Stem};
@@ -191,7 +191,7 @@ impl DartsEvalNet {
             s0 = s1;
             s1 = out;
         }
-        self.classifier.forward(f, global_avg_pool(s1))
+        self.classifier.forward(f, f.global_avg_pool(s1))
     }
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
 use crate::nn::ctx::{BnMode, Forward};
 use crate::nn::layers::{
-    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same, global_avg_pool,
+    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same,
 };
 use crate::nn::params::{ParamId, ParamRegistry};
 use crate::spaces::darts::{DARTS_EDGES, DARTS_STEPS, DartsOp, edge_label};
@@ -427,7 +427,7 @@ impl DartsSupernet {
             s0 = s1;
             s1 = out;
         }
-        let feature = global_avg_pool(s1);
+        let feature = f.global_avg_pool(s1);
         let logits = self.classifier.forward(f, feature.clone());
         (feature, logits)
     }

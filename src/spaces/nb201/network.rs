@@ -6,9 +6,7 @@ use burn::tensor::Tensor;
 
 use crate::nn::blocks::ResNetBlock;
 use crate::nn::ctx::Forward;
-use crate::nn::layers::{
-    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same, global_avg_pool,
-};
+use crate::nn::layers::{BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same};
 use crate::nn::params::ParamRegistry;
 use crate::spaces::nb201::supernet::Nb201Config;
 use crate::spaces::nb201::{NB201_EDGES, NB201_NODES, Nb201Arch, Nb201Op};
@@ -120,7 +118,7 @@ impl Nb201Network {
             };
         }
         let h = f.relu(self.lastact.forward(f, h));
-        self.classifier.forward(f, global_avg_pool(h))
+        self.classifier.forward(f, f.global_avg_pool(h))
     }
 }
 

@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::blocks::ResNetBlock;
 use crate::nn::ctx::Forward;
-use crate::nn::layers::{
-    BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same, global_avg_pool,
-};
+use crate::nn::layers::{BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same};
 use crate::nn::model::{AlphaGroup, Model, alpha_scalars};
 use crate::nn::params::{ParamId, ParamRegistry};
 use crate::spaces::nb201::{NB201_EDGES, NB201_NODES, Nb201Op, edge_label};
@@ -191,7 +189,7 @@ impl Nb201Supernet {
             };
         }
         let h = f.relu(self.lastact.forward(f, h));
-        let feature = global_avg_pool(h);
+        let feature = f.global_avg_pool(h);
         let logits = self.classifier.forward(f, feature.clone());
         Nb201Output { feature, logits }
     }
