@@ -423,11 +423,43 @@ fn read_record(
 /// (`ToTensor` divides in f32, `Normalize` subtracts then divides), which is
 /// what makes the result bit-identical.
 fn push_normalized(out: &mut Vec<f32>, pixels: &[u8], norm: &Normalization) {
-    let plane = CIFAR_SIDE * CIFAR_SIDE;
+    let plane = pixels.len() / CIFAR_CHANNELS;
     out.extend(pixels.iter().enumerate().map(|(i, &byte)| {
         let c = i / plane;
         (f32::from(byte) / 255.0 - norm.mean[c]) / norm.std[c]
     }));
+}
+
+/// A batch from pixels already in memory (the Python binding's NumPy arrays): `pixels` holds
+/// `labels.len()` RGB images of `height x width` bytes in NCHW order, normalised exactly as
+/// [`load_cifar_batch`] normalises file records, so the same bytes give the same batch.
+/// `indices` count the images in the order given.
+///
+/// # Panics
+/// When `pixels.len()` is not `labels.len() * 3 * height * width` (the caller checks shapes).
+pub fn batch_from_pixels(
+    pixels: &[u8],
+    labels: Vec<i64>,
+    height: usize,
+    width: usize,
+    norm: &Normalization,
+) -> ImageBatch {
+    let n = labels.len();
+    let image_len = CIFAR_CHANNELS * height * width;
+    assert_eq!(pixels.len(), n * image_len, "pixels do not match the shape");
+    let mut images = Vec::with_capacity(pixels.len());
+    for image in pixels.chunks_exact(image_len.max(1)) {
+        push_normalized(&mut images, image, norm);
+    }
+    ImageBatch {
+        images,
+        labels,
+        n,
+        channels: CIFAR_CHANNELS,
+        height,
+        width,
+        indices: (0..n).collect(),
+    }
 }
 
 /// A deterministic stand-in batch: standard-normal NCHW images (3 channels)
