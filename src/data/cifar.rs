@@ -514,6 +514,29 @@ mod tests {
         bytes
     }
 
+    /// Pixels handed over in memory become the batch the file reader makes of the same
+    /// records, bit for bit.
+    #[test]
+    fn pixels_in_memory_equal_the_file() {
+        let dir = temp_dir("pixels");
+        let path = dir.join("five.bin");
+        let bytes = records(CifarFormat::Cifar10, &[3, 1, 4, 1, 5]);
+        std::fs::write(&path, &bytes).unwrap();
+        let norm = Normalization::NB201_CIFAR10;
+        let from_file = load_cifar_batch(&path, CifarFormat::Cifar10, 5, None, &norm).unwrap();
+        let pixels: Vec<u8> = bytes
+            .chunks_exact(CifarFormat::Cifar10.record_len())
+            .flat_map(|r| r[1..].to_vec())
+            .collect();
+        let labels = vec![3, 1, 4, 1, 5];
+        let in_memory = batch_from_pixels(&pixels, labels, CIFAR_SIDE, CIFAR_SIDE, &norm);
+        assert_eq!(in_memory, from_file);
+        // Other sizes keep the plane layout: channel c of a 2x3 image is bytes 6c..6c+6.
+        let small = batch_from_pixels(&[0; 18], vec![0], 2, 3, &Normalization::IDENTITY);
+        assert_eq!(small.shape(), [1, 3, 2, 3]);
+        assert!(small.images.iter().all(|&x| x == 0.0));
+    }
+
     #[test]
     fn formats_and_inference() {
         assert_eq!(CifarFormat::Cifar10.record_len(), 3073);
