@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _native
-from ._arch import Genotype, _cell
+from ._arch import Genotype
 from ._data import DataArg, data_kwargs
 
 PathArg = Union[str, "os.PathLike[str]"]
@@ -53,8 +53,8 @@ class SearchResult:
     """What a search found, with everything the CLI's ``--json`` holds.
 
     ``architecture`` is the NB201 string or the DARTS ``Genotype(...)`` text; ``genotype`` the
-    DARTS ``Genotype`` namedtuple (``None`` in NB201 and with per-cell alphas, where
-    ``genotypes`` lists one per cell); ``scores`` maps each alpha group to a ``ScoreMatrix``;
+    DARTS ``Genotype`` namedtuple (``None`` in NB201 and with per-cell alphas, where ``cells``
+    lists every derived cell); ``scores`` maps each alpha group to a ``ScoreMatrix``;
     ``decisions`` is the derivation (winner, runner-up and margin of every edge); ``warnings``,
     ``benchmark``, ``timings`` and ``provenance`` are as in the JSON. ``str()`` is the CLI's
     report; ``to_json()`` the CLI's file, byte for byte in layout."""
@@ -79,24 +79,22 @@ class SearchResult:
         self.timings: Dict[str, float] = raw["timings"]
         self.provenance: Dict[str, Any] = raw["provenance"]
         self.parameters: int = raw["parameters"]
-        self.genotypes: List[Genotype] = []
         derivation = raw["derivation"]
-        if derivation.get("kind") == "darts":
-            cells = [derivation["genotype"]] if derivation.get("genotype") else []
-            if not cells:
-                cells = [c["genotype"] for c in derivation.get("cells", []) if "genotype" in c]
-            for g in cells:
-                self.genotypes.append(
-                    Genotype(
-                        normal=_cell({"genes": [(x["op"], x["input"]) for x in g["normal"]["genes"]]}),
-                        normal_concat=list(g["normal"]["concat"]),
-                        reduce=_cell({"genes": [(x["op"], x["input"]) for x in g["reduce"]["genes"]]}),
-                        reduce_concat=list(g["reduce"]["concat"]),
-                    )
-                )
-        self.genotype: Optional[Genotype] = (
-            self.genotypes[0] if derivation.get("genotype") else None
-        )
+        # DARTS: every derived cell as (alpha group, [(op, input) x 8], concat); with one
+        # shared alpha these are the normal and the reduction cell of `genotype`.
+        self.cells: List[Tuple[str, List[Tuple[str, int]], List[int]]] = [
+            (c["group"], [(g["op"], g["input"]) for g in c["genes"]["genes"]], c["genes"]["concat"])
+            for c in derivation.get("cells", [])
+        ]
+        self.genotype: Optional[Genotype] = None
+        g = derivation.get("genotype")
+        if g:
+            self.genotype = Genotype(
+                normal=[(x["op"], x["input"]) for x in g["normal"]["genes"]],
+                normal_concat=list(g["normal"]["concat"]),
+                reduce=[(x["op"], x["input"]) for x in g["reduce"]["genes"]],
+                reduce_concat=list(g["reduce"]["concat"]),
+            )
 
     def to_json(self, path: Optional[PathArg] = None) -> str:
         """The result as the CLI's ``--json`` writes it; also written to ``path`` if given."""

@@ -108,3 +108,12 @@ def test_gil_is_released_during_a_search():
     # A thread starved of the GIL would not tick at all while the search runs; with the GIL
     # free it ticks about every millisecond (less on a loaded machine, hence the margin).
     assert len(ticks) > max(20, 0.1 * took / 0.001), (len(ticks), took)
+
+
+def test_per_cell_alphas_list_every_cell(cli, tmp_path):
+    py = freedarts.search(space="darts", cells=4, alpha_per_cell=True, bn="none")
+    want = cli.search_json(tmp_path, "--space", "darts", "--cells", "4", "--alpha-per-cell", "--bn", "none")
+    assert stable(py.raw) == stable(want)
+    assert py.genotype is None
+    assert [c[0] for c in py.cells] == ["cell0", "cell1", "cell2", "cell3"]
+    assert all(len(genes) == 8 and concat == [2, 3, 4, 5] for _, genes, concat in py.cells)
