@@ -437,11 +437,43 @@ fn read_record(
 /// (`ToTensor` divides in f32, `Normalize` subtracts then divides), which is
 /// what makes the result bit-identical.
 fn push_normalized(out: &mut Vec<f32>, pixels: &[u8], norm: &Normalization) {
-    let plane = CIFAR_SIDE * CIFAR_SIDE;
+    let plane = pixels.len() / CIFAR_CHANNELS;
     out.extend(pixels.iter().enumerate().map(|(i, &byte)| {
         let c = i / plane;
         (f32::from(byte) / 255.0 - norm.mean[c]) / norm.std[c]
     }));
+}
+
+/// A batch from pixels already in memory (the Python binding's NumPy arrays): `pixels` holds
+/// `labels.len()` RGB images of `height x width` bytes in NCHW order, normalised exactly as
+/// [`load_cifar_batch`] normalises file records, so the same bytes give the same batch.
+/// `indices` count the images in the order given.
+///
+/// # Panics
+/// When `pixels.len()` is not `labels.len() * 3 * height * width` (the caller checks shapes).
+pub fn batch_from_pixels(
+    pixels: &[u8],
+    labels: Vec<i64>,
+    height: usize,
+    width: usize,
+    norm: &Normalization,
+) -> ImageBatch {
+    let n = labels.len();
+    let image_len = CIFAR_CHANNELS * height * width;
+    assert_eq!(pixels.len(), n * image_len, "pixels do not match the shape");
+    let mut images = Vec::with_capacity(pixels.len());
+    for image in pixels.chunks_exact(image_len.max(1)) {
+        push_normalized(&mut images, image, norm);
+    }
+    ImageBatch {
+        images,
+        labels,
+        n,
+        channels: CIFAR_CHANNELS,
+        height,
+        width,
+        indices: (0..n).collect(),
+    }
 }
 
 /// A deterministic stand-in batch: standard-normal NCHW images (3 channels)
@@ -494,6 +526,29 @@ mod tests {
             bytes.extend((0..CIFAR_IMAGE_BYTES).map(|p| ((i * 7 + p) % 256) as u8));
         }
         bytes
+    }
+
+    /// Pixels handed over in memory become the batch the file reader makes of the same
+    /// records, bit for bit.
+    #[test]
+    fn pixels_in_memory_equal_the_file() {
+        let dir = temp_dir("pixels");
+        let path = dir.join("five.bin");
+        let bytes = records(CifarFormat::Cifar10, &[3, 1, 4, 1, 5]);
+        std::fs::write(&path, &bytes).unwrap();
+        let norm = Normalization::NB201_CIFAR10;
+        let from_file = load_cifar_batch(&path, CifarFormat::Cifar10, 5, None, &norm).unwrap();
+        let pixels: Vec<u8> = bytes
+            .chunks_exact(CifarFormat::Cifar10.record_len())
+            .flat_map(|r| r[1..].to_vec())
+            .collect();
+        let labels = vec![3, 1, 4, 1, 5];
+        let in_memory = batch_from_pixels(&pixels, labels, CIFAR_SIDE, CIFAR_SIDE, &norm);
+        assert_eq!(in_memory, from_file);
+        // Other sizes keep the plane layout: channel c of a 2x3 image is bytes 6c..6c+6.
+        let small = batch_from_pixels(&[0; 18], vec![0], 2, 3, &Normalization::IDENTITY);
+        assert_eq!(small.shape(), [1, 3, 2, 3]);
+        assert!(small.images.iter().all(|&x| x == 0.0));
     }
 
     #[test]

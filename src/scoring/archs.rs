@@ -19,6 +19,9 @@ pub enum ArchSelection {
     /// One architecture a line (NB201 string; DARTS `Genotype(...)` text or a known name such
     /// as DARTS_V2); blank lines and lines starting with `#` are skipped.
     File(PathBuf),
+    /// Architectures given in memory (the Python binding's lists), each already read by the
+    /// run's space; never parsed from a flag.
+    List(Vec<Architecture>),
 }
 
 impl FromStr for ArchSelection {
@@ -44,6 +47,7 @@ impl fmt::Display for ArchSelection {
             Self::All => write!(f, "all"),
             Self::Sample(n) => write!(f, "sample:{n}"),
             Self::File(p) => write!(f, "{}", p.display()),
+            Self::List(archs) => write!(f, "list:{}", archs.len()),
         }
     }
 }
@@ -61,6 +65,11 @@ pub enum ArchListError {
         line: usize,
         message: String,
     },
+    /// An item of an in-memory list (0-based).
+    #[error("archs[{index}]: {message}")]
+    Item { index: usize, message: String },
+    #[error("archs: the list holds no architectures")]
+    EmptyList,
     #[error("architecture file {0} lists no architectures")]
     Empty(PathBuf),
     /// `ArchSelection::All` in a space too large to list (DARTS).
@@ -93,6 +102,7 @@ impl ArchSelection {
             }),
             Self::Sample(n) => Ok(space.sample(*n, seed)),
             Self::File(path) => read_arch_file(path, space),
+            Self::List(archs) => Ok(archs.clone()),
         }
     }
 }
@@ -129,6 +139,30 @@ fn read_arch_file(
     }
     if archs.is_empty() {
         return Err(ArchListError::Empty(path.to_path_buf()));
+    }
+    Ok(archs)
+}
+
+/// Reads a list of architecture texts with `space` (the Python binding's `archs=[...]`), refusing
+/// an empty list and duplicates as a file of the same lines would be refused.
+pub fn parse_list(
+    texts: &[String],
+    space: &dyn NetworkSpace,
+) -> Result<Vec<Architecture>, ArchListError> {
+    let mut archs = Vec::with_capacity(texts.len());
+    let mut seen = std::collections::HashMap::new();
+    for (index, text) in texts.iter().enumerate() {
+        let err = |message: String| ArchListError::Item { index, message };
+        let arch = space.parse(text.trim()).map_err(err)?;
+        if let Some(first) = seen.insert(arch.clone(), index) {
+            return Err(err(format!(
+                "{arch} is listed twice (first as archs[{first}])"
+            )));
+        }
+        archs.push(arch);
+    }
+    if archs.is_empty() {
+        return Err(ArchListError::EmptyList);
     }
     Ok(archs)
 }

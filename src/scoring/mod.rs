@@ -4,11 +4,13 @@
 pub mod archs;
 pub mod file;
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use burn::tensor::Device;
 use serde_json::{Map, Value, json};
 
+use crate::data::cifar::ImageBatch;
 use crate::data::preprocess::NormalizationName;
 use crate::device::Backend;
 use crate::saliency::network::{NetworkScore, score_all};
@@ -76,6 +78,10 @@ pub enum ScoreError {
     /// The image batch does not suit the network (checked before the file is created).
     #[error("{0}")]
     Batch(crate::saliency::SaliencyError),
+    /// The caller's monitor asked to stop (Ctrl-C in Python); the rows written stay and a
+    /// rerun resumes after them.
+    #[error("interrupted after {done} of {total} architectures (the rows written so far are kept)")]
+    Interrupted { done: usize, total: usize },
 }
 
 /// What a run did.
@@ -178,6 +184,19 @@ pub fn row_fields(
 
 /// Scores the shard's architectures not yet in the output file, appending as it goes.
 pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary, ScoreError> {
+    run_scoring_with(opts, device, None, &mut |_, _| ControlFlow::Continue(()))
+}
+
+/// [`run_scoring`] on a batch already in memory (the Python binding's arrays) instead of
+/// `opts.data`, with the normalisation it was given (`None`: taken as it is). `monitor` sees
+/// (architectures done, total) once before the first network and after every row written;
+/// `Break` stops the run between networks with [`ScoreError::Interrupted`].
+pub fn run_scoring_with(
+    opts: &ScoreOptions,
+    device: &Device,
+    images: Option<(ImageBatch, Option<NormalizationName>)>,
+    monitor: &mut dyn FnMut(usize, usize) -> ControlFlow<()>,
+) -> Result<ScoreSummary, ScoreError> {
     let start = std::time::Instant::now();
     if opts.proxies.is_empty() {
         return Err(ScoreError::NoProxies);
@@ -186,6 +205,7 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
     let needs_data = opts.proxies.iter().find(|p| p.needs_data());
     let batch = match (needs_data, &opts.data) {
         (None, _) => None,
+        (Some(_), _) if images.is_some() => images,
         (Some(p), None) => {
             return Err(ScoreError::NeedsData { proxy: p.name() });
         }
@@ -237,6 +257,14 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
     let resumed = mine.len() - todo.len();
 
     let bar = progress_bar(opts.progress, mine.len() as u64, resumed as u64);
+    let total = mine.len();
+    if monitor(resumed, total).is_break() {
+        writer.discard_if_unused();
+        return Err(ScoreError::Interrupted {
+            done: resumed,
+            total,
+        });
+    }
     let storage = crate::saliency::storage_precision(&opts.proxies);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut proxy_seconds = vec![0.0; opts.proxies.len()];
@@ -288,6 +316,13 @@ pub fn run_scoring(opts: &ScoreOptions, device: &Device) -> Result<ScoreSummary,
                 writer.write_row(&row_fields(arch, &opts.proxies, &values))?;
                 bar.inc(1);
                 written += 1;
+                if monitor(resumed + written, total).is_break() {
+                    next.store(todo.len(), std::sync::atomic::Ordering::Relaxed);
+                    return Err(ScoreError::Interrupted {
+                        done: resumed + written,
+                        total,
+                    });
+                }
             }
         }
         Ok(())

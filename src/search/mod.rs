@@ -293,21 +293,24 @@ pub fn derive_and_check(space: &SpaceConfig, output: &ProxyOutput) -> (Derivatio
 /// The scoring batch of a search and how it was prepared: CIFAR records normalised with the
 /// space's own constants for the data set (or `opts.normalization`), then augmented when
 /// `opts.augment_seed` is set.
+/// `given` (images already in memory, with the normalisation they carry) replaces the file.
 fn load_batch(
     opts: &SearchOptions,
+    given: Option<(ImageBatch, Option<NormalizationName>)>,
 ) -> Result<Option<(ImageBatch, Option<Preprocessing>)>, SearchError> {
-    let Some(data) = &opts.data else {
-        return Ok(None);
+    let (mut batch, normalization) = match (given, &opts.data) {
+        (Some(given), _) => given,
+        (None, None) => return Ok(None),
+        (None, Some(data)) => load_images(
+            data,
+            opts.space.space(),
+            opts.batch_size,
+            opts.shuffle_seed,
+            opts.seed,
+            opts.cifar_format,
+            opts.normalization,
+        )?,
     };
-    let (mut batch, normalization) = load_images(
-        data,
-        opts.space.space(),
-        opts.batch_size,
-        opts.shuffle_seed,
-        opts.seed,
-        opts.cifar_format,
-        opts.normalization,
-    )?;
     let augmentation = opts.augment_seed.map(Augmentation::official);
     // Synthetic images are not normalised; augmented, they are recorded as such.
     let prep = match (normalization, augmentation) {
@@ -358,6 +361,17 @@ pub fn load_images(
 
 /// Runs a whole search on `device` (an autodiff device).
 pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult, SearchError> {
+    run_search_on(opts, device, None)
+}
+
+/// [`run_search`] on a batch already in memory (the Python binding's arrays) instead of
+/// `opts.data`, with the normalisation it was given (`None`: taken as it is); the batch is
+/// augmented as a loaded one would be.
+pub fn run_search_on(
+    opts: &SearchOptions,
+    device: &Device,
+    images: Option<(ImageBatch, Option<NormalizationName>)>,
+) -> Result<SearchResult, SearchError> {
     let start = Instant::now();
     if opts.benchmark.is_some() && !matches!(opts.space, SpaceConfig::Nb201(_)) {
         return Err(SearchError::BenchmarkNeedsNb201);
@@ -388,7 +402,11 @@ pub fn run_search(opts: &SearchOptions, device: &Device) -> Result<SearchResult,
 
     let t = Instant::now();
     let proxy = opts.proxy.measure();
-    let (batch, preprocessing) = match opts.needs_data().then(|| load_batch(opts)).transpose()? {
+    let (batch, preprocessing) = match opts
+        .needs_data()
+        .then(|| load_batch(opts, images))
+        .transpose()?
+    {
         Some(Some((batch, prep))) => (Some(batch), prep),
         _ => (None, None),
     };

@@ -1,0 +1,63 @@
+"""``freedarts.correlate``: how well each proxy ranks architectures against NAS-Bench-201
+accuracies, the same call as ``freedarts correlate``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from . import _native
+from ._score import ScoreResult
+
+PathArg = Union[str, "os.PathLike[str]"]
+ScoresArg = Union[ScoreResult, PathArg, Sequence[Union[ScoreResult, PathArg]]]
+
+
+class CorrelationResult:
+    """The metrics table: ``results`` holds one dict per (proxy, accuracy column) with
+    ``kendall_tau``, ``spearman``, ``pearson``, ``precision_at`` and ``best_in_top`` (at the
+    ``top_fractions``), ``n`` and ``skipped``. ``str()`` is the CLI's table, ``to_json()`` its
+    ``--output`` file."""
+
+    def __init__(self, json_text: str, table: str):
+        self._json = json_text
+        self._table = table
+        raw = json.loads(json_text)
+        self.raw: Dict[str, Any] = raw
+        self.results: List[Dict[str, Any]] = raw["results"]
+        self.top_fractions: List[float] = raw["top_fractions"]
+        self.unmatched: int = raw["unmatched"]
+
+    def get(self, proxy: str, column: str) -> Dict[str, Any]:
+        """The metrics of one proxy against one accuracy column."""
+        for r in self.results:
+            if r["proxy"] == proxy and r["column"] == column:
+                return r
+        raise KeyError((proxy, column))
+
+    def to_json(self, path: Optional[PathArg] = None) -> str:
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(self._json)
+        return self._json
+
+    def __str__(self) -> str:
+        return self._table
+
+    def __repr__(self) -> str:
+        return f"CorrelationResult({len(self.results)} results)"
+
+
+def correlate(
+    scores: ScoresArg, accuracies: PathArg, columns: Optional[Sequence[str]] = None
+) -> CorrelationResult:
+    """Rank correlation of scores (a ``ScoreResult``, a score file, or several: shards of one
+    run) with an NB201 accuracy CSV (``arch`` plus any of ``cifar10_valid`` ...
+    ``imagenet16_test``). ``columns`` picks accuracy columns (default: all)."""
+    items = scores if isinstance(scores, (list, tuple)) else [scores]
+    paths = [s.path if isinstance(s, ScoreResult) else os.fspath(s) for s in items]
+    json_text, table = _native.correlate(
+        paths, os.fspath(accuracies), [str(c) for c in (columns or [])]
+    )
+    return CorrelationResult(json_text, table)
