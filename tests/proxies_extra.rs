@@ -325,7 +325,13 @@ fn bad_strategy_flags_get_one_line() {
             "cannot be used with",
         ),
         (
-            vec!["score", "-o", "/tmp/x.jsonl", "--ensemble", "synflow+nwot"],
+            vec![
+                "score",
+                "-o",
+                "never-written.jsonl",
+                "--ensemble",
+                "synflow+nwot",
+            ],
             "not among the scored proxies",
         ),
     ] {

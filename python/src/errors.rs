@@ -19,27 +19,7 @@ use freedarts::scoring::ScoreError;
 #[path = "../../src/cli/errors.rs"]
 mod cli_words;
 
-pub use cli_words::saliency_words;
-
-/// The cause chain on one line, as the `freedarts` binary prints it after `error: `
-/// (`cli::one_line`): each cause in the CLI's words, skipping causes the text already quotes,
-/// control characters escaped.
-pub fn one_line(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in e.chain() {
-        let msg = cli_words::in_flag_words(cause).unwrap_or_else(|| cause.to_string());
-        if !text.contains(&msg) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&msg);
-        }
-    }
-    text.split('\n')
-        .map(|line| freedarts::util::input::escape_control(line, usize::MAX))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+pub use cli_words::{one_line, score_error, supernet_fits};
 
 /// The Python exception for a failed call. An I/O error anywhere in the chain decides the
 /// class (the message names the argument and the path); a stopped run is a

@@ -10,13 +10,14 @@ use serde_json::{Value, json};
 
 use freedarts::saliency::{Measure, all_measures, measure_by_name};
 use freedarts::scoring::archs::{ArchListError, ArchSelection, Shard, parse_list};
-use freedarts::scoring::file::{ScoreFileError, ScoreLine, read_score_file};
+use freedarts::scoring::file::{ScoreLine, read_score_file};
 use freedarts::scoring::{ScoreError, ScoreOptions, run_scoring_with};
 use freedarts::sizes::{check_fits, estimate_eval, estimate_nb201_network};
+use freedarts::spaces::NetworkSpace;
 use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
-use freedarts::spaces::{NetworkSpace, SpaceError};
 
+use crate::errors::score_error;
 use crate::options::{Arrays, bounds, device, parse_opt, size};
 use crate::run;
 use crate::search::data_source;
@@ -93,45 +94,6 @@ fn network_space(
             freedarts::util::input::escape_control(other, 80)
         ),
     })
-}
-
-/// A scoring error in the CLI's words (`score_error` in `src/cli/score.rs`).
-fn score_error(e: ScoreError) -> anyhow::Error {
-    match e {
-        ScoreError::NoProxies => anyhow!("invalid setting: --proxy lists no proxies"),
-        ScoreError::NeedsData { proxy } => anyhow!(
-            "invalid setting: proxy `{proxy}` needs images: pass --data PATH (or --data synthetic)"
-        ),
-        ScoreError::Network(SpaceError::InputSize { size, factor, why }) => anyhow!(
-            "invalid setting: --input-size {size} must be a positive multiple of {factor} ({why})"
-        ),
-        ScoreError::Network(SpaceError::DartsSizes) => {
-            anyhow!("invalid setting: --channels must be even and at least 2, --cells at least 3")
-        }
-        ScoreError::Archs(ArchListError::Io { path, source }) => anyhow::Error::new(source)
-            .context(format!("cannot read --archs file {}", path.display())),
-        ScoreError::Archs(ArchListError::Empty(path)) => {
-            anyhow!("--archs file {} lists no architectures", path.display())
-        }
-        ScoreError::Archs(ArchListError::NotEnumerable { space }) => anyhow!(
-            "--archs all enumerates the NB201 cells only; the {space} space is too large to \
-             list: give sample:N or a file"
-        ),
-        ScoreError::Archs(ArchListError::SampleTooLarge { n, limit, space }) => {
-            anyhow!("--archs sample:{n}: the {space} space samples at most {limit} architectures")
-        }
-        ScoreError::File(e @ ScoreFileError::NotScoreFile { .. }) => {
-            anyhow!("{e}; pick another --output (this file is left as it is)")
-        }
-        ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
-            anyhow!("{e}: resume with the same flags or pick another --output")
-        }
-        ScoreError::Batch(source) => anyhow!("{}", crate::errors::saliency_words(&source)),
-        ScoreError::Proxy { arch, source } => {
-            anyhow!("{arch}: {}", crate::errors::saliency_words(&source))
-        }
-        e => e.into(),
-    }
 }
 
 /// Scores architectures into the score file `output` (resuming it when it holds rows of the

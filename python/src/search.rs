@@ -9,8 +9,7 @@ use pyo3::prelude::*;
 use freedarts::saliency::ensemble::ProxySet;
 use freedarts::search::preset::Preset;
 use freedarts::search::strategy::Strategy;
-use freedarts::search::{DataSource, SearchOptions, SpaceConfig, run_search_on, validate_config};
-use freedarts::sizes::{check_fits, estimate_supernet};
+use freedarts::search::{DataSource, SearchOptions, SpaceConfig, run_search_on};
 use freedarts::spaces::darts::supernet::DartsConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
 
@@ -250,20 +249,5 @@ fn preflight(opts: &SearchOptions) -> Result<()> {
                 .context(format!("cannot write --export-weights {}", path.display()))
         })?;
     }
-    validate_config(&opts.space)?;
-    let batch = if opts.needs_data() {
-        opts.batch_size
-    } else {
-        1
-    };
-    check_fits(
-        format!("the supernet ({}, batch {batch})", opts.space.describe()),
-        estimate_supernet(&opts.space),
-        batch,
-        1,
-    )
-    .map_err(|e| {
-        anyhow!("invalid setting: {e}; lower --channels, --cells, --input-size or --batch-size")
-    })?;
-    Ok(())
+    crate::errors::supernet_fits(opts)
 }

@@ -1,9 +1,17 @@
 //! Library errors in the words of the flags that caused them: the library states facts
-//! (a size, a label, a missing batch), the command line says which flag to change.
+//! (a size, a label, a missing batch), the command line says which flag to change. The Python
+//! binding includes this file, so it uses only `freedarts::` paths and no clap.
+
+use anyhow::anyhow;
 
 use freedarts::nn::weights::WeightsError;
 use freedarts::saliency::SaliencyError;
+use freedarts::scoring::ScoreError;
+use freedarts::scoring::archs::ArchListError;
+use freedarts::scoring::file::ScoreFileError;
 use freedarts::search::SearchError;
+use freedarts::search::{SearchOptions, validate_config};
+use freedarts::sizes::{check_fits, estimate_supernet};
 use freedarts::spaces::SpaceError;
 
 /// A saliency error with the flag to change.
@@ -81,4 +89,85 @@ pub fn in_flag_words(cause: &(dyn std::error::Error + 'static)) -> Option<String
         return Some(saliency_words(e));
     }
     cause.downcast_ref::<SpaceError>().map(space_words)
+}
+
+/// The cause chain on one line, without a backtrace, skipping causes that the message before
+/// already quotes.
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let msg = in_flag_words(cause).unwrap_or_else(|| cause.to_string());
+        if !text.contains(&msg) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&msg);
+        }
+    }
+    // Echoed input (an op name, a path, a JSON string) may hold control characters; they are
+    // shown escaped. Newlines stay: some errors list their problems one a line.
+    text.split('\n')
+        .map(|line| freedarts::util::input::escape_control(line, usize::MAX))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A scoring error in the words of the flags that caused it; the rest name files and
+/// architectures, and pass through. An unreadable `--archs` file keeps its I/O error in the
+/// chain (the Python binding maps it to `FileNotFoundError`).
+pub fn score_error(e: ScoreError) -> anyhow::Error {
+    match e {
+        ScoreError::NoProxies => anyhow!("invalid setting: --proxy lists no proxies"),
+        ScoreError::NeedsData { proxy } => anyhow!(
+            "invalid setting: proxy `{proxy}` needs images: pass --data PATH (or --data synthetic)"
+        ),
+        ScoreError::Network(SpaceError::InputSize { size, factor, why }) => anyhow!(
+            "invalid setting: --input-size {size} must be a positive multiple of {factor} ({why})"
+        ),
+        ScoreError::Network(SpaceError::DartsSizes) => {
+            anyhow!("invalid setting: --channels must be even and at least 2, --cells at least 3")
+        }
+        ScoreError::Archs(ArchListError::Io { path, source }) => anyhow::Error::new(source)
+            .context(format!("cannot read --archs file {}", path.display())),
+        ScoreError::Archs(ArchListError::Empty(path)) => {
+            anyhow!("--archs file {} lists no architectures", path.display())
+        }
+        ScoreError::Archs(ArchListError::NotEnumerable { space }) => anyhow!(
+            "--archs all enumerates the NB201 cells only; the {space} space is too large to \
+             list: give sample:N or a file"
+        ),
+        ScoreError::Archs(ArchListError::SampleTooLarge { n, limit, space }) => {
+            anyhow!("--archs sample:{n}: the {space} space samples at most {limit} architectures")
+        }
+        ScoreError::File(e @ ScoreFileError::NotScoreFile { .. }) => {
+            anyhow!("{e}; pick another --output (this file is left as it is)")
+        }
+        ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
+            anyhow!("{e}: resume with the same flags or pick another --output")
+        }
+        ScoreError::Batch(source) => anyhow!("{}", saliency_words(&source)),
+        ScoreError::Proxy { arch, source } => {
+            anyhow!("{arch}: {}", saliency_words(&source))
+        }
+        e => e.into(),
+    }
+}
+
+/// The search's skeleton check and memory estimate, before anything is built.
+pub fn supernet_fits(opts: &SearchOptions) -> anyhow::Result<()> {
+    validate_config(&opts.space)?;
+    let batch = if opts.needs_data() {
+        opts.batch_size
+    } else {
+        1
+    };
+    check_fits(
+        format!("the supernet ({}, batch {batch})", opts.space.describe()),
+        estimate_supernet(&opts.space),
+        batch,
+        1,
+    )
+    .map_err(|e| {
+        anyhow!("invalid setting: {e}; lower --channels, --cells, --input-size or --batch-size")
+    })
 }

@@ -6,15 +6,14 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use freedarts::saliency::ensemble::ProxySet;
 use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
-use freedarts::scoring::archs::{ArchListError, ArchSelection, Shard};
-use freedarts::scoring::file::ScoreFileError;
-use freedarts::scoring::{ScoreError, ScoreOptions, run_scoring};
+use freedarts::scoring::archs::{ArchSelection, Shard};
+use freedarts::scoring::{ScoreOptions, run_scoring};
 use freedarts::search::DataSource;
 use freedarts::search::preset::Preset;
 use freedarts::sizes::{check_fits, estimate_eval, estimate_nb201_network};
+use freedarts::spaces::NetworkSpace;
 use freedarts::spaces::darts::network::EvalConfig;
 use freedarts::spaces::nb201::supernet::Nb201Config;
-use freedarts::spaces::{NetworkSpace, SpaceError};
 use freedarts::util::input::{check_regular_file, limits};
 
 use super::args::data::DataArgs;
@@ -22,6 +21,7 @@ use super::args::device::DeviceArgs;
 use super::args::output::check_paths;
 use super::args::space::SpaceArg;
 use super::args::{bounds, range};
+use super::errors::score_error;
 
 fn proxy_help() -> String {
     let mut text = String::from(
@@ -276,45 +276,4 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// A scoring error in the words of the flags that caused it; the rest name files and
-/// architectures, and pass through.
-fn score_error(e: ScoreError) -> anyhow::Error {
-    match e {
-        ScoreError::NoProxies => anyhow!("invalid setting: --proxy lists no proxies"),
-        ScoreError::NeedsData { proxy } => anyhow!(
-            "invalid setting: proxy `{proxy}` needs images: pass --data PATH (or --data synthetic)"
-        ),
-        ScoreError::Network(SpaceError::InputSize { size, factor, why }) => anyhow!(
-            "invalid setting: --input-size {size} must be a positive multiple of {factor} ({why})"
-        ),
-        ScoreError::Network(SpaceError::DartsSizes) => {
-            anyhow!("invalid setting: --channels must be even and at least 2, --cells at least 3")
-        }
-        ScoreError::Archs(ArchListError::Io { path, source }) => {
-            anyhow!("cannot read --archs file {}: {source}", path.display())
-        }
-        ScoreError::Archs(ArchListError::Empty(path)) => {
-            anyhow!("--archs file {} lists no architectures", path.display())
-        }
-        ScoreError::Archs(ArchListError::NotEnumerable { space }) => anyhow!(
-            "--archs all enumerates the NB201 cells only; the {space} space is too large to \
-             list: give sample:N or a file"
-        ),
-        ScoreError::Archs(ArchListError::SampleTooLarge { n, limit, space }) => {
-            anyhow!("--archs sample:{n}: the {space} space samples at most {limit} architectures")
-        }
-        ScoreError::File(e @ ScoreFileError::NotScoreFile { .. }) => {
-            anyhow!("{e}; pick another --output (this file is left as it is)")
-        }
-        ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
-            anyhow!("{e}: resume with the same flags or pick another --output")
-        }
-        ScoreError::Batch(source) => anyhow!("{}", super::errors::saliency_words(&source)),
-        ScoreError::Proxy { arch, source } => {
-            anyhow!("{arch}: {}", super::errors::saliency_words(&source))
-        }
-        e => e.into(),
-    }
 }

@@ -11,11 +11,8 @@ use freedarts::saliency::ensemble::ProxySet;
 use freedarts::search::perturb::EdgeOrder;
 use freedarts::search::preset::Preset;
 use freedarts::search::strategy::Strategy;
-use freedarts::search::{
-    DataSource, ProcedureKind, ProxyKind, SearchOptions, run_search, validate_config,
-};
+use freedarts::search::{DataSource, ProcedureKind, ProxyKind, SearchOptions, run_search};
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
-use freedarts::sizes::{check_fits, estimate_supernet};
 
 use super::args::data::{DEFAULT_BATCH, DataArgs};
 use super::args::device::DeviceArgs;
@@ -352,21 +349,7 @@ impl SearchArgs {
                 ("--export-arch", self.export_arch.as_deref()),
             ],
         )?;
-        validate_config(&opts.space)?;
-        let batch = if opts.needs_data() {
-            opts.batch_size
-        } else {
-            1
-        };
-        check_fits(
-            format!("the supernet ({}, batch {batch})", opts.space.describe()),
-            estimate_supernet(&opts.space),
-            batch,
-            1,
-        )
-        .map_err(|e| {
-            anyhow!("invalid setting: {e}; lower --channels, --cells, --input-size or --batch-size")
-        })?;
+        super::errors::supernet_fits(opts)?;
         Ok(())
     }
 }
