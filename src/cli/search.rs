@@ -211,7 +211,7 @@ pub struct SearchArgs {
     /// A named configuration: freedarts (the paper: one-shot SynFlow, the defaults) or best
     /// (the most accurate training-free search measured for the space; it generates its images
     /// when --data is not given). The result says what it expanded to.
-    #[arg(long, value_enum, conflicts_with_all = ["proxy", "strategy", "perturb_proxy", "edge_order"])]
+    #[arg(long, value_enum, conflicts_with_all = ["proxy", "strategy", "perturb_proxy", "edge_order", "inits"])]
     pub preset: Option<PresetArg>,
     /// Saliency: synflow (data-free, the FreeDARTS default), snip or grasp (one real batch).
     #[arg(long, value_enum, default_value_t = ProxyArg::Synflow)]
@@ -228,6 +228,11 @@ pub struct SearchArgs {
     /// Zero-Cost-PT) or fixed (edge order).
     #[arg(long, value_enum, default_value_t = EdgeOrderArg::Random)]
     pub edge_order: EdgeOrderArg,
+    /// Score a one-shot search at K weight initialisations (the first from --seed) and keep the
+    /// mean of ln saliency per op: less of one draw's noise (README, "Several
+    /// initialisations").
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub inits: u16,
     /// SNIP/GraSP procedure: defined (the methods as published) or official (what the space's
     /// FreeDARTS notebook computed; see the README's table).
     #[arg(long, value_enum, default_value_t = ProcedureArg::Defined)]
@@ -319,6 +324,7 @@ impl SearchArgs {
             normalization: self.normalize.map(Into::into),
             augment_seed: self.augment_seed,
             cifar_format: self.data.cifar_format(),
+            inits: self.inits.into(),
             ..SearchOptions::default()
         };
         if let Some(preset) = self.preset {

@@ -19,6 +19,7 @@ use crate::saliency::ensemble::ProxySet;
 use crate::saliency::{Measure, OfficialCode, Procedure, Scoring, Target, measure_by_name};
 use crate::spaces::derive::Derivation;
 use crate::spaces::{SearchSpace, Space};
+pub mod inits;
 pub mod perturb;
 pub mod preset;
 pub mod result;
@@ -170,6 +171,18 @@ pub struct SearchOptions {
     /// Record layout of a CIFAR file; `None`: told by the file's name or size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cifar_format: Option<CifarFormat>,
+    /// Weight initialisations a one-shot search is scored at; the importances are the mean
+    /// log-saliency over them (see [`inits`]). 1: the plain search, left out of results.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub inits: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 impl Default for SearchOptions {
@@ -196,6 +209,7 @@ impl Default for SearchOptions {
             normalization: None,
             augment_seed: None,
             cifar_format: None,
+            inits: 1,
         }
     }
 }
@@ -205,6 +219,24 @@ fn is_default_order(order: &EdgeOrder) -> bool {
 }
 
 impl SearchOptions {
+    /// `inits` other than 1 goes with a one-shot search that draws its own weights.
+    pub fn check_inits(&self) -> Result<(), SearchError> {
+        let problem = if self.inits == 0 || self.inits > inits::MAX_INITS {
+            format!("--inits {} is outside 1..={}", self.inits, inits::MAX_INITS)
+        } else if self.inits == 1 {
+            return Ok(());
+        } else if self.strategy != Strategy::Oneshot {
+            "--inits applies to --strategy oneshot only".into()
+        } else if self.init_from.is_some() {
+            "--inits draws its own weights and cannot start from --init-from".into()
+        } else if self.cross_check_f64 {
+            "--cross-check-f64 repeats one scoring and does not combine with --inits".into()
+        } else {
+            return Ok(());
+        };
+        Err(SearchError::Inits(problem))
+    }
+
     /// Whether the search reads a batch of images.
     pub fn needs_data(&self) -> bool {
         match (self.strategy, &self.perturb_proxy) {
@@ -230,6 +262,8 @@ pub enum SearchError {
     BenchmarkNeedsNb201,
     #[error("invalid setting: the perturb strategy needs a network-level proxy (--perturb-proxy)")]
     PerturbNeedsProxy,
+    #[error("invalid setting: {0}")]
+    Inits(String),
 }
 
 /// Checks the macro skeleton before anything is built.
@@ -376,6 +410,7 @@ pub fn run_search_on(
     if opts.benchmark.is_some() && !matches!(opts.space, SpaceConfig::Nb201(_)) {
         return Err(SearchError::BenchmarkNeedsNb201);
     }
+    opts.check_inits()?;
     let BuiltSupernet {
         net,
         state,
@@ -418,9 +453,22 @@ pub fn run_search_on(
         bn: opts.bn,
         alpha_abs: opts.alpha_abs,
     };
-    let mut scoring = Scoring::new(&*net, state, device, batch.as_ref(), opts.seed)
-        .with_procedure(opts.procedure.resolve(&opts.space));
+    let procedure = opts.procedure.resolve(&opts.space);
+    let mut scoring =
+        Scoring::new(&*net, state, device, batch.as_ref(), opts.seed).with_procedure(procedure);
     let (output, trace) = match opts.strategy {
+        Strategy::Oneshot if opts.inits > 1 => {
+            let output = inits::score_inits(
+                proxy,
+                &*net,
+                &mut scoring,
+                opts.inits,
+                opts.seed,
+                procedure,
+                target(opts.dtype),
+            )?;
+            (output, None)
+        }
         Strategy::Oneshot => (score_alpha(proxy, &mut scoring, target(opts.dtype))?, None),
         Strategy::Iterative => {
             let choices = opts.space.space().choices();

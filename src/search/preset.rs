@@ -32,6 +32,8 @@ struct Expansion {
     bn: BnMode,
     /// `None`: the space's official choice.
     alpha_abs: Option<bool>,
+    /// Weight initialisations of a one-shot search (see [`super::inits`]).
+    inits: usize,
 }
 
 impl Preset {
@@ -60,6 +62,7 @@ impl Preset {
             batch_size: None,
             bn: BnMode::Train,
             alpha_abs: None,
+            inits: 1,
         };
         match (self, space) {
             (Self::Freedarts, _) => freedarts,
@@ -72,6 +75,7 @@ impl Preset {
             (Self::Best, SpaceConfig::Darts(_)) => Expansion {
                 bn: BnMode::Eval,
                 alpha_abs: Some(true),
+                inits: DARTS_BEST_INITS,
                 ..freedarts
             },
         }
@@ -90,6 +94,7 @@ impl Preset {
         opts.edge_order = e.edge_order;
         opts.bn = e.bn;
         opts.alpha_abs = e.alpha_abs.unwrap_or(opts.space.official_alpha_abs());
+        opts.inits = e.inits;
         if let Some(b) = e.batch_size
             && opts.batch_size == default_batch
         {
@@ -110,6 +115,9 @@ impl Preset {
         }
         if opts.alpha_abs != opts.space.official_alpha_abs() {
             words.push_str(&format!(" --alpha-abs {}", opts.alpha_abs));
+        }
+        if opts.inits != 1 {
+            words.push_str(&format!(" --inits {}", opts.inits));
         }
         match &opts.perturb_proxy {
             Some(p) => words.push_str(&format!(
@@ -134,5 +142,7 @@ impl Preset {
 
 /// NAS-Bench-201's `best` network-level proxy for `perturb`.
 pub const NB201_BEST: &str = "synflow";
+/// Weight initialisations of the DARTS space's `best` (one-shot SynFlow, mean log-saliency).
+pub const DARTS_BEST_INITS: usize = 8;
 /// `score --preset best`.
 pub const SCORE_BEST: &str = "synflow*meco*jacob_cov";
