@@ -12,6 +12,7 @@ def search(
     preset: Optional[str] = ...,
     perturb_proxy: Optional[str] = ...,
     edge_order: Optional[str] = ...,
+    inits: Optional[int] = ...,
     seed: int = ...,
     dtype: Optional[str] = ...,
     bn: Optional[str] = ...,

@@ -119,6 +119,7 @@ def search(
     preset: Optional[str] = None,
     perturb_proxy: Optional[str] = None,
     edge_order: Optional[str] = None,
+    inits: Optional[int] = None,
     data: DataArg = None,
     dtype: Optional[str] = None,
     bn: Optional[str] = None,
@@ -150,7 +151,9 @@ def search(
     - ``proxy``: ``"synflow"`` (default), ``"snip"``, ``"grasp"``, or any alpha proxy of this
       build. ``strategy``: ``"oneshot"`` (default), ``"iterative"``, ``"perturb"`` (with
       ``perturb_proxy``: a network proxy such as ``"synflow"`` or ``"nwot"``, or a rank
-      aggregate ``"a+b"`` / ``"a*b"``; ``edge_order`` ``"random"``/``"fixed"``). ``preset``:
+      aggregate ``"a+b"`` / ``"a*b"``; ``edge_order`` ``"random"``/``"fixed"``). ``inits``: a
+      one-shot search scored at that many weight initialisations, scores the mean ln
+      saliency (``--inits``). ``preset``:
       ``"freedarts"`` or ``"best"``, settings that the other arguments override (``best``
       generates its images when ``data`` is not given). Names go to the library as they are.
     - ``data``: a CIFAR binary file or directory, ``"synthetic"``, or ``(images, labels)``
@@ -169,6 +172,7 @@ def search(
         preset=preset,
         perturb_proxy=perturb_proxy,
         edge_order=edge_order,
+        inits=inits,
         seed=seed,
         dtype=dtype,
         bn=bn,

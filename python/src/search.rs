@@ -102,7 +102,7 @@ pub fn data_source(data: Option<&str>) -> Option<DataSource> {
 #[pyfunction]
 #[pyo3(signature = (
     *, space=None, proxy=None, strategy=None, preset=None, perturb_proxy=None, edge_order=None,
-    seed=0, dtype=None, bn=None,
+    inits=None, seed=0, dtype=None, bn=None,
     alpha_abs=None, procedure=None, channels=None, cells_per_stage=None, cells=None,
     alpha_per_cell=false, classes=None, input_size=None, init_from=None, data=None, pixels=None,
     floats=None, labels=None, image_size=None, batch_size=None, shuffle_seed=None,
@@ -118,6 +118,7 @@ pub fn search(
     preset: Option<&str>,
     perturb_proxy: Option<&str>,
     edge_order: Option<&str>,
+    inits: Option<usize>,
     seed: u64,
     dtype: Option<&str>,
     bn: Option<&str>,
@@ -196,6 +197,9 @@ pub fn search(
         }
         if let Some(p) = parse_opt("procedure", procedure)? {
             opts.procedure = p;
+        }
+        if let Some(k) = inits {
+            opts.inits = k;
         }
         opts.seed = seed;
         opts.init_from = init_from;

@@ -89,6 +89,10 @@ def test_unknown_names_list_the_known_ones():
         freedarts.search(device="tpu")
     with pytest.raises(ValueError, match="preset"):
         freedarts.search(preset="no-such-preset")
+    with pytest.raises(ValueError, match="--inits applies to --strategy oneshot only"):
+        freedarts.search(inits=2, strategy="iterative")
+    with pytest.raises(ValueError, match="--inits 0 is outside"):
+        freedarts.search(inits=0)
 
 
 def test_bad_arrays(cifar):

@@ -92,6 +92,17 @@ def test_presets_and_perturb_equal_cli(cli, tmp_path):
     assert stable(json.loads(py.to_json())) == stable(want)
 
 
+def test_inits_equal_cli(cli, tmp_path):
+    small = ["--channels", "4", "--cells-per-stage", "1"]
+    py = freedarts.search(inits=3, seed=2, channels=4, cells_per_stage=1)
+    want = cli.search_json(tmp_path, "--inits", "3", "--seed", "2", *small)
+    assert stable(json.loads(py.to_json())) == stable(want)
+    assert py.raw["provenance"]["options"]["inits"] == 3
+    # The DARTS space's best preset scores eight initialisations.
+    py = freedarts.search(space="darts", preset="best", channels=4, cells=3)
+    assert py.raw["provenance"]["options"]["inits"] == 8
+
+
 def test_same_seed_same_result_and_json_file(tmp_path):
     a = freedarts.search(seed=5)
     b = freedarts.search(seed=5)
