@@ -1,7 +1,7 @@
 //! Layer types shared by every search space. Each layer registers its tensors under the
 //! PyTorch module path it is given, and runs functionally on a [`Forward`] pass.
 
-use burn::tensor::module::{avg_pool2d, batch_norm, batch_norm_train, conv2d, max_pool2d};
+use burn::tensor::module::{avg_pool2d, batch_norm, conv2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions, PadMode};
 use burn::tensor::{Tensor, TensorCreationOptions, TensorData};
 
@@ -200,7 +200,7 @@ impl BatchNorm {
         match f.bn {
             BnMode::Train => {
                 let [n, _, h, w] = x.dims();
-                let out = batch_norm_train(x, gamma, beta, BN_EPS);
+                let out = batch_norm_train(x, gamma, beta);
                 if f.keeps_stats() {
                     f.record_bn_variance(out.variance.clone());
                 }
@@ -228,6 +228,73 @@ impl BatchNorm {
             BnMode::None => unreachable!(),
         }
     }
+}
+
+/// Values per channel (N*H*W) up to which train-mode BatchNorm uses burn's fused operation:
+/// one image of 32 x 32 and below (its one-pass sums then run over at most 32 values per
+/// accumulator).
+const FUSED_BN_MAX_COUNT: usize = 1024;
+
+/// What a train-mode BatchNorm computes: the output and the batch statistics (per channel,
+/// the variance biased), the statistics without gradient.
+struct BatchStats {
+    output: Tensor<4>,
+    mean: Tensor<1>,
+    variance: Tensor<1>,
+}
+
+/// Train-mode BatchNorm, `(x - mean) / sqrt(var + eps) * gamma + beta` with the batch's own
+/// statistics, differentiated through them by autodiff.
+///
+/// Not burn's `batch_norm_train`: in float32 its statistics lose digits that the alpha
+/// gradients need. It sums each channel's N*H*W values in one reduction (long accumulator
+/// chains), which leaves up to 5e-6 relative error in the variance over 64 x 32 x 32 values;
+/// on the DARTS absolute-state SNIP (reference README 6) the float32 scores then differ from
+/// the reference by 5e-4 of the max, PyTorch's own float32 vs float64 gap being 7e-6.
+/// (Statistics in float64 fix that too, at about 40 % more time on the SNIP pass.) Here:
+/// - every sum is staged ([`channel_mean`]): no accumulator chain runs over more than 64 values
+///   (alone: 3e-5 of the max);
+/// - the moments are taken of `x - m0`, `m0` a first estimate of the mean, so the mean and
+///   variance passes sum values already centred up to that estimate's round-off (with the
+///   staging: 1e-5, PyTorch's own float32 level).
+///
+/// `m0` carries no gradient: the output is the same function of `x` whatever `m0` is.
+/// The backward pass is not where precision was lost (burn's float32 backward under
+/// float64-accurate forward statistics gives 1e-5; a float64 backward under float32 statistics
+/// keeps the error), so autodiff's own is used.
+///
+/// Up to [`FUSED_BN_MAX_COUNT`] values per channel (SynFlow's single image) burn's fused
+/// operation is kept: its sums are short there, and the twenty-odd tensor operations here
+/// would double the time of a DARTS SynFlow search, which is mostly per-operation overhead.
+fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>) -> BatchStats {
+    let [n, c, h, w] = x.dims();
+    if n * h * w <= FUSED_BN_MAX_COUNT {
+        let out = burn::tensor::module::batch_norm_train(x, gamma, beta, BN_EPS);
+        return BatchStats {
+            output: out.output,
+            mean: out.mean,
+            variance: out.variance,
+        };
+    }
+    let shift = channel_mean(x.clone().detach());
+    let shifted = x - shift.clone();
+    let offset = channel_mean(shifted.clone());
+    let centred = shifted - offset.clone();
+    let variance = channel_mean(centred.clone() * centred.clone());
+    let scale = (variance.clone() + BN_EPS).sqrt().recip() * gamma.reshape([1, c, 1, 1]);
+    BatchStats {
+        output: centred * scale + beta.reshape([1, c, 1, 1]),
+        mean: (shift + offset).reshape([c]).detach(),
+        variance: variance.reshape([c]).detach(),
+    }
+}
+
+/// Per-channel mean of [N, C, H, W] as [1, C, 1, 1], summed in stages (H*W, then N) so that
+/// float32 round-off stays that of short sums rather than one sum over N*H*W values.
+fn channel_mean(t: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = t.dims();
+    let sums = t.reshape([n, c, h * w]).sum_dim(2).sum_dim(0);
+    sums.reshape([1, c, 1, 1]) / (n * h * w) as f64
 }
 
 /// ReLU -> Conv -> BN, registered as `<prefix>.op.1` (conv) and `<prefix>.op.2` (BN): the
