@@ -8,6 +8,7 @@ use anyhow::{Result, anyhow};
 use freedarts::data::preprocess::NormalizationName;
 use freedarts::nn::ctx::{BnMode, Precision};
 use freedarts::saliency::ensemble::ProxySet;
+use freedarts::search::inits::MAX_INITS;
 use freedarts::search::perturb::EdgeOrder;
 use freedarts::search::preset::Preset;
 use freedarts::search::strategy::Strategy;
@@ -231,7 +232,7 @@ pub struct SearchArgs {
     /// Score a one-shot search at K weight initialisations (the first from --seed) and keep the
     /// mean of ln saliency per op: less of one draw's noise (README, "Several
     /// initialisations").
-    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_INITS as i64))]
     pub inits: u16,
     /// SNIP/GraSP procedure: defined (the methods as published) or official (what the space's
     /// FreeDARTS notebook computed; see the README's table).

@@ -1,7 +1,7 @@
 //! Layer types shared by every search space. Each layer registers its tensors under the
 //! PyTorch module path it is given, and runs functionally on a [`Forward`] pass.
 
-use burn::tensor::module::{avg_pool2d, batch_norm, conv2d, max_pool2d};
+use burn::tensor::module::{BatchNormTrainOutput, avg_pool2d, batch_norm, conv2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions, PadMode};
 use burn::tensor::{Tensor, TensorCreationOptions, TensorData};
 
@@ -235,14 +235,6 @@ impl BatchNorm {
 /// accumulator).
 const FUSED_BN_MAX_COUNT: usize = 1024;
 
-/// What a train-mode BatchNorm computes: the output and the batch statistics (per channel,
-/// the variance biased), the statistics without gradient.
-struct BatchStats {
-    output: Tensor<4>,
-    mean: Tensor<1>,
-    variance: Tensor<1>,
-}
-
 /// Train-mode BatchNorm, `(x - mean) / sqrt(var + eps) * gamma + beta` with the batch's own
 /// statistics, differentiated through them by autodiff.
 ///
@@ -266,15 +258,10 @@ struct BatchStats {
 /// Up to [`FUSED_BN_MAX_COUNT`] values per channel (SynFlow's single image) burn's fused
 /// operation is kept: its sums are short there, and the twenty-odd tensor operations here
 /// would double the time of a DARTS SynFlow search, which is mostly per-operation overhead.
-fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>) -> BatchStats {
+fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>) -> BatchNormTrainOutput<4> {
     let [n, c, h, w] = x.dims();
     if n * h * w <= FUSED_BN_MAX_COUNT {
-        let out = burn::tensor::module::batch_norm_train(x, gamma, beta, BN_EPS);
-        return BatchStats {
-            output: out.output,
-            mean: out.mean,
-            variance: out.variance,
-        };
+        return burn::tensor::module::batch_norm_train(x, gamma, beta, BN_EPS);
     }
     let shift = channel_mean(x.clone().detach());
     let shifted = x - shift.clone();
@@ -282,7 +269,7 @@ fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>) -> BatchSta
     let centred = shifted - offset.clone();
     let variance = channel_mean(centred.clone() * centred.clone());
     let scale = (variance.clone() + BN_EPS).sqrt().recip() * gamma.reshape([1, c, 1, 1]);
-    BatchStats {
+    BatchNormTrainOutput {
         output: centred * scale + beta.reshape([1, c, 1, 1]),
         mean: (shift + offset).reshape([c]).detach(),
         variance: variance.reshape([c]).detach(),

@@ -52,41 +52,40 @@ pub fn score_inits(
     target: Target,
 ) -> Result<ProxyOutput, SearchError> {
     let (device, batch) = (first.device, first.batch);
-    let mut outputs = vec![score_alpha(measure, first, target)?];
+    let mut outputs = vec![non_negative(score_alpha(measure, first, target)?)?];
     for j in 1..inits {
         let state: HostParams = net.initial_params(init_seed(seed, j));
         let mut scoring = Scoring::new(net, state, device, batch, seed).with_procedure(procedure);
-        outputs.push(score_alpha(measure, &mut scoring, target)?);
+        outputs.push(non_negative(score_alpha(measure, &mut scoring, target)?)?);
     }
-    combine(net, outputs, seed)
+    Ok(combine(net, outputs, seed))
+}
+
+/// `out`, refused when a saliency is negative (ln needs none; GraSP's are signed); checked
+/// after every initialisation, so a refusal costs one scoring, not K.
+fn non_negative(out: ProxyOutput) -> Result<ProxyOutput, SearchError> {
+    for g in &out.groups {
+        if let Some(v) = g.score.iter().find(|v| **v < 0.0) {
+            return Err(SearchError::Inits(format!(
+                "--inits averages ln saliency and needs non-negative saliencies; {} gave \
+                 {v:.3e} (use it without --inits)",
+                out.proxy
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// The mean over `outputs` of ln saliency, op by op; alpha is the first draw's, the gradients
 /// are not kept (each draw has its own).
-fn combine(
-    net: &dyn Model,
-    outputs: Vec<ProxyOutput>,
-    seed: u64,
-) -> Result<ProxyOutput, SearchError> {
+fn combine(net: &dyn Model, mut outputs: Vec<ProxyOutput>, seed: u64) -> ProxyOutput {
     let k = outputs.len();
-    for out in &outputs {
-        for g in &out.groups {
-            if let Some(v) = g.score.iter().find(|v| **v < 0.0) {
-                return Err(SearchError::Inits(format!(
-                    "--inits averages ln saliency and needs non-negative saliencies; {} gave \
-                     {v:.3e} (use it without --inits)",
-                    out.proxy
-                )));
-            }
-        }
-    }
-    let mut first = outputs[0].clone();
-    let groups = net
+    let groups: Vec<GroupScores> = net
         .alpha_groups()
         .into_iter()
         .enumerate()
         .map(|(i, group)| {
-            let n = first.groups[i].score.len();
+            let n = outputs[0].groups[i].score.len();
             let mean: Vec<f64> = (0..n)
                 .map(|e| {
                     outputs
@@ -96,7 +95,7 @@ fn combine(
                         / k as f64
                 })
                 .collect();
-            let alpha = first.groups[i].alpha.clone();
+            let alpha = outputs[0].groups[i].alpha.clone();
             GroupScores::new(group, alpha, vec![f64::NAN; n], None, mean)
         })
         .collect();
@@ -104,8 +103,10 @@ fn combine(
         .iter()
         .map(|o| format!("{:.6e}", o.objective))
         .collect();
+    let objective = outputs.iter().map(|o| o.objective).sum::<f64>() / k as f64;
+    let mut first = outputs.swap_remove(0);
     first.groups = groups;
-    first.objective = outputs.iter().map(|o| o.objective).sum::<f64>() / k as f64;
+    first.objective = objective;
     first.gradients = false;
     first.logits = Vec::new();
     first.notes.insert(
@@ -121,7 +122,7 @@ fn combine(
             objectives = objectives.join(", "),
         ),
     );
-    Ok(first)
+    first
 }
 
 #[cfg(test)]
