@@ -30,7 +30,7 @@ use crate::saliency::network::score_network;
 use crate::saliency::{SaliencyError, Scoring};
 use crate::spaces::Choices;
 
-use super::strategy::{Pruned, Round, Strategy, StrategyTrace, alpha_slots, set_alpha};
+use super::strategy::{AlphaSlot, Pruned, Round, Strategy, StrategyTrace, alpha_slots, set_alpha};
 
 /// In which order `perturb` visits the edges.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,13 +45,7 @@ pub enum EdgeOrder {
 
 /// Removal state of one alpha group.
 struct Group {
-    rows: usize,
-    cols: usize,
-    storage: usize,
-    shape: Vec<usize>,
-    original: Vec<f64>,
-    alive: Vec<bool>,
-    edge_alive: Vec<bool>,
+    slot: AlphaSlot,
     /// The edge has kept its op.
     decided: Vec<bool>,
     importance: Vec<f64>,
@@ -61,26 +55,17 @@ impl Group {
     /// The mixing weights: 1 / (columns) for every op still in the supernet on an undecided
     /// edge (the softmax of equal alpha), 1 for the op a decided edge kept, 0 elsewhere.
     fn alpha(&self, choices: &Choices) -> Vec<f64> {
-        let mut a = vec![0.0; self.rows * self.cols];
-        let share = 1.0 / self.cols as f64;
-        for row in 0..self.rows {
+        let mut a = vec![0.0; self.slot.rows * self.slot.cols];
+        let share = 1.0 / self.slot.cols as f64;
+        for row in 0..self.slot.rows {
             for &c in &choices.ops {
-                let i = row * self.cols + c;
-                if self.alive[i] && self.edge_alive[row] {
+                let i = row * self.slot.cols + c;
+                if self.slot.alive[i] && self.slot.edge_alive[row] {
                     a[i] = if self.decided[row] { 1.0 } else { share };
                 }
             }
         }
         a
-    }
-
-    fn alive_ops(&self, row: usize, choices: &Choices) -> Vec<usize> {
-        choices
-            .ops
-            .iter()
-            .copied()
-            .filter(|&c| self.alive[row * self.cols + c])
-            .collect()
     }
 }
 
@@ -132,7 +117,7 @@ impl Perturb<'_, '_> {
     /// Uploads the current alpha masks and scores the supernet with every measure.
     fn evaluate(&mut self) -> Result<Vec<f64>, SaliencyError> {
         for g in &self.groups {
-            set_alpha(self.s, g.storage, &g.shape, g.alpha(self.choices));
+            set_alpha(self.s, g.slot.storage, &g.slot.shape, g.alpha(self.choices));
         }
         self.s.reset_passes();
         self.evaluations += 1;
@@ -175,25 +160,16 @@ pub fn perturb(
 ) -> Result<(ProxyOutput, StrategyTrace), SaliencyError> {
     let groups: Vec<Group> = alpha_slots(s, choices)
         .into_iter()
-        .map(|a| {
-            let rows = a.rows;
-            Group {
-                importance: vec![0.0; rows * a.cols],
-                rows,
-                cols: a.cols,
-                storage: a.storage,
-                shape: a.shape,
-                original: a.original,
-                alive: a.alive,
-                edge_alive: vec![true; rows],
-                decided: vec![false; rows],
-            }
+        .map(|slot| Group {
+            importance: vec![0.0; slot.rows * slot.cols],
+            decided: vec![false; slot.rows],
+            slot,
         })
         .collect();
     let mut edges: Vec<(usize, usize)> = groups
         .iter()
         .enumerate()
-        .flat_map(|(g, gr)| (0..gr.rows).map(move |r| (g, r)))
+        .flat_map(|(g, gr)| (0..gr.slot.rows).map(move |r| (g, r)))
         .collect();
     if order == EdgeOrder::Random {
         edges.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
@@ -213,7 +189,7 @@ pub fn perturb(
         ..
     } = run;
     for g in &groups {
-        set_alpha(s, g.storage, &g.shape, g.original.clone());
+        set_alpha(s, g.slot.storage, &g.slot.shape, g.slot.original.clone());
     }
     s.reset_passes();
     let (objective, rounds) = result?;
@@ -223,8 +199,14 @@ pub fn perturb(
         .into_iter()
         .zip(&groups)
         .map(|(group, g)| {
-            let nan = vec![f64::NAN; g.rows * g.cols];
-            GroupScores::new(group, g.original.clone(), nan, None, g.importance.clone())
+            let nan = vec![f64::NAN; g.slot.rows * g.slot.cols];
+            GroupScores::new(
+                group,
+                g.slot.original.clone(),
+                nan,
+                None,
+                g.importance.clone(),
+            )
         })
         .collect();
     let output = ProxyOutput {
@@ -274,13 +256,13 @@ fn search(run: &mut Perturb, edges: &[(usize, usize)]) -> Result<(f64, Vec<Round
     let choices = run.choices;
     let mut rounds = Vec::new();
     for &(g, row) in edges {
-        let ops = run.groups[g].alive_ops(row, choices);
+        let ops = run.groups[g].slot.alive_ops(row, choices);
         if ops.len() < 2 {
             continue;
         }
-        let cols = run.groups[g].cols;
+        let cols = run.groups[g].slot.cols;
         let combined = run.removals(ops.len(), |groups, k, restore| {
-            groups[g].alive[row * cols + ops[k]] = restore;
+            groups[g].slot.alive[row * cols + ops[k]] = restore;
         })?;
         let kept = most_hurt(&combined, 1)[0];
         let mapped = hurt(&combined);
@@ -293,7 +275,7 @@ fn search(run: &mut Perturb, edges: &[(usize, usize)]) -> Result<(f64, Vec<Round
             if k == kept {
                 group.importance[i] += 1.0;
             } else {
-                group.alive[i] = false;
+                group.slot.alive[i] = false;
                 pruned.push(Pruned {
                     group: g,
                     row,
@@ -312,26 +294,26 @@ fn search(run: &mut Perturb, edges: &[(usize, usize)]) -> Result<(f64, Vec<Round
         for (rows, keep) in &choices.nodes {
             let live: Vec<usize> = rows
                 .clone()
-                .filter(|&r| run.groups[g].edge_alive[r])
+                .filter(|&r| run.groups[g].slot.edge_alive[r])
                 .collect();
             if live.len() <= *keep {
                 continue;
             }
             let combined = run.removals(live.len(), |groups, k, restore| {
-                groups[g].edge_alive[live[k]] = restore;
+                groups[g].slot.edge_alive[live[k]] = restore;
             })?;
             let kept = most_hurt(&combined, *keep);
             let mapped = hurt(&combined);
             let group = &mut run.groups[g];
             let mut pruned = Vec::new();
             for (k, &row) in live.iter().enumerate() {
-                let col = group.alive_ops(row, choices)[0];
-                let i = row * group.cols + col;
+                let col = group.slot.alive_ops(row, choices)[0];
+                let i = row * group.slot.cols + col;
                 group.importance[i] += mapped[k];
                 if kept.contains(&k) {
                     group.importance[i] += 2.0;
                 } else {
-                    group.edge_alive[row] = false;
+                    group.slot.edge_alive[row] = false;
                     pruned.push(Pruned {
                         group: g,
                         row,

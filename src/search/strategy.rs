@@ -87,15 +87,7 @@ pub struct StrategyTrace {
 
 /// Pruning state of one alpha group.
 struct GroupState {
-    rows: usize,
-    cols: usize,
-    storage: usize,
-    shape: Vec<usize>,
-    /// Alpha as drawn (or loaded).
-    original: Vec<f64>,
-    /// Still in the supernet (entries of `choices.ops` only; other columns stay as drawn).
-    alive: Vec<bool>,
-    edge_alive: Vec<bool>,
+    slot: AlphaSlot,
     /// Round an entry left (1-based) and its group-normalised score then (or in the last
     /// round, for survivors).
     removed_in: Vec<Option<usize>>,
@@ -103,18 +95,10 @@ struct GroupState {
 }
 
 impl GroupState {
-    fn alive_ops(&self, row: usize, choices: &Choices) -> Vec<usize> {
-        choices
-            .ops
-            .iter()
-            .copied()
-            .filter(|&c| self.alive[row * self.cols + c])
-            .collect()
-    }
-
     /// Whether an edge still in its node has two ops left.
     fn ops_left(&self, choices: &Choices) -> bool {
-        (0..self.rows).any(|r| self.edge_alive[r] && self.alive_ops(r, choices).len() > 1)
+        (0..self.slot.rows)
+            .any(|r| self.slot.edge_alive[r] && self.slot.alive_ops(r, choices).len() > 1)
     }
 
     /// Whether a node still has more in-edges than it keeps.
@@ -122,7 +106,7 @@ impl GroupState {
         choices
             .nodes
             .iter()
-            .any(|(rows, keep)| rows.clone().filter(|&r| self.edge_alive[r]).count() > *keep)
+            .any(|(rows, keep)| rows.clone().filter(|&r| self.slot.edge_alive[r]).count() > *keep)
     }
 
     /// Marks entry (`row`, `col`) removed in `round` (with its whole edge for `edge`).
@@ -135,11 +119,11 @@ impl GroupState {
         round: usize,
         score: f64,
     ) -> Pruned {
-        let i = row * self.cols + col;
+        let i = row * self.slot.cols + col;
         if edge {
-            self.edge_alive[row] = false;
+            self.slot.edge_alive[row] = false;
         } else {
-            self.alive[i] = false;
+            self.slot.alive[i] = false;
         }
         self.removed_in[i] = Some(round);
         Pruned {
@@ -153,11 +137,11 @@ impl GroupState {
 
     /// Alpha with every removed op (and every op of a removed edge) at zero.
     fn masked_alpha(&self, choices: &Choices) -> Vec<f64> {
-        let mut a = self.original.clone();
-        for row in 0..self.rows {
+        let mut a = self.slot.original.clone();
+        for row in 0..self.slot.rows {
             for &c in &choices.ops {
-                let i = row * self.cols + c;
-                if !self.alive[i] || !self.edge_alive[row] {
+                let i = row * self.slot.cols + c;
+                if !self.slot.alive[i] || !self.slot.edge_alive[row] {
                     a[i] = 0.0;
                 }
             }
@@ -193,11 +177,11 @@ fn prune_round(
     let op_phase = states.iter().any(|st| st.ops_left(choices));
     for (g, st) in states.iter_mut().enumerate() {
         let score = scores[g];
-        let cols = st.cols;
+        let cols = st.slot.cols;
         if op_phase {
-            for row in 0..st.rows {
-                let ops = st.alive_ops(row, choices);
-                if !st.edge_alive[row] || ops.len() < 2 {
+            for row in 0..st.slot.rows {
+                let ops = st.slot.alive_ops(row, choices);
+                if !st.slot.edge_alive[row] || ops.len() < 2 {
                     continue;
                 }
                 let col = weakest(&ops, |c| score[row * cols + c]);
@@ -205,11 +189,11 @@ fn prune_round(
             }
         } else {
             for (rows, keep) in &choices.nodes {
-                let live: Vec<usize> = rows.clone().filter(|&r| st.edge_alive[r]).collect();
+                let live: Vec<usize> = rows.clone().filter(|&r| st.slot.edge_alive[r]).collect();
                 if live.len() <= *keep {
                     continue;
                 }
-                let op_of = |r: usize| st.alive_ops(r, choices)[0];
+                let op_of = |r: usize| st.slot.alive_ops(r, choices)[0];
                 let row = weakest(&live, |r| score[r * cols + op_of(r)]);
                 let col = op_of(row);
                 pruned.push(st.remove(g, row, col, true, round, score[row * cols + col]));
@@ -235,8 +219,22 @@ pub(super) struct AlphaSlot {
     pub shape: Vec<usize>,
     /// Alpha as drawn (or loaded), row-major.
     pub original: Vec<f64>,
-    /// The entries of `choices.ops`, all still in the supernet.
+    /// Still in the supernet (entries of `choices.ops` only; other columns stay as drawn).
     pub alive: Vec<bool>,
+    /// The edge is still among its node's in-edges.
+    pub edge_alive: Vec<bool>,
+}
+
+impl AlphaSlot {
+    /// The columns of `choices.ops` still alive on `row`.
+    pub fn alive_ops(&self, row: usize, choices: &Choices) -> Vec<usize> {
+        choices
+            .ops
+            .iter()
+            .copied()
+            .filter(|&c| self.alive[row * self.cols + c])
+            .collect()
+    }
 }
 
 /// The alpha groups of the supernet of `s`.
@@ -261,6 +259,7 @@ pub(super) fn alpha_slots(s: &Scoring, choices: &Choices) -> Vec<AlphaSlot> {
                 shape: layout.storages[storage].shape.clone(),
                 original: to_host(s.store.get(storage).flatten()),
                 alive,
+                edge_alive: vec![true; rows],
             }
         })
         .collect()
@@ -283,19 +282,10 @@ pub fn iterative(
 ) -> Result<(ProxyOutput, StrategyTrace), SaliencyError> {
     let mut states: Vec<GroupState> = alpha_slots(s, choices)
         .into_iter()
-        .map(|a| {
-            let (rows, cols) = (a.rows, a.cols);
-            GroupState {
-                rows,
-                cols,
-                storage: a.storage,
-                shape: a.shape,
-                original: a.original,
-                alive: a.alive,
-                edge_alive: vec![true; rows],
-                removed_in: vec![None; rows * cols],
-                last: vec![0.0; rows * cols],
-            }
+        .map(|slot| GroupState {
+            removed_in: vec![None; slot.rows * slot.cols],
+            last: vec![0.0; slot.rows * slot.cols],
+            slot,
         })
         .collect();
     let mut first: Option<ProxyOutput> = None;
@@ -312,7 +302,7 @@ pub fn iterative(
         for (st, g) in states.iter_mut().zip(&out.groups) {
             let scale = g.score.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
             for (i, v) in g.score.iter().enumerate() {
-                if st.alive[i] && st.removed_in[i].is_none() {
+                if st.slot.alive[i] && st.removed_in[i].is_none() {
                     st.last[i] = if scale > 0.0 { v / scale } else { 0.0 };
                 }
             }
@@ -339,10 +329,10 @@ pub fn iterative(
         .zip(groups)
         .zip(&states)
         .map(|((g, group), st)| {
-            let mut importance = vec![0.0; st.rows * st.cols];
-            for row in 0..st.rows {
+            let mut importance = vec![0.0; st.slot.rows * st.slot.cols];
+            for row in 0..st.slot.rows {
                 for &c in &choices.ops {
-                    let i = row * st.cols + c;
+                    let i = row * st.slot.cols + c;
                     let r = st.removed_in[i].unwrap_or(total + 1);
                     importance[i] = r as f64 + 0.5 + 0.5 * st.last[i];
                 }
@@ -369,10 +359,10 @@ pub fn iterative(
 fn upload(s: &mut Scoring, states: &[GroupState], choices: &Choices, restore: bool) {
     for st in states {
         let values = if restore {
-            st.original.clone()
+            st.slot.original.clone()
         } else {
             st.masked_alpha(choices)
         };
-        set_alpha(s, st.storage, &st.shape, values);
+        set_alpha(s, st.slot.storage, &st.slot.shape, values);
     }
 }
