@@ -6,12 +6,6 @@ mod common;
 
 use serde_json::Value;
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("freedarts-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn search(dir: &std::path::Path, name: &str, args: &[&str]) -> Value {
     let json = dir.join(name);
     let mut all = vec!["search", "--json", json.to_str().unwrap()];
@@ -41,7 +35,7 @@ fn scores(v: &Value) -> Vec<Vec<f64>> {
 /// and each op's importance is the mean of ln(max(saliency, smallest normal float64)).
 #[test]
 fn inits_average_the_log_saliencies_of_plain_searches() {
-    let dir = temp_dir("inits");
+    let dir = common::temp_dir("inits");
     let seed: u64 = 5;
     let spaces: [&[&str]; 2] = [
         &["--channels", "4", "--cells-per-stage", "1"],
@@ -105,7 +99,7 @@ fn inits_average_the_log_saliencies_of_plain_searches() {
 /// The DARTS space's `best` is one-shot SynFlow at eight initialisations, and says so.
 #[test]
 fn darts_best_preset_scores_eight_initialisations() {
-    let dir = temp_dir("inits-preset");
+    let dir = common::temp_dir("inits-preset");
     let v = search(
         &dir,
         "best.json",

@@ -8,12 +8,6 @@ use serde_json::Value;
 
 use freedarts::spaces::darts::{Genotype, node_rows};
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("freedarts-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn rows(path: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -26,7 +20,7 @@ fn rows(path: &std::path::Path) -> Vec<Value> {
 /// Three cells, three new proxies, twice: the same numbers, all finite.
 #[test]
 fn new_proxies_are_deterministic_and_finite() {
-    let dir = temp_dir("newproxies");
+    let dir = common::temp_dir("newproxies");
     let run = |name: &str| {
         let out = dir.join(name);
         let o = common::freedarts(&[
@@ -64,7 +58,7 @@ fn new_proxies_are_deterministic_and_finite() {
 /// cells, recomputed here from the rows.
 #[test]
 fn correlate_adds_rank_aggregates() {
-    let dir = temp_dir("ensemble");
+    let dir = common::temp_dir("ensemble");
     let scores = dir.join("s.jsonl");
     let o = common::freedarts(&[
         "score",
@@ -157,7 +151,7 @@ fn correlate_adds_rank_aggregates() {
 /// `correlate --supernet` sums the result's importances over each genotype's 16 choices.
 #[test]
 fn supernet_correlation_sums_importances() {
-    let dir = temp_dir("supernet");
+    let dir = common::temp_dir("supernet");
     let json = dir.join("r.json");
     let o = common::freedarts(&[
         "search",
@@ -247,7 +241,7 @@ fn supernet_correlation_sums_importances() {
 /// A preset runs with no other flag, and the result says what it expanded to.
 #[test]
 fn presets_record_their_expansion() {
-    let dir = temp_dir("preset");
+    let dir = common::temp_dir("preset");
     let json = dir.join("best.json");
     let o = common::freedarts(&[
         "search",
@@ -347,7 +341,7 @@ fn bad_strategy_flags_get_one_line() {
 /// proxy, never a crash: nothing reaches the objective, so every gradient is zero.
 #[test]
 fn a_cell_of_none_scores_with_every_proxy() {
-    let dir = temp_dir("nonecell");
+    let dir = common::temp_dir("nonecell");
     let archs = dir.join("a.txt");
     std::fs::write(&archs, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|\n").unwrap();
     let out = dir.join("s.jsonl");

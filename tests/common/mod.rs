@@ -11,6 +11,13 @@ pub fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
 }
 
+/// A fresh directory under the system's temporary folder, named by `tag` and the process.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("freedarts-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 pub fn reference(name: &str) -> PathBuf {
     shared().join("reference").join(name)
 }
