@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Score every candidate op of a supernet at initialisation and derive an architecture.
-    Search(cli::search::SearchArgs),
+    Search(Box<cli::search::SearchArgs>),
     /// Time the hot paths: a warm SynFlow search and a batch SNIP pass (see bench/README.md).
     Bench(cli::bench::BenchArgs),
     /// Parameters and multiply-adds of a supernet, and of the evaluation networks of a DARTS
@@ -50,14 +50,28 @@ fn main() -> ExitCode {
             ) {
                 e.exit();
             }
-            // One line, like every other failure: clap's first line names the flag and the
-            // accepted values or range.
+            // One line, like every other failure: clap's first paragraph names the flag and
+            // the accepted values or range (a missing argument is listed on the lines after
+            // the first, so the paragraph is joined).
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("error: invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let paragraph: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let joined = match paragraph.as_slice() {
+                [] => "invalid arguments".to_string(),
+                [first, rest @ ..] => {
+                    let first = first.strip_prefix("error: ").unwrap_or(first);
+                    std::iter::once(first)
+                        .chain(rest.iter().copied())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }
+            };
             eprintln!(
                 "error: {}",
-                freedarts::util::input::escape_control(first, usize::MAX)
+                freedarts::util::input::escape_control(&joined, usize::MAX)
             );
             return ExitCode::from(2);
         }

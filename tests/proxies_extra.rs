@@ -259,6 +259,16 @@ fn presets_record_their_expansion() {
     assert_eq!(v["provenance"]["options"]["preset"], "best");
     let note = v["proxy"]["notes"][0].as_str().unwrap();
     assert!(note.starts_with("preset best: --strategy"), "{note}");
+    // NB201's best refines the perturb search's cell by its best single edit, on 16
+    // generated images.
+    assert!(
+        note.contains(
+            "--refine local --refine-proxy synflow*-grad_norm --refine-inits 1 --refine-steps 1"
+        ) && note.contains("--data synthetic --batch-size 16"),
+        "{note}"
+    );
+    assert_eq!(v["refine"]["expanded"].as_array().unwrap().len(), 1);
+    assert_eq!(v["refine"]["arch"], v["architecture"]);
     let scores = dir.join("s.jsonl");
     let o = common::freedarts(&[
         "score",

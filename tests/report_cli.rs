@@ -54,8 +54,19 @@ fn report(json: &Path, extra: &[&str]) -> (std::process::Output, PathBuf) {
 #[test]
 fn report_rebuilds_the_search_page_byte_for_byte() {
     let bench = benchmark();
-    let cases: [(&str, Vec<&str>); 3] = [
+    let cases: [(&str, Vec<&str>); 4] = [
         ("nb201", vec!["--benchmark", &bench]),
+        (
+            "refined",
+            vec![
+                "--preset",
+                "best",
+                "--channels",
+                "4",
+                "--cells-per-stage",
+                "1",
+            ],
+        ),
         ("darts-per-cell", SMALL_DARTS_PER_CELL.to_vec()),
         (
             "grasp",
@@ -66,6 +77,13 @@ fn report_rebuilds_the_search_page_byte_for_byte() {
         let (json, html) = search(name, &args);
         let (out, rebuilt) = report(&json, &[]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
+        // A refined search shows what the local search scored, the found cell among them.
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert_eq!(
+            page.contains("Refinement: synflow*-grad_norm over 25 cell(s)"),
+            name == "refined",
+            "{name}"
+        );
         assert!(
             std::fs::read(&html).unwrap() == std::fs::read(&rebuilt).unwrap(),
             "{name}: the page from the saved result differs from the one search wrote"

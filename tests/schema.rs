@@ -89,6 +89,21 @@ fn search_outputs_match_the_schema() {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+        [
+            &small_nb201[..],
+            &[
+                "--refine",
+                "local",
+                "--refine-proxy",
+                "synflow",
+                "--refine-steps",
+                "2",
+            ],
+        ]
+        .concat()
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
     ];
     for args in runs.drain(..) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -120,6 +120,10 @@ def search(
     perturb_proxy: Optional[str] = None,
     edge_order: Optional[str] = None,
     inits: Optional[int] = None,
+    refine: Optional[str] = None,
+    refine_proxy: Optional[str] = None,
+    refine_inits: Optional[int] = None,
+    refine_steps: Optional[int] = None,
     data: DataArg = None,
     dtype: Optional[str] = None,
     bn: Optional[str] = None,
@@ -153,7 +157,9 @@ def search(
       ``perturb_proxy``: a network proxy such as ``"synflow"`` or ``"nwot"``, or a rank
       aggregate ``"a+b"`` / ``"a*b"``; ``edge_order`` ``"random"``/``"fixed"``). ``inits``: a
       one-shot search scored at that many weight initialisations, scores the mean ln
-      saliency (``--inits``). ``preset``:
+      saliency (``--inits``). ``refine="local"``: a local search over standalone networks
+      from the derived cell (``--refine local``; ``refine_proxy``, ``refine_inits``,
+      ``refine_steps`` as the CLI's ``--refine-*``). ``preset``:
       ``"freedarts"`` or ``"best"``, settings that the other arguments override (``best``
       generates its images when ``data`` is not given). Names go to the library as they are.
     - ``data``: a CIFAR binary file or directory, ``"synthetic"``, or ``(images, labels)``
@@ -173,6 +179,10 @@ def search(
         perturb_proxy=perturb_proxy,
         edge_order=edge_order,
         inits=inits,
+        refine=refine,
+        refine_proxy=refine_proxy,
+        refine_inits=refine_inits,
+        refine_steps=refine_steps,
         seed=seed,
         dtype=dtype,
         bn=bn,

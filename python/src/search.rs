@@ -8,6 +8,9 @@ use pyo3::prelude::*;
 
 use freedarts::saliency::ensemble::ProxySet;
 use freedarts::search::preset::Preset;
+use freedarts::search::refine::{
+    DEFAULT_REFINE_INITS, DEFAULT_REFINE_PROXY, DEFAULT_REFINE_STEPS, RefineOptions,
+};
 use freedarts::search::strategy::Strategy;
 use freedarts::search::{DataSource, SearchOptions, SpaceConfig, run_search_on};
 use freedarts::spaces::darts::supernet::DartsConfig;
@@ -97,12 +100,41 @@ pub fn data_source(data: Option<&str>) -> Option<DataSource> {
     })
 }
 
+/// `refine="local"` and its settings (the CLI's defaults where not given); the settings
+/// without `refine` are refused, as the CLI refuses its flags.
+fn refine_options(
+    refine: Option<&str>,
+    proxy: Option<&str>,
+    inits: Option<usize>,
+    steps: Option<usize>,
+) -> Result<Option<RefineOptions>> {
+    match refine {
+        None => {
+            ensure!(
+                proxy.is_none() && inits.is_none() && steps.is_none(),
+                "invalid setting: refine_proxy, refine_inits and refine_steps go with refine=\"local\""
+            );
+            Ok(None)
+        }
+        Some("local") => Ok(Some(RefineOptions {
+            proxy: ProxySet::parse(proxy.unwrap_or(DEFAULT_REFINE_PROXY))
+                .map_err(|e| anyhow!("invalid value for refine_proxy: {e}"))?,
+            inits: inits.unwrap_or(DEFAULT_REFINE_INITS),
+            steps: steps.unwrap_or(DEFAULT_REFINE_STEPS),
+        })),
+        Some(other) => Err(anyhow!(
+            "invalid value for refine: `{other}` (the one refinement is \"local\")"
+        )),
+    }
+}
+
 /// One search; returns the result as the CLI's `--json` text (pretty, final newline) and the
 /// report the CLI prints.
 #[pyfunction]
 #[pyo3(signature = (
     *, space=None, proxy=None, strategy=None, preset=None, perturb_proxy=None, edge_order=None,
-    inits=None, seed=0, dtype=None, bn=None,
+    inits=None, refine=None, refine_proxy=None, refine_inits=None, refine_steps=None, seed=0,
+    dtype=None, bn=None,
     alpha_abs=None, procedure=None, channels=None, cells_per_stage=None, cells=None,
     alpha_per_cell=false, classes=None, input_size=None, init_from=None, data=None, pixels=None,
     floats=None, labels=None, image_size=None, batch_size=None, shuffle_seed=None,
@@ -119,6 +151,10 @@ pub fn search(
     perturb_proxy: Option<&str>,
     edge_order: Option<&str>,
     inits: Option<usize>,
+    refine: Option<&str>,
+    refine_proxy: Option<&str>,
+    refine_inits: Option<usize>,
+    refine_steps: Option<usize>,
     seed: u64,
     dtype: Option<&str>,
     bn: Option<&str>,
@@ -200,6 +236,9 @@ pub fn search(
         }
         if let Some(k) = inits {
             opts.inits = k;
+        }
+        if let Some(r) = refine_options(refine, refine_proxy, refine_inits, refine_steps)? {
+            opts.refine = Some(r);
         }
         opts.seed = seed;
         opts.init_from = init_from;

@@ -23,7 +23,7 @@ pub struct CorrelateArgs {
     pub benchmark: Option<PathBuf>,
     /// Rank aggregates of the files' proxies to add as proxies of their own (comma-separated):
     /// `a+b` (mean rank) or `a*b` (product of ranks, AZ-NAS).
-    #[arg(long, value_delimiter = ',', value_name = "A+B|A*B", value_parser = parse_proxy_set)]
+    #[arg(long, value_delimiter = ',', value_name = "A+B|A*B", value_parser = super::args::parse_proxy_set)]
     pub ensemble: Vec<ProxySet>,
     /// A DARTS-space `search --json` result: score each genotype of --genotypes by the sum of
     /// the result's per-op importances over its 16 choices, and correlate with accuracy.
@@ -53,10 +53,6 @@ pub struct CorrelateArgs {
     /// Accuracy column of the --draw panels [default: cifar10_test if present, else the first].
     #[arg(long, value_name = "COLUMN", requires = "draw")]
     pub draw_column: Option<String>,
-}
-
-fn parse_proxy_set(text: &str) -> std::result::Result<ProxySet, String> {
-    ProxySet::parse(text).map_err(|e| e.to_string())
 }
 
 /// `--supernet`: the summed importances of a DARTS search against trained genotypes.

@@ -60,7 +60,7 @@ pub struct ScoreArgs {
     pub preset: Option<super::search::PresetArg>,
     /// Rank aggregates of the scored proxies to record for `correlate` (comma-separated):
     /// `a+b` (mean rank) or `a*b` (product of ranks, AZ-NAS).
-    #[arg(long, value_delimiter = ',', value_name = "A+B|A*B", value_parser = parse_proxy_set)]
+    #[arg(long, value_delimiter = ',', value_name = "A+B|A*B", value_parser = super::args::parse_proxy_set)]
     pub ensemble: Vec<ProxySet>,
     /// JSON Lines output, appended as it goes; an existing file of the same run is resumed.
     #[arg(long, short, value_name = "FILE.jsonl")]
@@ -103,10 +103,6 @@ pub struct ScoreArgs {
     /// Also print the time spent in each proxy.
     #[arg(long, short)]
     pub verbose: bool,
-}
-
-fn parse_proxy_set(text: &str) -> std::result::Result<ProxySet, String> {
-    ProxySet::parse(text).map_err(|e| e.to_string())
 }
 
 pub fn score(args: &ScoreArgs) -> Result<()> {

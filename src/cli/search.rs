@@ -11,6 +11,9 @@ use freedarts::saliency::ensemble::ProxySet;
 use freedarts::search::inits::MAX_INITS;
 use freedarts::search::perturb::EdgeOrder;
 use freedarts::search::preset::Preset;
+use freedarts::search::refine::{
+    DEFAULT_REFINE_INITS, DEFAULT_REFINE_PROXY, DEFAULT_REFINE_STEPS, MAX_STEPS, RefineOptions,
+};
 use freedarts::search::strategy::Strategy;
 use freedarts::search::{DataSource, ProcedureKind, ProxyKind, SearchOptions, run_search};
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
@@ -66,6 +69,13 @@ impl From<StrategyArg> for Strategy {
     }
 }
 
+/// `--refine`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RefineArg {
+    /// Best-first local search over one-edit neighbours, scored as standalone networks.
+    Local,
+}
+
 /// [`Preset`] on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum PresetArg {
@@ -100,10 +110,6 @@ impl From<EdgeOrderArg> for EdgeOrder {
             EdgeOrderArg::Fixed => Self::Fixed,
         }
     }
-}
-
-fn parse_proxy_set(text: &str) -> std::result::Result<ProxySet, String> {
-    ProxySet::parse(text).map_err(|e| e.to_string())
 }
 
 /// [`ProcedureKind`] on the command line.
@@ -212,7 +218,7 @@ pub struct SearchArgs {
     /// A named configuration: freedarts (the paper: one-shot SynFlow, the defaults) or best
     /// (the most accurate training-free search measured for the space; it generates its images
     /// when --data is not given). The result says what it expanded to.
-    #[arg(long, value_enum, conflicts_with_all = ["proxy", "strategy", "perturb_proxy", "edge_order", "inits"])]
+    #[arg(long, value_enum, conflicts_with_all = ["proxy", "strategy", "perturb_proxy", "edge_order", "inits", "refine"])]
     pub preset: Option<PresetArg>,
     /// Saliency: synflow (data-free, the FreeDARTS default), snip or grasp (one real batch).
     #[arg(long, value_enum, default_value_t = ProxyArg::Synflow)]
@@ -223,7 +229,7 @@ pub struct SearchArgs {
     /// Network-level proxy for --strategy perturb: one of `freedarts score`'s proxies (nwot,
     /// zen, zico, meco, synflow, ...), or several ranked together: `a+b` (mean rank) or `a*b`
     /// (product of ranks, AZ-NAS).
-    #[arg(long, value_name = "PROXY|A+B|A*B", value_parser = parse_proxy_set)]
+    #[arg(long, value_name = "PROXY|A+B|A*B", value_parser = super::args::parse_proxy_set)]
     pub perturb_proxy: Option<ProxySet>,
     /// Order in which --strategy perturb visits the edges: random (drawn from --seed, as
     /// Zero-Cost-PT) or fixed (edge order).
@@ -234,6 +240,21 @@ pub struct SearchArgs {
     /// initialisations").
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=MAX_INITS as i64))]
     pub inits: u16,
+    /// After the strategy, a local search over standalone networks: `local` scores the found
+    /// cell and its one-edit neighbours with --refine-proxy at --refine-inits weight
+    /// initialisations, moves to the best cell and repeats (NB201; README, "Refining the
+    /// found cell").
+    #[arg(long, value_enum)]
+    pub refine: Option<RefineArg>,
+    /// Whole-network proxy (or rank aggregate `a*b`, `a+b`) of --refine.
+    #[arg(long, value_name = "PROXY|A+B|A*B", value_parser = super::args::parse_proxy_set, requires = "refine", default_value = DEFAULT_REFINE_PROXY)]
+    pub refine_proxy: ProxySet,
+    /// Weight initialisations every cell of --refine is scored at.
+    #[arg(long, value_name = "K", requires = "refine", default_value_t = DEFAULT_REFINE_INITS as u16, value_parser = clap::value_parser!(u16).range(1..=MAX_INITS as i64))]
+    pub refine_inits: u16,
+    /// The most cells --refine expands (scores the neighbours of).
+    #[arg(long, value_name = "N", requires = "refine", default_value_t = DEFAULT_REFINE_STEPS as u16, value_parser = clap::value_parser!(u16).range(1..=MAX_STEPS as i64))]
+    pub refine_steps: u16,
     /// SNIP/GraSP procedure: defined (the methods as published) or official (what the space's
     /// FreeDARTS notebook computed; see the README's table).
     #[arg(long, value_enum, default_value_t = ProcedureArg::Defined)]
@@ -326,6 +347,11 @@ impl SearchArgs {
             augment_seed: self.augment_seed,
             cifar_format: self.data.cifar_format(),
             inits: self.inits.into(),
+            refine: self.refine.map(|RefineArg::Local| RefineOptions {
+                proxy: self.refine_proxy.clone(),
+                inits: self.refine_inits.into(),
+                steps: self.refine_steps.into(),
+            }),
             ..SearchOptions::default()
         };
         if let Some(preset) = self.preset {

@@ -4,6 +4,7 @@
 use super::SearchResult;
 use super::draw::{CellGraph, cell_dot, cell_svg, heatmap_svg};
 use super::html::{Body, Section, page};
+use crate::search::refine::{RefineTrace, RefinedCell};
 use crate::search::strategy::{Pruned, StrategyTrace};
 
 /// The derived cell(s) of a result as graphs.
@@ -116,6 +117,9 @@ pub fn html_report(result: &SearchResult) -> String {
     if let Some(trace) = &result.strategy {
         sections.push(strategy_section(result, trace));
     }
+    if let Some(trace) = &result.refine {
+        sections.push(refine_section(trace));
+    }
     if !result.warnings.is_empty() {
         sections.push(Section {
             title: "Findings".into(),
@@ -187,7 +191,58 @@ fn how_searched(result: &SearchResult) -> String {
             t.rounds.len()
         ));
     }
+    if let Some(r) = &result.refine {
+        s.push_str(&format!(
+            ", refined by a local search ({}, {} expansion(s))",
+            r.proxy,
+            r.expanded.len()
+        ));
+    }
     s
+}
+
+/// The cells `--refine local` scored, best first (the ten best, and the start cell).
+fn refine_section(trace: &RefineTrace) -> Section {
+    let mut order: Vec<&RefinedCell> = trace.cells.iter().collect();
+    order.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let role = |c: &RefinedCell| {
+        let mut words = Vec::new();
+        if c.arch == trace.arch {
+            words.push("found");
+        }
+        if c.arch == trace.start {
+            words.push("start");
+        }
+        if trace.expanded.contains(&c.arch) {
+            words.push("expanded");
+        }
+        words.join(", ")
+    };
+    let rows = order
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| *i < 10 || c.arch == trace.start)
+        .map(|(i, c)| {
+            vec![
+                (i + 1).to_string(),
+                c.arch.clone(),
+                format!("{:.4}", c.score),
+                role(c),
+            ]
+        })
+        .collect();
+    Section {
+        title: format!(
+            "Refinement: {} over {} cell(s), {} initialisation(s)",
+            trace.proxy,
+            trace.cells.len(),
+            trace.inits
+        ),
+        body: Body::Table {
+            header: vec!["rank".into(), "cell".into(), "combined".into(), "".into()],
+            rows,
+        },
+    }
 }
 
 /// One row per round of a strategy: its objective and what it removed, by name.

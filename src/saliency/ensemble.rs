@@ -3,7 +3,9 @@
 //! the sum of ln(rank / n), so a candidate must rank well on every measure). Ranks are taken
 //! within the candidates being compared (the networks of a score file, the removals of one
 //! supernet edge), 1 for the worst and n for the best; ties share their mean rank and a value
-//! that is not a number ranks below every number.
+//! that is not a number ranks below every number. A member written `-a` ranks the other way
+//! round (smaller values of `a` rank higher), for a measure whose low values are the wanted
+//! ones in some use (the gradient norm of a network that does not explode, for example).
 
 use std::fmt;
 
@@ -26,6 +28,8 @@ pub enum Aggregate {
 pub struct ProxySet {
     pub measures: Vec<&'static dyn Measure>,
     pub aggregate: Aggregate,
+    /// Per member: written `-name`, its values rank smallest first.
+    pub inverted: Vec<bool>,
 }
 
 impl PartialEq for ProxySet {
@@ -48,7 +52,7 @@ pub enum ProxySetError {
 }
 
 impl ProxySet {
-    /// Reads `a`, `a+b+...` or `a*b*...`.
+    /// Reads `a`, `a+b+...` or `a*b*...`, each member optionally `-name`.
     pub fn parse(text: &str) -> Result<Self, ProxySetError> {
         let text = text.trim();
         let (aggregate, sep) = match (text.contains('+'), text.contains('*')) {
@@ -57,7 +61,12 @@ impl ProxySet {
             _ => (Aggregate::Mean, '+'),
         };
         let mut measures: Vec<&'static dyn Measure> = Vec::new();
-        for name in text.split(sep).map(str::trim) {
+        let mut inverted = Vec::new();
+        for member in text.split(sep).map(str::trim) {
+            let (name, minus) = match member.strip_prefix('-') {
+                Some(rest) => (rest.trim_start(), true),
+                None => (member, false),
+            };
             if name.is_empty() {
                 return Err(ProxySetError::Empty(text.into()));
             }
@@ -73,10 +82,12 @@ impl ProxySet {
                 return Err(ProxySetError::Repeated(name.into()));
             }
             measures.push(m);
+            inverted.push(minus);
         }
         Ok(Self {
             measures,
             aggregate,
+            inverted,
         })
     }
 
@@ -84,18 +95,36 @@ impl ProxySet {
         self.measures.iter().any(|m| m.needs_data())
     }
 
+    /// Member `m`'s value `v` turned larger-is-better for this set (negated for `-name`).
+    pub fn orient(&self, m: usize, v: f64) -> f64 {
+        if self.inverted[m] { -v } else { v }
+    }
+
     /// One combined value per candidate (larger is better) from `values[measure][candidate]`.
-    /// A single measure gives its own values back.
+    /// A single measure gives its own values back (negated for `-name`).
     pub fn combine(&self, values: &[Vec<f64>]) -> Vec<f64> {
-        if let [only] = values {
+        let oriented: Vec<Vec<f64>> = values
+            .iter()
+            .enumerate()
+            .map(|(m, column)| column.iter().map(|&v| self.orient(m, v)).collect())
+            .collect();
+        if let [only] = oriented.as_slice() {
             return only.clone();
         }
+        self.aggregate.of_ranks(&oriented)
+    }
+}
+
+impl Aggregate {
+    /// One value per candidate (larger is better) from the ranks of every column of
+    /// `values[column][candidate]`, ranked within the column.
+    pub fn of_ranks(self, values: &[Vec<f64>]) -> Vec<f64> {
         let n = values.first().map_or(0, Vec::len);
         let ranks: Vec<Vec<f64>> = values.iter().map(|v| ranks(v)).collect();
         (0..n)
-            .map(|i| match self.aggregate {
-                Aggregate::Mean => ranks.iter().map(|r| r[i]).sum::<f64>() / ranks.len() as f64,
-                Aggregate::Product => ranks.iter().map(|r| (r[i] / n as f64).ln()).sum(),
+            .map(|i| match self {
+                Self::Mean => ranks.iter().map(|r| r[i]).sum::<f64>() / ranks.len() as f64,
+                Self::Product => ranks.iter().map(|r| (r[i] / n as f64).ln()).sum(),
             })
             .collect()
     }
@@ -107,7 +136,12 @@ impl fmt::Display for ProxySet {
             Aggregate::Mean => "+",
             Aggregate::Product => "*",
         };
-        let names: Vec<&str> = self.measures.iter().map(|m| m.name()).collect();
+        let names: Vec<String> = self
+            .measures
+            .iter()
+            .zip(&self.inverted)
+            .map(|(m, &minus)| format!("{}{}", if minus { "-" } else { "" }, m.name()))
+            .collect();
         f.write_str(&names.join(sep))
     }
 }
@@ -156,6 +190,11 @@ mod tests {
         assert!(ProxySet::parse("zen+zen").is_err());
         assert!(ProxySet::parse("zen+").is_err());
         assert!(ProxySet::parse("bogus").is_err());
+        let set = ProxySet::parse("synflow * -grad_norm").unwrap();
+        assert_eq!(set.to_string(), "synflow*-grad_norm");
+        assert_eq!(set.inverted, vec![false, true]);
+        assert!(ProxySet::parse("synflow*-").is_err());
+        assert!(ProxySet::parse("zen+-zen").is_err());
     }
 
     #[test]
@@ -173,5 +212,10 @@ mod tests {
         for (a, b) in product.iter().zip(expect) {
             assert!((a - b).abs() < 1e-15);
         }
+        // `-zen` ranks b = [7, -1, 2] as [1, 3, 2]; alone, it is the negated values.
+        let inverted = ProxySet::parse("nwot+-zen").unwrap().combine(&values);
+        assert_eq!(inverted, vec![1.0, 2.5, 2.5]);
+        let alone = ProxySet::parse("-zen").unwrap().combine(&values[1..]);
+        assert_eq!(alone, vec![-7.0, 1.0, -2.0]);
     }
 }

@@ -18,10 +18,11 @@ use crate::saliency::alpha::{ProxyOutput, score_alpha};
 use crate::saliency::ensemble::ProxySet;
 use crate::saliency::{Measure, OfficialCode, Procedure, Scoring, Target, measure_by_name};
 use crate::spaces::derive::Derivation;
-use crate::spaces::{SearchSpace, Space};
+use crate::spaces::{NetworkSpace, SearchSpace, Space};
 pub mod inits;
 pub mod perturb;
 pub mod preset;
+pub mod refine;
 pub mod result;
 pub mod strategy;
 
@@ -80,6 +81,16 @@ impl SpaceConfig {
     /// Whether the official code takes |alpha| for SynFlow in this space.
     pub fn official_alpha_abs(&self) -> bool {
         self.space().official_alpha_abs()
+    }
+
+    /// The space of standalone networks whose cells the supernet derives, where the two
+    /// share one skeleton (NB201; the DARTS search supernet and its evaluation network
+    /// differ).
+    pub fn network_space(&self) -> Option<&dyn NetworkSpace> {
+        match self {
+            Self::Nb201(c) => Some(c),
+            Self::Darts(_) => None,
+        }
     }
 }
 
@@ -175,6 +186,9 @@ pub struct SearchOptions {
     /// log-saliency over them (see [`inits`]). 1: the plain search, left out of results.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub inits: usize,
+    /// A local search over standalone networks after the strategy (`--refine local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refine: Option<refine::RefineOptions>,
 }
 
 fn one() -> usize {
@@ -210,6 +224,7 @@ impl Default for SearchOptions {
             augment_seed: None,
             cifar_format: None,
             inits: 1,
+            refine: None,
         }
     }
 }
@@ -237,12 +252,29 @@ impl SearchOptions {
         Err(SearchError::Inits(problem))
     }
 
+    /// `refine` runs in a space that lists neighbours, with settings in range.
+    pub fn check_refine(&self) -> Result<(), SearchError> {
+        let Some(r) = &self.refine else {
+            return Ok(());
+        };
+        let problem = match (r.problem(), self.space.network_space()) {
+            (Some(p), _) => p,
+            (None, None) => format!(
+                "--refine local needs a space whose cells are standalone networks of the same skeleton (nb201), not {}",
+                self.space.name()
+            ),
+            (None, Some(_)) => return Ok(()),
+        };
+        Err(SearchError::Refine(problem))
+    }
+
     /// Whether the search reads a batch of images.
     pub fn needs_data(&self) -> bool {
-        match (self.strategy, &self.perturb_proxy) {
+        let strategy = match (self.strategy, &self.perturb_proxy) {
             (Strategy::Perturb, Some(p)) => p.needs_data(),
             _ => self.proxy.measure().needs_data(),
-        }
+        };
+        strategy || self.refine.as_ref().is_some_and(|r| r.proxy.needs_data())
     }
 }
 
@@ -264,6 +296,8 @@ pub enum SearchError {
     PerturbNeedsProxy,
     #[error("invalid setting: {0}")]
     Inits(String),
+    #[error("invalid setting: {0}")]
+    Refine(String),
 }
 
 /// Checks the macro skeleton before anything is built.
@@ -411,6 +445,7 @@ pub fn run_search_on(
         return Err(SearchError::BenchmarkNeedsNb201);
     }
     opts.check_inits()?;
+    opts.check_refine()?;
     let BuiltSupernet {
         net,
         state,
@@ -508,6 +543,35 @@ pub fn run_search_on(
     let derive_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
+    let (derivation, warnings, refined) = match (&opts.refine, opts.space.network_space()) {
+        (Some(r), Some(space)) => {
+            let group = &mut output.groups[0];
+            let start = refine::Start {
+                arch: space
+                    .parse(&derivation.architecture_text())
+                    .expect("a derived cell parses in its own space"),
+                score: group.score.clone(),
+                cols: group.cols.len(),
+            };
+            let (trace, matrix) =
+                refine::local_search(space, start, r, opts.seed, device, batch.as_ref())?;
+            group.score = matrix;
+            output.notes.push(format!(
+                "refined by a local search over standalone networks ({}, {} initialisation(s), {} expansion(s)): {} -> {}",
+                r.proxy,
+                r.inits,
+                trace.expanded.len(),
+                trace.start,
+                trace.arch
+            ));
+            let (derivation, warnings) = derive_and_check(&opts.space, &output);
+            (derivation, warnings, Some(trace))
+        }
+        _ => (derivation, warnings, None),
+    };
+    let refine_s = refined.is_some().then(|| t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
     let benchmark = match (&opts.benchmark, &derivation) {
         (Some(path), Derivation::Nb201 { arch, .. }) => Nb201Benchmark::load(path)?.lookup(arch),
         _ => None,
@@ -525,6 +589,7 @@ pub fn run_search_on(
         architecture: derivation.architecture_text(),
         proxy: output,
         strategy: trace,
+        refine: refined,
         derivation,
         warnings,
         benchmark,
@@ -534,6 +599,7 @@ pub fn run_search_on(
             score_s,
             derive_s,
             benchmark_s,
+            refine_s,
             total_s: start.elapsed().as_secs_f64(),
         },
         peak_rss_mb: crate::util::peak_rss_mb(),

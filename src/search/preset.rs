@@ -7,6 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::perturb::EdgeOrder;
+use super::refine::{
+    DEFAULT_REFINE_INITS, DEFAULT_REFINE_PROXY, DEFAULT_REFINE_STEPS, RefineOptions,
+};
 use super::strategy::Strategy;
 use super::{DataSource, ProxyKind, SearchOptions, SpaceConfig};
 use crate::nn::ctx::BnMode;
@@ -34,6 +37,8 @@ struct Expansion {
     alpha_abs: Option<bool>,
     /// Weight initialisations of a one-shot search (see [`super::inits`]).
     inits: usize,
+    /// `--refine local` after the strategy: (proxy set, initialisations, expansions).
+    refine: Option<(&'static str, usize, usize)>,
 }
 
 impl Preset {
@@ -63,6 +68,7 @@ impl Preset {
             bn: BnMode::Train,
             alpha_abs: None,
             inits: 1,
+            refine: None,
         };
         match (self, space) {
             (Self::Freedarts, _) => freedarts,
@@ -70,6 +76,12 @@ impl Preset {
                 strategy: Strategy::Perturb,
                 perturb_proxy: Some(NB201_BEST),
                 edge_order: EdgeOrder::Fixed,
+                refine: Some((
+                    DEFAULT_REFINE_PROXY,
+                    DEFAULT_REFINE_INITS,
+                    DEFAULT_REFINE_STEPS,
+                )),
+                batch_size: Some(NB201_BEST_BATCH),
                 ..freedarts
             },
             (Self::Best, SpaceConfig::Darts(_)) => Expansion {
@@ -95,6 +107,11 @@ impl Preset {
         opts.bn = e.bn;
         opts.alpha_abs = e.alpha_abs.unwrap_or(opts.space.official_alpha_abs());
         opts.inits = e.inits;
+        opts.refine = e.refine.map(|(proxy, inits, steps)| RefineOptions {
+            proxy: ProxySet::parse(proxy).expect("preset proxies are registered"),
+            inits,
+            steps,
+        });
         if let Some(b) = e.batch_size
             && opts.batch_size == default_batch
         {
@@ -129,6 +146,12 @@ impl Preset {
             )),
             None => words.push_str(&format!(" --proxy {}", opts.proxy.measure().name())),
         }
+        if let Some(r) = &opts.refine {
+            words.push_str(&format!(
+                " --refine local --refine-proxy {} --refine-inits {} --refine-steps {}",
+                r.proxy, r.inits, r.steps
+            ));
+        }
         if opts.needs_data() {
             let data = match &opts.data {
                 Some(DataSource::Cifar(p)) => p.display().to_string(),
@@ -142,6 +165,9 @@ impl Preset {
 
 /// NAS-Bench-201's `best` network-level proxy for `perturb`.
 pub const NB201_BEST: &str = "synflow";
+/// Batch of NAS-Bench-201's `best` refinement, whose gradient norm reads images (generated
+/// unless `--data` is given).
+pub const NB201_BEST_BATCH: usize = 16;
 /// Weight initialisations of the DARTS space's `best` (one-shot SynFlow, mean log-saliency).
 pub const DARTS_BEST_INITS: usize = 8;
 /// `score --preset best`.

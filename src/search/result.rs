@@ -24,6 +24,9 @@ pub struct Timings {
     pub score_s: f64,
     pub derive_s: f64,
     pub benchmark_s: f64,
+    /// The local search of `--refine` (absent without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refine_s: Option<f64>,
     pub total_s: f64,
 }
 
@@ -92,6 +95,9 @@ pub struct SearchResult {
     /// Round by round, what a strategy other than `oneshot` removed (absent for `oneshot`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<super::strategy::StrategyTrace>,
+    /// What `--refine local` scored and where it went (absent without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refine: Option<super::refine::RefineTrace>,
     /// How the architecture followed from the scores.
     pub derivation: Derivation,
     pub warnings: Vec<Warning>,

@@ -115,6 +115,20 @@ pub trait NetworkSpace: Space + Send + Sync + std::fmt::Debug {
     fn sample(&self, n: usize, seed: u64) -> Vec<Architecture>;
     /// The standalone network of an architecture this space made.
     fn network(&self, arch: &Architecture) -> Box<dyn Model>;
+    /// The architectures one edit away from `arch` (one edge given another op), each with
+    /// the (row, column) of the search supernet's alpha matrix that the edit selects; empty
+    /// where the space does not list them (a local search then has nowhere to go).
+    fn neighbours(&self, _arch: &Architecture) -> Vec<Neighbour> {
+        Vec::new()
+    }
+}
+
+/// An architecture one edit away from another: edge `row` carries op `col` instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Neighbour {
+    pub arch: Architecture,
+    pub row: usize,
+    pub col: usize,
 }
 
 /// Checks that `size` is a positive multiple of `factor`.

@@ -91,6 +91,15 @@ impl Golden {
     }
 }
 
+/// A JSON array of strings.
+pub fn json_strs(v: &serde_json::Value) -> Vec<&str> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|x| x.as_str().expect("a string"))
+        .collect()
+}
+
 pub fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }

@@ -93,6 +93,12 @@ def test_unknown_names_list_the_known_ones():
         freedarts.search(inits=2, strategy="iterative")
     with pytest.raises(ValueError, match="--inits 0 is outside"):
         freedarts.search(inits=0)
+    with pytest.raises(ValueError, match="go with refine="):
+        freedarts.search(refine_inits=2)
+    with pytest.raises(ValueError, match="invalid value for refine: `global`"):
+        freedarts.search(refine="global")
+    with pytest.raises(ValueError, match="nb201"):
+        freedarts.search(space="darts", refine="local", channels=4, cells=3)
 
 
 def test_bad_arrays(cifar):

@@ -103,6 +103,21 @@ def test_inits_equal_cli(cli, tmp_path):
     assert py.raw["provenance"]["options"]["inits"] == 8
 
 
+def test_refine_equal_cli(cli, tmp_path):
+    small = ["--channels", "4", "--cells-per-stage", "1"]
+    py = freedarts.search(
+        refine="local", refine_proxy="synflow", refine_inits=2, refine_steps=2,
+        seed=3, channels=4, cells_per_stage=1,
+    )
+    want = cli.search_json(
+        tmp_path, "--refine", "local", "--refine-proxy", "synflow", "--refine-inits", "2",
+        "--refine-steps", "2", "--seed", "3", *small,
+    )
+    assert stable(json.loads(py.to_json())) == stable(want)
+    assert py.raw["refine"]["arch"] == py.architecture
+    assert py.raw["provenance"]["options"]["refine"]["inits"] == 2
+
+
 def test_same_seed_same_result_and_json_file(tmp_path):
     a = freedarts.search(seed=5)
     b = freedarts.search(seed=5)

@@ -11,6 +11,13 @@ pub fn range(lo: u64, hi: u64) -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::new().range(lo..=hi)
 }
 
+/// A proxy or rank aggregate (`a`, `a+b`, `a*b`) as a flag value.
+pub fn parse_proxy_set(
+    text: &str,
+) -> std::result::Result<freedarts::saliency::ensemble::ProxySet, String> {
+    freedarts::saliency::ensemble::ProxySet::parse(text).map_err(|e| e.to_string())
+}
+
 /// Upper bounds of the size flags (the memory estimate refuses most large networks earlier;
 /// these keep the arithmetic and the build loops finite).
 pub mod bounds {
