@@ -11,7 +11,7 @@ use freedarts::spaces::NetworkSpace;
 use freedarts::spaces::nb201::supernet::Nb201Config;
 use serde_json::Value;
 
-const SKELETON: [&str; 4] = ["--channels", "4", "--cells-per-stage", "1"];
+const SKELETON: [&str; 4] = common::TINY_NB201;
 /// The images both runs draw (search and score would otherwise draw from their own seeds).
 const IMAGES: [&str; 6] = [
     "--data",

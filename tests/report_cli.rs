@@ -58,14 +58,7 @@ fn report_rebuilds_the_search_page_byte_for_byte() {
         ("nb201", vec!["--benchmark", &bench]),
         (
             "refined",
-            vec![
-                "--preset",
-                "best",
-                "--channels",
-                "4",
-                "--cells-per-stage",
-                "1",
-            ],
+            [&["--preset", "best"], &common::TINY_NB201[..]].concat(),
         ),
         ("darts-per-cell", SMALL_DARTS_PER_CELL.to_vec()),
         (

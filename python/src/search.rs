@@ -8,9 +8,7 @@ use pyo3::prelude::*;
 
 use freedarts::saliency::ensemble::ProxySet;
 use freedarts::search::preset::Preset;
-use freedarts::search::refine::{
-    DEFAULT_REFINE_INITS, DEFAULT_REFINE_PROXY, DEFAULT_REFINE_STEPS, RefineOptions,
-};
+use freedarts::search::refine::RefineOptions;
 use freedarts::search::strategy::Strategy;
 use freedarts::search::{DataSource, SearchOptions, SpaceConfig, run_search_on};
 use freedarts::spaces::darts::supernet::DartsConfig;
@@ -116,12 +114,16 @@ fn refine_options(
             );
             Ok(None)
         }
-        Some("local") => Ok(Some(RefineOptions {
-            proxy: ProxySet::parse(proxy.unwrap_or(DEFAULT_REFINE_PROXY))
-                .map_err(|e| anyhow!("invalid value for refine_proxy: {e}"))?,
-            inits: inits.unwrap_or(DEFAULT_REFINE_INITS),
-            steps: steps.unwrap_or(DEFAULT_REFINE_STEPS),
-        })),
+        Some("local") => {
+            let mut r = RefineOptions::default();
+            if let Some(p) = proxy {
+                r.proxy = ProxySet::parse(p)
+                    .map_err(|e| anyhow!("invalid value for refine_proxy: {e}"))?;
+            }
+            r.inits = inits.unwrap_or(r.inits);
+            r.steps = steps.unwrap_or(r.steps);
+            Ok(Some(r))
+        }
         Some(other) => Err(anyhow!(
             "invalid value for refine: `{other}` (the one refinement is \"local\")"
         )),

@@ -7,9 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::perturb::EdgeOrder;
-use super::refine::{
-    DEFAULT_REFINE_INITS, DEFAULT_REFINE_PROXY, DEFAULT_REFINE_STEPS, RefineOptions,
-};
+use super::refine::RefineOptions;
 use super::strategy::Strategy;
 use super::{DataSource, ProxyKind, SearchOptions, SpaceConfig};
 use crate::nn::ctx::BnMode;
@@ -37,8 +35,8 @@ struct Expansion {
     alpha_abs: Option<bool>,
     /// Weight initialisations of a one-shot search (see [`super::inits`]).
     inits: usize,
-    /// `--refine local` after the strategy: (proxy set, initialisations, expansions).
-    refine: Option<(&'static str, usize, usize)>,
+    /// `--refine local` with its defaults after the strategy.
+    refine: bool,
 }
 
 impl Preset {
@@ -68,7 +66,7 @@ impl Preset {
             bn: BnMode::Train,
             alpha_abs: None,
             inits: 1,
-            refine: None,
+            refine: false,
         };
         match (self, space) {
             (Self::Freedarts, _) => freedarts,
@@ -76,11 +74,7 @@ impl Preset {
                 strategy: Strategy::Perturb,
                 perturb_proxy: Some(NB201_BEST),
                 edge_order: EdgeOrder::Fixed,
-                refine: Some((
-                    DEFAULT_REFINE_PROXY,
-                    DEFAULT_REFINE_INITS,
-                    DEFAULT_REFINE_STEPS,
-                )),
+                refine: true,
                 batch_size: Some(NB201_BEST_BATCH),
                 ..freedarts
             },
@@ -107,11 +101,7 @@ impl Preset {
         opts.bn = e.bn;
         opts.alpha_abs = e.alpha_abs.unwrap_or(opts.space.official_alpha_abs());
         opts.inits = e.inits;
-        opts.refine = e.refine.map(|(proxy, inits, steps)| RefineOptions {
-            proxy: ProxySet::parse(proxy).expect("preset proxies are registered"),
-            inits,
-            steps,
-        });
+        opts.refine = e.refine.then(RefineOptions::default);
         if let Some(b) = e.batch_size
             && opts.batch_size == default_batch
         {

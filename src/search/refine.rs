@@ -37,6 +37,7 @@ use crate::data::cifar::ImageBatch;
 use crate::saliency::ensemble::{Aggregate, ProxySet};
 use crate::saliency::network::score_all;
 use crate::saliency::{SaliencyError, Scoring, storage_precision};
+use crate::spaces::derive::argmax_first;
 use crate::spaces::{Architecture, NetworkSpace};
 
 use super::inits::{MAX_INITS, init_seed};
@@ -62,6 +63,18 @@ pub const DEFAULT_REFINE_STEPS: usize = 1;
 
 /// The most expansions a refinement may be asked for.
 pub const MAX_STEPS: usize = 100;
+
+/// The documented defaults (`--refine local` with no other `--refine-*` flag).
+impl Default for RefineOptions {
+    fn default() -> Self {
+        Self {
+            proxy: ProxySet::parse(DEFAULT_REFINE_PROXY)
+                .expect("the default proxies are registered"),
+            inits: DEFAULT_REFINE_INITS,
+            steps: DEFAULT_REFINE_STEPS,
+        }
+    }
+}
 
 impl RefineOptions {
     /// Why these settings cannot run, if they cannot.
@@ -198,15 +211,15 @@ pub fn local_search(
     add(&mut table, &start.arch)?;
     let mut expanded: Vec<usize> = Vec::new();
     let mut step_limit_reached = false;
-    let last = loop {
+    let (last, combined) = loop {
         let combined = table.combined(&opts.proxy, aggregate);
         let best = argmax_first(&combined);
         if expanded.contains(&best) {
-            break best;
+            break (best, combined);
         }
         if expanded.len() == opts.steps {
             step_limit_reached = true;
-            break best;
+            break (best, combined);
         }
         let arch = table.archs[best].clone();
         for n in space.neighbours(&arch) {
@@ -214,7 +227,6 @@ pub fn local_search(
         }
         expanded.push(best);
     };
-    let combined = table.combined(&opts.proxy, aggregate);
     let final_arch = table.archs[last].clone();
     let matrix = importance_matrix(space, &final_arch, &table, &combined, &start);
     let trace = RefineTrace {
@@ -244,17 +256,6 @@ pub fn local_search(
         strategy_score: start.score,
     };
     Ok((trace, matrix))
-}
-
-/// Index of the largest value, the first of equal ones (NaN never wins).
-fn argmax_first(values: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, v) in values.iter().enumerate() {
-        if *v > values[best] || values[best].is_nan() {
-            best = i;
-        }
-    }
-    best
 }
 
 /// The final cell's neighbourhood as an importance matrix laid out like the strategy's (see

@@ -91,6 +91,10 @@ impl Golden {
     }
 }
 
+/// The smallest NAS-Bench-201 skeleton the tests search and score (4 channels, one cell per
+/// stage).
+pub const TINY_NB201: [&str; 4] = ["--channels", "4", "--cells-per-stage", "1"];
+
 /// A JSON array of strings.
 pub fn json_strs(v: &serde_json::Value) -> Vec<&str> {
     v.as_array()
