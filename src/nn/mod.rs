@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod ctx;
+pub mod kernels;
 pub mod layers;
 pub mod model;
 pub mod params;

@@ -1,0 +1,381 @@
+//! Direct NCHW float32 convolution kernels: forward, input gradient and weight gradient.
+//!
+//! burn's flex convolution converts every input to NHWC, builds im2col tiles in fresh buffers
+//! and takes the input gradient through a transposed convolution; at the channel counts of the
+//! search spaces (16 to 64) those copies and allocations cost more than the arithmetic. Here
+//! the layout stays NCHW: for one image and one group the unfolded input `col` is a
+//! [c_in/groups * kh * kw, out_h * out_w] matrix whose rows are shifted copies of input planes,
+//! so every product is one GEMM whose result lands in place, and a 1x1 convolution with unit
+//! stride and no padding needs no unfolding at all.
+//!
+//! Determinism: images are processed in parallel, but every sum over images runs in a fixed
+//! order over fixed chunks, so results do not depend on the thread count or on scheduling.
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+/// Geometry of one 2-D convolution over an NCHW batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeom {
+    pub batch: usize,
+    pub c_in: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub c_out: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    pub dilation: [usize; 2],
+    pub groups: usize,
+}
+
+impl ConvGeom {
+    /// Output height and width (PyTorch's formula); `None` when the kernel does not fit.
+    pub fn out_hw(&self) -> Option<[usize; 2]> {
+        let size = |i: usize, len: usize| {
+            let span = self.dilation[i] * (self.kernel[i] - 1) + 1;
+            (len + 2 * self.padding[i])
+                .checked_sub(span)
+                .map(|d| d / self.stride[i] + 1)
+        };
+        Some([size(0, self.in_h)?, size(1, self.in_w)?])
+    }
+
+    fn out_plane(&self) -> usize {
+        let [oh, ow] = self.out_hw().expect("geometry checked by the caller");
+        oh * ow
+    }
+
+    fn c_in_group(&self) -> usize {
+        self.c_in / self.groups
+    }
+
+    fn c_out_group(&self) -> usize {
+        self.c_out / self.groups
+    }
+
+    /// Rows of the unfolded input of one group: c_in/groups * kh * kw.
+    fn col_rows(&self) -> usize {
+        self.c_in_group() * self.kernel[0] * self.kernel[1]
+    }
+
+    /// A 1x1 convolution with unit stride and no padding reads the input planes as they are.
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
+    }
+
+    pub fn input_len(&self) -> usize {
+        self.batch * self.c_in * self.in_h * self.in_w
+    }
+
+    pub fn weight_len(&self) -> usize {
+        self.c_out * self.col_rows()
+    }
+
+    pub fn output_len(&self) -> usize {
+        self.batch * self.c_out * self.out_plane()
+    }
+}
+
+/// For output positions 0..out along one axis, the range whose input index
+/// `o * stride + k * dilation - padding` falls inside 0..len, for kernel offset `k`.
+fn valid_range(
+    out: usize,
+    len: usize,
+    k: usize,
+    stride: usize,
+    dil: usize,
+    pad: usize,
+) -> (usize, usize) {
+    let shift = (k * dil) as isize - pad as isize;
+    // First o with o*stride + shift >= 0.
+    let lo = if shift >= 0 { 0 } else { (-shift) as usize }.div_ceil(stride);
+    // Last o with o*stride + shift <= len - 1, plus one.
+    let hi_num = len as isize - 1 - shift;
+    let hi = if hi_num < 0 {
+        0
+    } else {
+        (hi_num as usize) / stride + 1
+    };
+    (lo.min(out), hi.min(out).max(lo.min(out)))
+}
+
+/// Visits every (col row, output row) pair of one image and group: `f(row, oy, iy, x_lo, x_hi,
+/// ix0)` where `iy` is the input row (None in the padding), output columns x_lo..x_hi read
+/// input columns ix0 + (ox - x_lo) * stride.
+fn for_each_patch_row(
+    g: &ConvGeom,
+    mut f: impl FnMut(usize, usize, Option<usize>, usize, usize, usize),
+) {
+    let [kh, kw] = g.kernel;
+    let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
+    for ci in 0..g.c_in_group() {
+        for ky in 0..kh {
+            let (y_lo, y_hi) =
+                valid_range(oh, g.in_h, ky, g.stride[0], g.dilation[0], g.padding[0]);
+            for kx in 0..kw {
+                let row = (ci * kh + ky) * kw + kx;
+                let (x_lo, x_hi) =
+                    valid_range(ow, g.in_w, kx, g.stride[1], g.dilation[1], g.padding[1]);
+                let ix0 = (x_lo * g.stride[1] + kx * g.dilation[1]).wrapping_sub(g.padding[1]);
+                for oy in 0..oh {
+                    let iy = (y_lo..y_hi)
+                        .contains(&oy)
+                        .then(|| oy * g.stride[0] + ky * g.dilation[0] - g.padding[0]);
+                    f(
+                        row,
+                        oy,
+                        iy.map(|iy| ci * g.in_h * g.in_w + iy * g.in_w),
+                        x_lo,
+                        x_hi,
+                        ix0,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Unfolds the input planes of one image and group (`x`: [c_in/groups, h, w]) into `col`.
+fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
+    let ow = g.out_hw().expect("geometry checked by the caller")[1];
+    let p = g.out_plane();
+    let sx = g.stride[1];
+    for_each_patch_row(g, |row, oy, base, x_lo, x_hi, ix0| {
+        let dst = &mut col[row * p + oy * ow..row * p + (oy + 1) * ow];
+        let Some(base) = base else {
+            dst.fill(0.0);
+            return;
+        };
+        dst[..x_lo].fill(0.0);
+        dst[x_hi..].fill(0.0);
+        if x_lo == x_hi {
+            return;
+        }
+        let src = &x[base + ix0..];
+        if sx == 1 {
+            dst[x_lo..x_hi].copy_from_slice(&src[..x_hi - x_lo]);
+        } else {
+            for (i, d) in dst[x_lo..x_hi].iter_mut().enumerate() {
+                *d = src[i * sx];
+            }
+        }
+    });
+}
+
+/// Folds `col` back onto the input planes of one image and group, adding overlapping patches
+/// (the adjoint of [`im2col`]); `dx` must start at zero.
+fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
+    let ow = g.out_hw().expect("geometry checked by the caller")[1];
+    let p = g.out_plane();
+    let sx = g.stride[1];
+    for_each_patch_row(g, |row, oy, base, x_lo, x_hi, ix0| {
+        let Some(base) = base.filter(|_| x_lo < x_hi) else {
+            return;
+        };
+        let src = &col[row * p + oy * ow + x_lo..row * p + oy * ow + x_hi];
+        let dst = &mut dx[base + ix0..];
+        if sx == 1 {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d += s;
+            }
+        } else {
+            for (i, s) in src.iter().enumerate() {
+                dst[i * sx] += s;
+            }
+        }
+    });
+}
+
+/// A row-major matrix view for [`matmul`]: element (r, c) at `ptr[r * rs + c * cs]`.
+#[derive(Clone, Copy)]
+struct Mat {
+    ptr: *const f32,
+    rs: isize,
+    cs: isize,
+}
+
+impl Mat {
+    fn rows(s: &[f32], cols: usize) -> Self {
+        Self {
+            ptr: s.as_ptr(),
+            rs: cols as isize,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    fn transposed(s: &[f32], cols: usize) -> Self {
+        Self {
+            ptr: s.as_ptr(),
+            rs: 1,
+            cs: cols as isize,
+        }
+    }
+}
+
+/// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]`, `dst` row-major and dense; `accumulate` adds to
+/// what `dst` holds.
+fn matmul(
+    dst: &mut [f32],
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Mat,
+    rhs: Mat,
+    accumulate: bool,
+    par: Parallelism,
+) {
+    assert!(dst.len() >= m * n);
+    // SAFETY: the views were built from slices holding at least m*k (lhs) and k*n (rhs)
+    // elements at the given strides (checked by the callers' slicing), and dst is asserted
+    // above; gemm reads and writes only inside those extents.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.ptr,
+            lhs.cs,
+            lhs.rs,
+            rhs.ptr,
+            rhs.cs,
+            rhs.rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// Inside a per-image parallel loop gemm runs on one thread; a single image lets gemm use all.
+fn inner_parallelism(batch: usize) -> Parallelism {
+    if batch == 1 && rayon::current_num_threads() > 1 {
+        Parallelism::Rayon(0)
+    } else {
+        Parallelism::None
+    }
+}
+
+/// Forward convolution: `x` [batch, c_in, h, w], `w` [c_out, c_in/groups, kh, kw] →
+/// [batch, c_out, out_h, out_w].
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+    let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
+    let (cig, cog) = (g.c_in_group(), g.c_out_group());
+    let mut y = vec![0.0f32; g.output_len()];
+    let par = inner_parallelism(g.batch);
+    let image = |(xi, yi): (&[f32], &mut [f32]), col: &mut Vec<f32>| {
+        for grp in 0..g.groups {
+            let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
+            let rhs = if g.is_pointwise() {
+                Mat::rows(xg, p)
+            } else {
+                im2col(g, xg, col);
+                Mat::rows(col, p)
+            };
+            let wg = &w[grp * cog * k..(grp + 1) * cog * k];
+            let yg = &mut yi[grp * cog * p..(grp + 1) * cog * p];
+            matmul(yg, cog, p, k, Mat::rows(wg, k), rhs, false, par);
+        }
+    };
+    let col_len = if g.is_pointwise() { 0 } else { k * p };
+    x.par_chunks(g.c_in * plane_in)
+        .zip(y.par_chunks_mut(g.c_out * p))
+        .for_each_init(|| vec![0.0f32; col_len], |col, pair| image(pair, col));
+    y
+}
+
+/// Gradient of the loss with respect to the input, from the output gradient `dy`.
+pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
+    let (cig, cog) = (g.c_in_group(), g.c_out_group());
+    let mut dx = vec![0.0f32; g.input_len()];
+    let par = inner_parallelism(g.batch);
+    let image = |(dyi, dxi): (&[f32], &mut [f32]), col: &mut Vec<f32>| {
+        for grp in 0..g.groups {
+            let wg = &w[grp * cog * k..(grp + 1) * cog * k];
+            let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
+            let dxg = &mut dxi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
+            if g.is_pointwise() {
+                matmul(
+                    dxg,
+                    k,
+                    p,
+                    cog,
+                    Mat::transposed(wg, k),
+                    Mat::rows(dyg, p),
+                    false,
+                    par,
+                );
+            } else {
+                matmul(
+                    col,
+                    k,
+                    p,
+                    cog,
+                    Mat::transposed(wg, k),
+                    Mat::rows(dyg, p),
+                    false,
+                    par,
+                );
+                col2im(g, col, dxg);
+            }
+        }
+    };
+    let col_len = if g.is_pointwise() { 0 } else { k * p };
+    dy.par_chunks(g.c_out * p)
+        .zip(dx.par_chunks_mut(g.c_in * plane_in))
+        .for_each_init(|| vec![0.0f32; col_len], |col, pair| image(pair, col));
+    dx
+}
+
+/// Images per partial sum of the weight gradient: the partial sums are added in chunk order,
+/// so the result is the same on any number of threads.
+const WEIGHT_GRAD_CHUNK: usize = 8;
+
+/// Gradient of the loss with respect to the weight: the sum over images of dy · colᵀ.
+pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
+    let (cig, cog) = (g.c_in_group(), g.c_out_group());
+    let par = inner_parallelism(g.batch);
+    let chunk = |images: std::ops::Range<usize>| {
+        let mut dw = vec![0.0f32; g.weight_len()];
+        let mut col = vec![0.0f32; if g.is_pointwise() { 0 } else { k * p }];
+        for (n, i) in images.enumerate() {
+            let xi = &x[i * g.c_in * plane_in..(i + 1) * g.c_in * plane_in];
+            let dyi = &dy[i * g.c_out * p..(i + 1) * g.c_out * p];
+            for grp in 0..g.groups {
+                let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
+                let rhs = if g.is_pointwise() {
+                    Mat::transposed(xg, p)
+                } else {
+                    im2col(g, xg, &mut col);
+                    Mat::transposed(&col, p)
+                };
+                let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
+                let dwg = &mut dw[grp * cog * k..(grp + 1) * cog * k];
+                matmul(dwg, cog, k, p, Mat::rows(dyg, p), rhs, n > 0, par);
+            }
+        }
+        dw
+    };
+    let chunks: Vec<_> = (0..g.batch.div_ceil(WEIGHT_GRAD_CHUNK))
+        .map(|c| c * WEIGHT_GRAD_CHUNK..((c + 1) * WEIGHT_GRAD_CHUNK).min(g.batch))
+        .collect();
+    let partial: Vec<Vec<f32>> = chunks.into_par_iter().map(chunk).collect();
+    let mut partial = partial.into_iter();
+    let mut dw = partial.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
+    for part in partial {
+        for (a, b) in dw.iter_mut().zip(&part) {
+            *a += b;
+        }
+    }
+    dw
+}
