@@ -1,0 +1,219 @@
+//! The convolution kernels of `nn::kernels` against burn's own convolution on the flex backend:
+//! output, input gradient and weight gradient on random geometries (strides, padding,
+//! dilation, groups, batch 1 and 64), plus the paths that must fall through to burn.
+
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use freedarts::nn::kernels;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    hw: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+    groups: usize,
+}
+
+/// Uniform values in [-1, 1) from a seeded stream, so every run sees the same tensors.
+fn random(shape: [usize; 4], rng: &mut ChaCha8Rng, device: &Device) -> Tensor<4> {
+    let n = shape.iter().product::<usize>();
+    let values: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+fn max_rel_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
+    let a = a.into_data().try_to_vec::<f32>().unwrap();
+    let b = b.into_data().try_to_vec::<f32>().unwrap();
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    let diff = a
+        .iter()
+        .zip(&b)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    diff / scale
+}
+
+/// Output, dx and dw of ours and of burn's on the same tensors: max |ours - burn| / max |burn|.
+fn compare(case: Case, seed: u64) -> [f32; 3] {
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = random(
+        [case.batch, case.c_in, case.hw[0], case.hw[1]],
+        &mut rng,
+        &device,
+    );
+    let w = random(
+        [
+            case.c_out,
+            case.c_in / case.groups,
+            case.kernel[0],
+            case.kernel[1],
+        ],
+        &mut rng,
+        &device,
+    );
+    let options = ConvOptions::new(case.stride, case.padding, case.dilation, case.groups);
+    let run = |own: bool| {
+        let (x, w) = (x.clone().require_grad(), w.clone().require_grad());
+        let y = if own {
+            kernels::conv2d(x.clone(), w.clone(), options.clone())
+        } else {
+            burn::tensor::module::conv2d(x.clone(), w.clone(), None, options.clone())
+        };
+        // A loss whose output gradient is not uniform, so every term of the adjoint counts.
+        let dims = y.dims();
+        let n = dims.iter().product::<usize>();
+        let weights: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.4)
+            .collect();
+        let r = Tensor::<4>::from_data(TensorData::new(weights, dims), &device);
+        let grads = (y.clone() * r).sum().backward();
+        let dx = x.grad(&grads).expect("input gradient");
+        let dw = w.grad(&grads).expect("weight gradient");
+        (y.inner(), Tensor::from_inner(dx), Tensor::from_inner(dw))
+    };
+    let (y0, dx0, dw0) = run(true);
+    let (y1, dx1, dw1) = run(false);
+    assert_eq!(y0.dims(), y1.dims(), "{case:?}");
+    [
+        max_rel_diff(y0, y1),
+        max_rel_diff(dx0, dx1),
+        max_rel_diff(dw0, dw1),
+    ]
+}
+
+fn check(case: Case, seed: u64) {
+    let diffs = compare(case, seed);
+    assert!(
+        diffs.iter().all(|d| *d < 2e-5),
+        "{case:?}: relative differences (y, dx, dw) {diffs:?}"
+    );
+}
+
+fn case(batch: usize, c_in: usize, c_out: usize, hw: usize, k: usize, s: usize, p: usize) -> Case {
+    Case {
+        batch,
+        c_in,
+        c_out,
+        hw: [hw, hw],
+        kernel: [k, k],
+        stride: [s, s],
+        padding: [p, p],
+        dilation: [1, 1],
+        groups: 1,
+    }
+}
+
+#[test]
+fn search_space_geometries_match_burn() {
+    // The convolutions of the NB201 and DARTS cells and stems, at batch 1 and 64.
+    for batch in [1, 64] {
+        check(case(batch, 16, 16, 32, 3, 1, 1), 1);
+        check(case(batch, 16, 16, 32, 1, 1, 0), 2);
+        check(case(batch, 3, 16, 32, 3, 1, 1), 3);
+        check(case(batch, 16, 32, 32, 3, 2, 1), 4);
+        check(case(batch, 32, 64, 16, 1, 2, 0), 5);
+        check(case(batch, 64, 64, 8, 3, 1, 1), 6);
+    }
+}
+
+#[test]
+fn random_geometries_match_burn() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for i in 0..60 {
+        let groups = [1, 1, 2, 3, 4][rng.random_range(0..5)];
+        let kernel = [rng.random_range(1..=5), rng.random_range(1..=4)];
+        let dilation = [rng.random_range(1..=3), rng.random_range(1..=2)];
+        let padding = [rng.random_range(0..=3), rng.random_range(0..=2)];
+        let stride = [rng.random_range(1..=3), rng.random_range(1..=3)];
+        // Inputs at least as large as the dilated kernel, so the output is not empty.
+        let span = |a: usize| dilation[a] * (kernel[a] - 1) + 1;
+        let hw = [
+            span(0) + rng.random_range(0..9),
+            span(1) + rng.random_range(0..9),
+        ];
+        let c = Case {
+            batch: [1, 2, 5, 64][rng.random_range(0..4)],
+            c_in: groups * rng.random_range(1..=5),
+            c_out: groups * rng.random_range(1..=5),
+            hw,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            groups,
+        };
+        // Larger batches only on small inputs, to keep the test quick.
+        let c = if c.batch == 64 && hw[0] * hw[1] > 64 {
+            Case { batch: 3, ..c }
+        } else {
+            c
+        };
+        check(c, 100 + i);
+    }
+}
+
+#[test]
+fn padding_larger_than_the_kernel_and_one_pixel_outputs_match_burn() {
+    // Whole output rows and columns fall in the padding; and a kernel covering the input.
+    check(case(2, 3, 4, 5, 3, 1, 4), 7);
+    check(case(2, 3, 4, 5, 5, 1, 0), 8);
+    check(case(1, 2, 2, 1, 1, 1, 0), 9);
+    check(case(2, 2, 3, 7, 1, 3, 2), 10);
+}
+
+#[test]
+fn depthwise_and_float64_fall_through_to_burn() {
+    // Depthwise convolutions keep burn's direct kernel: identical results, to the bit.
+    let dw = Case {
+        groups: 8,
+        ..case(2, 8, 8, 9, 3, 1, 1)
+    };
+    assert_eq!(compare(dw, 12), [0.0, 0.0, 0.0]);
+    // float64 tensors are not ours either.
+    let device = Device::flex();
+    let x = Tensor::<4>::random([1, 2, 5, 5], Distribution::Default, &device)
+        .cast(burn::tensor::DType::F64);
+    let w = Tensor::<4>::random([3, 2, 3, 3], Distribution::Default, &device)
+        .cast(burn::tensor::DType::F64);
+    let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let ours = kernels::conv2d(x.clone(), w.clone(), options.clone());
+    let burns = burn::tensor::module::conv2d(x, w, None, options);
+    assert_eq!(ours.into_data(), burns.into_data());
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    // The weight gradient sums over images in fixed chunks, so one thread and two give the same
+    // bits.
+    let c = case(64, 8, 8, 6, 3, 1, 1);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let device = Device::flex().autodiff();
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            let x = random([c.batch, c.c_in, 6, 6], &mut rng, &device).require_grad();
+            let w = random([8, 8, 3, 3], &mut rng, &device).require_grad();
+            let y = kernels::conv2d(
+                x.clone(),
+                w.clone(),
+                ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            );
+            let grads = y.powf_scalar(2.0).sum().backward();
+            let dw = w.grad(&grads).unwrap().into_data();
+            let dx = x.grad(&grads).unwrap().into_data();
+            (dw, dx)
+        })
+    };
+    assert_eq!(run(1), run(2));
+}
