@@ -25,6 +25,9 @@ pub struct BenchOptions {
     pub repeats: usize,
     pub snip_repeats: usize,
     pub batch_size: usize,
+    /// Time burn's own convolution and BatchNorm instead of the kernels of
+    /// [`crate::nn::kernels`] (the before of a before/after comparison in one build).
+    pub burn_kernels: bool,
 }
 
 /// Timings in seconds.
@@ -50,6 +53,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 pub fn run_bench(opts: &BenchOptions, device: &Device) -> Result<BenchReport, SearchError> {
+    crate::nn::kernels::use_own_kernels(!opts.burn_kernels);
     let built = build_supernet(&SearchOptions {
         space: opts.space,
         init_from: opts.init_from.clone(),

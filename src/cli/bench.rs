@@ -34,6 +34,10 @@ pub struct BenchArgs {
     /// Images in the SNIP batch, 1 to 65536.
     #[arg(long, default_value_t = 64, value_parser = range(1, bounds::BATCH))]
     pub batch_size: usize,
+    /// Time burn's own convolution and BatchNorm instead of freedarts' kernels (the baseline of
+    /// a before/after comparison).
+    #[arg(long)]
+    pub burn_kernels: bool,
     /// Write the timings as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -47,6 +51,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         repeats: args.repeats,
         snip_repeats: args.snip_repeats,
         batch_size: args.batch_size,
+        burn_kernels: args.burn_kernels,
     };
     check_paths(
         &[

@@ -200,7 +200,7 @@ impl BatchNorm {
         match f.bn {
             BnMode::Train => {
                 let [n, _, h, w] = x.dims();
-                let out = batch_norm_train(x, gamma, beta);
+                let out = batch_norm_train(x, gamma, beta, self.gamma.is_some());
                 if f.keeps_stats() {
                     f.record_bn_variance(out.variance.clone());
                 }
@@ -258,7 +258,15 @@ const FUSED_BN_MAX_COUNT: usize = 1024;
 /// Up to [`FUSED_BN_MAX_COUNT`] values per channel (SynFlow's single image) burn's fused
 /// operation is kept: its sums are short there, and the twenty-odd tensor operations here
 /// would double the time of a DARTS SynFlow search, which is mostly per-operation overhead.
-fn batch_norm_train(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>) -> BatchNormTrainOutput<4> {
+fn batch_norm_train(
+    x: Tensor<4>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    affine: bool,
+) -> BatchNormTrainOutput<4> {
+    if let Some(out) = super::kernels::batch_norm_train(&x, &gamma, &beta, BN_EPS, affine) {
+        return out;
+    }
     let [n, c, h, w] = x.dims();
     if n * h * w <= FUSED_BN_MAX_COUNT {
         return burn::tensor::module::batch_norm_train(x, gamma, beta, BN_EPS);

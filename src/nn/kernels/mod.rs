@@ -1,61 +1,84 @@
 //! Kernels of our own behind burn's backend-extension traits, where burn's CPU kernels are the
-//! bottleneck. Today: the 2-D convolution (forward, input and weight gradients) on the flex
-//! backend; every other backend, dtype and geometry falls through to burn's own operation.
+//! bottleneck: the 2-D convolution (forward, input and weight gradients) and train-mode
+//! BatchNorm (forward and backward) on the flex backend. Every other backend, dtype and
+//! geometry falls through to burn's own operation.
 //!
-//! The extension trait [`ConvKernels`] is implemented for [`Flex`] (the kernels) and for
-//! burn's [`Autodiff`] decorator (a backward step calling the gradient kernels), and burn's
-//! dispatch routes a call to whichever the tensor lives on.
+//! The extension trait [`Kernels`] is implemented for burn's `Flex` (the kernels, `flex.rs`)
+//! and for its `Autodiff` decorator (backward steps calling the gradient kernels of
+//! [`KernelGrads`], `autodiff.rs`); burn's dispatch routes a call to whichever the tensor lives on.
 
+mod autodiff;
+pub mod batch_norm;
 pub mod conv;
+mod flex;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use burn::backend::autodiff::NodeId;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::flex::FlexTensor;
-use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
+use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::tensor::module::BatchNormTrainOutput;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
-use conv::ConvGeom;
+/// Whether the wrappers below use the kernels of this module on the CPU (the default) or
+/// burn's operations.
+static OWN_KERNELS: AtomicBool = AtomicBool::new(true);
 
-/// Whether [`conv2d`] uses the kernels of this module on the CPU (the default) or burn's.
-static OWN_CONV: AtomicBool = AtomicBool::new(true);
-
-/// Chooses the convolution kernels for the flex backend: ours (`true`, the default) or burn's.
-/// For benchmarks that compare the two in one process; results agree to rounding.
-pub fn use_own_conv(own: bool) {
-    OWN_CONV.store(own, Ordering::Relaxed);
+/// Chooses the kernels for the flex backend: ours (`true`, the default) or burn's. For
+/// benchmarks that compare the two in one process; results agree to rounding.
+pub fn use_own_kernels(own: bool) {
+    OWN_KERNELS.store(own, Ordering::Relaxed);
 }
 
-/// Whether [`conv2d`] currently uses the kernels of this module on the CPU.
-pub fn own_conv() -> bool {
-    OWN_CONV.load(Ordering::Relaxed)
+/// Whether the wrappers currently use the kernels of this module on the CPU.
+pub fn own_kernels() -> bool {
+    OWN_KERNELS.load(Ordering::Relaxed)
+}
+
+fn ours(x: &Tensor<4>) -> bool {
+    own_kernels() && x.device() == Device::flex()
 }
 
 /// A 2-D convolution without bias, differentiable in the input and the weight.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
-    if own_conv() && x.device() == Device::flex() {
-        let y = <Dispatch as ConvKernels>::fd_conv2d(
-            x.into_dispatch(),
-            weight.into_dispatch(),
-            options,
-        );
-        Tensor::from_dispatch(y)
-    } else {
-        burn::tensor::module::conv2d(x, weight, None, options)
+    if !ours(&x) {
+        return burn::tensor::module::conv2d(x, weight, None, options);
     }
+    let y = <Dispatch as Kernels>::fd_conv2d(x.into_dispatch(), weight.into_dispatch(), options);
+    Tensor::from_dispatch(y)
 }
 
-/// The convolution as a backend extension. The default bodies are burn's own operations, so
-/// a backend implements only what it accelerates.
+/// Train-mode BatchNorm with the batch's own statistics, differentiable in the input, gamma and
+/// beta; `None` where these kernels do not serve the tensor (another backend, or switched off).
+/// `affine = false` promises gamma = 1 and beta = 0 (see [`Kernels::fd_batch_norm_train`]).
+pub fn batch_norm_train(
+    x: &Tensor<4>,
+    gamma: &Tensor<1>,
+    beta: &Tensor<1>,
+    epsilon: f64,
+    affine: bool,
+) -> Option<BatchNormTrainOutput<4>> {
+    if !ours(x) {
+        return None;
+    }
+    let (output, mean, variance) = <Dispatch as Kernels>::fd_batch_norm_train(
+        x.clone().into_dispatch(),
+        gamma.clone().into_dispatch(),
+        beta.clone().into_dispatch(),
+        epsilon,
+        affine,
+    );
+    Some(BatchNormTrainOutput {
+        output: Tensor::from_dispatch(output),
+        mean: Tensor::from_dispatch(mean),
+        variance: Tensor::from_dispatch(variance),
+    })
+}
+
+/// The kernels as a backend extension. The default bodies are burn's own operations, so a
+/// backend implements only what it accelerates.
 #[backend_extension(Flex, Autodiff)]
-pub trait ConvKernels: Backend {
+pub trait Kernels: Backend {
     /// Forward convolution without bias.
     fn fd_conv2d(
         x: FloatTensor<Self>,
@@ -65,165 +88,59 @@ pub trait ConvKernels: Backend {
         Self::conv2d(x, weight, None, options)
     }
 
-    /// Gradient with respect to the input, given the output gradient.
-    fn fd_conv2d_x_backward(
+    /// Train-mode BatchNorm: (output, batch mean, biased batch variance). `affine = false`
+    /// promises gamma = 1 and beta = 0, so the output is the normalised input and the backward
+    /// pass can work from it alone: the input is then not kept.
+    fn fd_batch_norm_train(
         x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        affine: bool,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let _ = affine;
+        let r = Self::batch_norm_train(x, gamma, beta, epsilon);
+        (r.output, r.mean, r.variance)
+    }
+}
+
+/// The gradient kernels the autodiff steps call on the inner backend (never through dispatch,
+/// so a plain trait).
+pub trait KernelGrads: Kernels {
+    /// Gradient of the convolution with respect to its input (of shape `x_shape`), given the
+    /// output gradient.
+    fn fd_conv2d_x_backward(
+        x_shape: [usize; 4],
         weight: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        Self::conv2d_x_backward(x, weight, output_grad, options)
-    }
+    ) -> FloatTensor<Self>;
 
-    /// Gradient with respect to the weight, given the output gradient.
+    /// Gradient of the convolution with respect to its weight, given the output gradient.
     fn fd_conv2d_weight_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        Self::conv2d_weight_backward(x, weight, output_grad, options)
-    }
-}
+    ) -> FloatTensor<Self>;
 
-/// The geometry of a convolution our kernels take: float32 and not depthwise (flex's direct
-/// depthwise kernel is already fast, and a GEMM per channel is not). `None` sends the call to
-/// burn's operation.
-fn geometry(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> Option<ConvGeom> {
-    let (xs, ws) = (x.layout().shape(), weight.layout().shape());
-    if x.dtype() != DType::F32
-        || weight.dtype() != DType::F32
-        || xs.num_dims() != 4
-        || ws.num_dims() != 4
-    {
-        return None;
-    }
-    let g = ConvGeom {
-        batch: xs[0],
-        c_in: xs[1],
-        in_h: xs[2],
-        in_w: xs[3],
-        c_out: ws[0],
-        kernel: [ws[2], ws[3]],
-        stride: options.stride,
-        padding: options.padding_begin(),
-        dilation: options.dilation,
-        groups: options.groups,
-    };
-    let depthwise = g.groups > 1 && ws[1] == 1;
-    let consistent = g.groups > 0
-        && g.c_in % g.groups == 0
-        && g.c_out % g.groups == 0
-        && ws[1] * g.groups == g.c_in
-        && g.stride.iter().all(|&s| s > 0)
-        && g.dilation.iter().all(|&d| d > 0)
-        && g.kernel.iter().all(|&k| k > 0)
-        && g.out_hw().is_some_and(|[h, w]| h > 0 && w > 0);
-    (consistent && !depthwise && !options.is_asymmetric()).then_some(g)
-}
-
-/// The float32 elements of a tensor in row-major order (a copy only when it is strided).
-fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(s) => s.into(),
-        None => t.to_contiguous().storage::<f32>().to_vec().into(),
-    }
-}
-
-fn tensor(data: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, shape))
-}
-
-impl ConvKernels for Flex {
-    fn fd_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, &options) else {
-            return Self::conv2d(x, weight, None, options);
-        };
-        let [oh, ow] = g.out_hw().expect("checked in geometry");
-        let y = conv::forward(&g, &values(&x), &values(&weight));
-        tensor(y, [g.batch, g.c_out, oh, ow])
-    }
-
-    fn fd_conv2d_x_backward(
-        x: FlexTensor,
-        weight: FlexTensor,
-        output_grad: FlexTensor,
-        options: ConvOptions<2>,
-    ) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, &options) else {
-            return Self::conv2d_x_backward(x, weight, output_grad, options);
-        };
-        let dx = conv::input_grad(&g, &values(&weight), &values(&output_grad));
-        tensor(dx, [g.batch, g.c_in, g.in_h, g.in_w])
-    }
-
-    fn fd_conv2d_weight_backward(
-        x: FlexTensor,
-        weight: FlexTensor,
-        output_grad: FlexTensor,
-        options: ConvOptions<2>,
-    ) -> FlexTensor {
-        let Some(g) = geometry(&x, &weight, &options) else {
-            return Self::conv2d_weight_backward(x, weight, output_grad, options);
-        };
-        let dw = conv::weight_grad(&g, &values(&x), &values(&output_grad));
-        let ws = weight.layout().shape();
-        tensor(dw, [ws[0], ws[1], ws[2], ws[3]])
-    }
-}
-
-/// The backward step of [`ConvKernels::fd_conv2d`] under autodiff.
-#[derive(Debug)]
-struct ConvBackward;
-
-impl<B: ConvKernels> Backward<B, 2> for ConvBackward {
-    type State = (NodeId, NodeId, ConvOptions<2>);
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 2>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_weight] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (x_state, weight_state, options) = ops.state;
-        let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(x_state);
-        let weight = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weight_state);
-        if let Some(node) = node_x {
-            let dx =
-                B::fd_conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
-            grads.register::<B>(node.id, dx);
-        }
-        if let Some(node) = node_weight {
-            let dw = B::fd_conv2d_weight_backward(x, weight, grad, options);
-            grads.register::<B>(node.id, dw);
-        }
-    }
-}
-
-impl<B: ConvKernels, C: CheckpointStrategy> ConvKernels for Autodiff<B, C> {
-    fn fd_conv2d(
+    /// Gradients of train-mode BatchNorm with respect to (input, gamma, beta), given the
+    /// statistics the forward pass returned and the output gradient.
+    fn fd_batch_norm_backward(
         x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Self> {
-        match ConvBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let weight_state = prep.checkpoint(&weight);
-                let y = B::fd_conv2d(x.into_primitive(), weight.into_primitive(), options.clone());
-                prep.finish((x_state, weight_state, options), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::fd_conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                options,
-            )),
-        }
-    }
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Gradient of BatchNorm without affine parameters with respect to its input, from its
+    /// output (the normalised input) and the batch variance.
+    fn fd_batch_norm_backward_from_output(
+        output: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }

@@ -1,0 +1,219 @@
+//! Train-mode BatchNorm over an NCHW float32 batch in two kernels, forward and backward, with
+//! the batch statistics accumulated in float64.
+//!
+//! As a composition of tensor operations the layer takes about twenty passes over the batch
+//! (staged sums, centring, scaling) and as many autodiff nodes, each keeping its input for the
+//! backward pass; here the forward reads the input three times and writes the output once,
+//! and the backward recomputes the statistics from the input instead of storing them. The
+//! float64 sums give the statistics the digits the alpha gradients need (the reason the
+//! composite version staged its float32 sums, see `nn::layers::batch_norm_train`).
+//!
+//! Every channel's sums run sequentially in a fixed order, so results do not depend on the
+//! thread count.
+
+use rayon::prelude::*;
+
+/// Batch layout: `batch` images of `channels` planes of `plane` values each.
+#[derive(Clone, Copy, Debug)]
+pub struct BnGeom {
+    pub batch: usize,
+    pub channels: usize,
+    pub plane: usize,
+}
+
+impl BnGeom {
+    fn count(&self) -> f64 {
+        (self.batch * self.plane) as f64
+    }
+
+    /// The values of channel `c`, image by image.
+    fn channel<'a>(&self, t: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> {
+        let (plane, stride) = (self.plane, self.channels * self.plane);
+        (0..self.batch).map(move |n| &t[n * stride + c * plane..n * stride + (c + 1) * plane])
+    }
+}
+
+/// Values per float32 accumulator before it is flushed into the float64 total.
+const RUN: usize = 64;
+
+/// Sum of `f(a[i], b[i])` over two equally long slices: eight float32 lanes (which vectorise)
+/// over runs of at most [`RUN`] values each, flushed into a float64 total after every run.
+#[inline]
+fn paired_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    let mut total = 0.0f64;
+    for (ba, bb) in a.chunks(8 * RUN).zip(b.chunks(8 * RUN)) {
+        let mut lanes = [0.0f32; 8];
+        let (ca, cb) = (ba.chunks_exact(8), bb.chunks_exact(8));
+        let tail: f32 = ca
+            .remainder()
+            .iter()
+            .zip(cb.remainder())
+            .map(|(&p, &q)| f(p, q))
+            .sum();
+        for (xa, xb) in ca.zip(cb) {
+            for i in 0..8 {
+                lanes[i] += f(xa[i], xb[i]);
+            }
+        }
+        total += lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64;
+    }
+    total
+}
+
+/// Sum over channel `c` of `f(a, b)` taken elementwise from two batches of the same layout.
+fn channel_sum(
+    g: &BnGeom,
+    a: &[f32],
+    b: &[f32],
+    c: usize,
+    f: impl Fn(f32, f32) -> f32 + Copy,
+) -> f64 {
+    g.channel(a, c)
+        .zip(g.channel(b, c))
+        .map(|(pa, pb)| paired_sum(pa, pb, f))
+        .sum()
+}
+
+/// Mean (rounded to float32, the value every later pass centres with) and biased variance of
+/// channel `c`, in two passes.
+fn stats(g: &BnGeom, x: &[f32], c: usize) -> (f32, f64) {
+    let mean = (channel_sum(g, x, x, c, |v, _| v) / g.count()) as f32;
+    let var = channel_sum(g, x, x, c, |v, _| (v - mean) * (v - mean)) / g.count();
+    (mean, var)
+}
+
+/// Applies `f(channel, in, out)` to every plane, in parallel over images.
+fn per_plane(g: &BnGeom, out: &mut [f32], f: impl Fn(usize, usize, &mut [f32]) + Sync) {
+    out.par_chunks_mut(g.channels * g.plane)
+        .enumerate()
+        .for_each(|(n, image)| {
+            for (c, plane) in image.chunks_mut(g.plane).enumerate() {
+                f(c, (n * g.channels + c) * g.plane, plane);
+            }
+        });
+}
+
+/// `(x - mean) / sqrt(var + eps) * gamma + beta` with the batch's own statistics; returns the
+/// output, the per-channel mean and the biased per-channel variance.
+pub fn forward(
+    g: &BnGeom,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f64,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let stats: Vec<(f32, f64)> = (0..g.channels)
+        .into_par_iter()
+        .map(|c| stats(g, x, c))
+        .collect();
+    // Centred first, then scaled: no cancellation when the mean is large against the spread.
+    let affine: Vec<(f32, f32, f32)> = stats
+        .iter()
+        .enumerate()
+        .map(|(c, &(mean, var))| {
+            let scale = gamma[c] as f64 / (var + eps).sqrt();
+            (mean, scale as f32, beta[c])
+        })
+        .collect();
+    let mut y = vec![0.0f32; x.len()];
+    per_plane(g, &mut y, |c, at, out| {
+        let (mean, scale, shift) = affine[c];
+        for (o, &v) in out.iter_mut().zip(&x[at..at + g.plane]) {
+            *o = (v - mean) * scale + shift;
+        }
+    });
+    let mean = stats.iter().map(|&(m, _)| m).collect();
+    let variance = stats.iter().map(|&(_, v)| v as f32).collect();
+    (y, mean, variance)
+}
+
+/// Gradients of the forward pass: (dx, dgamma, dbeta) from the output gradient `dy`. The
+/// statistics are recomputed from `x` in float64 rather than read back from the float32 ones
+/// the forward pass returned.
+pub fn backward(
+    g: &BnGeom,
+    x: &[f32],
+    gamma: &[f32],
+    dy: &[f32],
+    eps: f64,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    struct Channel {
+        mean: f32,
+        inv_std: f64,
+        sum_dy: f64,
+        sum_dy_xhat: f64,
+    }
+    let per_channel: Vec<Channel> = (0..g.channels)
+        .into_par_iter()
+        .map(|c| {
+            let (mean, var) = stats(g, x, c);
+            let inv_std = 1.0 / (var + eps).sqrt();
+            let sum_dy = channel_sum(g, dy, dy, c, |d, _| d);
+            let sum_dy_xc = channel_sum(g, x, dy, c, |v, d| d * (v - mean));
+            Channel {
+                mean,
+                inv_std,
+                sum_dy,
+                sum_dy_xhat: sum_dy_xc * inv_std,
+            }
+        })
+        .collect();
+    // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)),
+    // as dy * a + (x - mean) * b + k.
+    let m = g.count();
+    let coef: Vec<(f32, f32, f32, f32)> = per_channel
+        .iter()
+        .zip(gamma)
+        .map(|(ch, &gm)| {
+            let a = gm as f64 * ch.inv_std;
+            let b = -a * ch.inv_std * ch.sum_dy_xhat / m;
+            let k = -a * ch.sum_dy / m;
+            (ch.mean, a as f32, b as f32, k as f32)
+        })
+        .collect();
+    let mut dx = vec![0.0f32; x.len()];
+    per_plane(g, &mut dx, |c, at, out| {
+        let (mean, a, b, k) = coef[c];
+        let (xp, dp) = (&x[at..at + g.plane], &dy[at..at + g.plane]);
+        for ((o, &v), &d) in out.iter_mut().zip(xp).zip(dp) {
+            *o = d * a + (v - mean) * b + k;
+        }
+    });
+    let dgamma = per_channel.iter().map(|ch| ch.sum_dy_xhat as f32).collect();
+    let dbeta = per_channel.iter().map(|ch| ch.sum_dy as f32).collect();
+    (dx, dgamma, dbeta)
+}
+
+/// Input gradient of BatchNorm without affine parameters, from its output `y` (the normalised
+/// input) and the biased batch variance: `(dy - mean(dy) - y * mean(dy * y)) / sqrt(var + eps)`.
+pub fn backward_from_output(
+    g: &BnGeom,
+    y: &[f32],
+    variance: &[f32],
+    dy: &[f32],
+    eps: f64,
+) -> Vec<f32> {
+    let m = g.count();
+    let coef: Vec<(f32, f32, f32)> = (0..g.channels)
+        .into_par_iter()
+        .map(|c| {
+            let inv_std = 1.0 / (variance[c] as f64 + eps).sqrt();
+            let mean_dy = channel_sum(g, dy, dy, c, |d, _| d) / m;
+            let mean_dy_y = channel_sum(g, y, dy, c, |v, d| v * d) / m;
+            (
+                inv_std as f32,
+                (-inv_std * mean_dy_y) as f32,
+                (-inv_std * mean_dy) as f32,
+            )
+        })
+        .collect();
+    let mut dx = vec![0.0f32; y.len()];
+    per_plane(g, &mut dx, |c, at, out| {
+        let (a, b, k) = coef[c];
+        let (yp, dp) = (&y[at..at + g.plane], &dy[at..at + g.plane]);
+        for ((o, &v), &d) in out.iter_mut().zip(yp).zip(dp) {
+            *o = d * a + v * b + k;
+        }
+    });
+    dx
+}
