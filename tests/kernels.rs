@@ -217,3 +217,102 @@ fn results_do_not_depend_on_the_thread_count() {
     };
     assert_eq!(run(1), run(2));
 }
+
+/// Our BatchNorm (float32) against burn's train-mode BatchNorm run in float64 on the same
+/// values: output, statistics and the gradients of input, gamma and beta.
+fn check_batch_norm(shape: [usize; 4], affine: bool, offset: f32, seed: u64) {
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = random(shape, &mut rng, &device) + offset;
+    let c = shape[1];
+    let per_channel = |rng: &mut ChaCha8Rng, base: f32| {
+        let v: Vec<f32> = (0..c)
+            .map(|_| {
+                if affine {
+                    base + rng.random_range(-0.5..0.5)
+                } else {
+                    base
+                }
+            })
+            .collect();
+        Tensor::<1>::from_data(TensorData::new(v, [c]), &device)
+    };
+    let (gamma, beta) = (per_channel(&mut rng, 1.0), per_channel(&mut rng, 0.0));
+    let n = shape.iter().product::<usize>();
+    let r: Vec<f32> = (0..n)
+        .map(|i| ((i * 7919) % 17) as f32 / 17.0 - 0.45)
+        .collect();
+    let r = Tensor::<4>::from_data(TensorData::new(r, shape), &device);
+    let f64_of = |t: Tensor<4>| t.cast(burn::tensor::DType::F64);
+
+    let run = |ours: bool| {
+        let cast = |t: Tensor<4>| if ours { t } else { f64_of(t) };
+        let cast1 = |t: Tensor<1>| {
+            if ours {
+                t
+            } else {
+                t.cast(burn::tensor::DType::F64)
+            }
+        };
+        let x = cast(x.clone()).require_grad();
+        let (g, b) = (cast1(gamma.clone()), cast1(beta.clone()));
+        let (g, b) = if affine {
+            (g.require_grad(), b.require_grad())
+        } else {
+            (g, b)
+        };
+        let out = if ours {
+            kernels::batch_norm_train(&x, &g, &b, 1e-5, affine).expect("flex, float32")
+        } else {
+            burn::tensor::module::batch_norm_train(x.clone(), g.clone(), b.clone(), 1e-5)
+        };
+        let grads = (out.output.clone() * cast(r.clone())).sum().backward();
+        let to64 = |t: Tensor<4>| {
+            t.cast(burn::tensor::DType::F64)
+                .into_data()
+                .try_to_vec::<f64>()
+        };
+        let to64_1 = |t: Tensor<1>| {
+            t.cast(burn::tensor::DType::F64)
+                .into_data()
+                .try_to_vec::<f64>()
+        };
+        let mut parts = vec![
+            to64(out.output.inner()),
+            to64_1(out.mean.inner()),
+            to64_1(out.variance.inner()),
+            to64(Tensor::from_inner(x.grad(&grads).unwrap())),
+        ];
+        if affine {
+            parts.push(to64_1(Tensor::from_inner(g.grad(&grads).unwrap())));
+            parts.push(to64_1(Tensor::from_inner(b.grad(&grads).unwrap())));
+        }
+        parts
+    };
+    let (ours, reference) = (run(true), run(false));
+    let names = ["output", "mean", "variance", "dx", "dgamma", "dbeta"];
+    for ((a, b), name) in ours.iter().zip(&reference).zip(names) {
+        let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
+        let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-12);
+        let diff = a.iter().zip(b).fold(0f64, |m, (p, q)| m.max((p - q).abs())) / scale;
+        assert!(
+            diff < 1e-5,
+            "{name} of {shape:?} (affine {affine}, offset {offset}): {diff:e} of the max"
+        );
+    }
+}
+
+#[test]
+fn batch_norm_matches_burn_in_float64() {
+    for (i, affine) in [false, true].into_iter().enumerate() {
+        let seed = 20 + i as u64;
+        // The search spaces' batch-64 layers, a single image (SynFlow) and odd plane sizes
+        // (the vector lanes' remainders), with inputs far from zero mean.
+        check_batch_norm([64, 16, 32, 32], affine, 0.0, seed);
+        check_batch_norm([1, 16, 32, 32], affine, 3.0, seed);
+        check_batch_norm([3, 5, 7, 9], affine, -20.0, seed);
+        // (Not two values per channel: the output is then +-1 whatever the input, the input
+        // gradient is zero up to epsilon, and its relative error is only round-off.)
+        check_batch_norm([4, 3, 1, 1], affine, 0.5, seed);
+    }
+}
