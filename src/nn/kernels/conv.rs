@@ -191,6 +191,7 @@ fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
 #[derive(Clone, Copy)]
 struct Mat {
     ptr: *const f32,
+    len: usize,
     rs: isize,
     cs: isize,
 }
@@ -199,37 +200,43 @@ impl Mat {
     fn rows(s: &[f32], cols: usize) -> Self {
         Self {
             ptr: s.as_ptr(),
+            len: s.len(),
             rs: cols as isize,
             cs: 1,
         }
+    }
+
+    /// Whether a `rows x cols` matrix at these strides lies inside the slice.
+    fn holds(&self, rows: usize, cols: usize) -> bool {
+        rows == 0
+            || cols == 0
+            || (rows - 1) * (self.rs as usize) + (cols - 1) * (self.cs as usize) < self.len
     }
 
     /// The transpose of a row-major matrix with `cols` columns.
     fn transposed(s: &[f32], cols: usize) -> Self {
         Self {
             ptr: s.as_ptr(),
+            len: s.len(),
             rs: 1,
             cs: cols as isize,
         }
     }
 }
 
-/// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]`, `dst` row-major and dense; `accumulate` adds to
-/// what `dst` holds.
+/// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]` for `[m, n, k]`, `dst` row-major and dense;
+/// `accumulate` adds to what `dst` holds.
 fn matmul(
     dst: &mut [f32],
-    m: usize,
-    n: usize,
-    k: usize,
+    [m, n, k]: [usize; 3],
     lhs: Mat,
     rhs: Mat,
     accumulate: bool,
     par: Parallelism,
 ) {
-    assert!(dst.len() >= m * n);
-    // SAFETY: the views were built from slices holding at least m*k (lhs) and k*n (rhs)
-    // elements at the given strides (checked by the callers' slicing), and dst is asserted
-    // above; gemm reads and writes only inside those extents.
+    assert!(dst.len() >= m * n && lhs.holds(m, k) && rhs.holds(k, n));
+    // SAFETY: the assertion above puts every element gemm reads (lhs, rhs) or writes (dst)
+    // inside the slices the views were made from, which outlive the call.
     unsafe {
         gemm::gemm(
             m,
@@ -282,7 +289,7 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
             };
             let wg = &w[grp * cog * k..(grp + 1) * cog * k];
             let yg = &mut yi[grp * cog * p..(grp + 1) * cog * p];
-            matmul(yg, cog, p, k, Mat::rows(wg, k), rhs, false, par);
+            matmul(yg, [cog, p, k], Mat::rows(wg, k), rhs, false, par);
         }
     };
     let col_len = if g.is_pointwise() { 0 } else { k * p };
@@ -306,9 +313,7 @@ pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
             if g.is_pointwise() {
                 matmul(
                     dxg,
-                    k,
-                    p,
-                    cog,
+                    [k, p, cog],
                     Mat::transposed(wg, k),
                     Mat::rows(dyg, p),
                     false,
@@ -317,9 +322,7 @@ pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
             } else {
                 matmul(
                     col,
-                    k,
-                    p,
-                    cog,
+                    [k, p, cog],
                     Mat::transposed(wg, k),
                     Mat::rows(dyg, p),
                     false,
@@ -361,7 +364,7 @@ pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
                 };
                 let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
                 let dwg = &mut dw[grp * cog * k..(grp + 1) * cog * k];
-                matmul(dwg, cog, k, p, Mat::rows(dyg, p), rhs, n > 0, par);
+                matmul(dwg, [cog, k, p], Mat::rows(dyg, p), rhs, n > 0, par);
             }
         }
         dw

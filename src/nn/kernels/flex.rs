@@ -43,8 +43,8 @@ fn conv_geometry(
     };
     let depthwise = g.groups > 1 && ws[1] == 1;
     let consistent = g.groups > 0
-        && g.c_in % g.groups == 0
-        && g.c_out % g.groups == 0
+        && g.c_in.is_multiple_of(g.groups)
+        && g.c_out.is_multiple_of(g.groups)
         && ws[1] * g.groups == g.c_in
         && g.stride.iter().all(|&s| s > 0)
         && g.dilation.iter().all(|&d| d > 0)
