@@ -129,6 +129,8 @@ fn random_geometries_match_burn() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for i in 0..60 {
         let groups = [1, 1, 2, 3, 4][rng.random_range(0..5)];
+        // Every third case depthwise: one input channel per group.
+        let depthwise = i % 3 == 0;
         let kernel = [rng.random_range(1..=5), rng.random_range(1..=4)];
         let dilation = [rng.random_range(1..=3), rng.random_range(1..=2)];
         let padding = [rng.random_range(0..=3), rng.random_range(0..=2)];
@@ -141,7 +143,11 @@ fn random_geometries_match_burn() {
         ];
         let c = Case {
             batch: [1, 2, 5, 64][rng.random_range(0..4)],
-            c_in: groups * rng.random_range(1..=5),
+            c_in: if depthwise {
+                groups
+            } else {
+                groups * rng.random_range(1..=5)
+            },
             c_out: groups * rng.random_range(1..=5),
             hw,
             kernel,
@@ -170,14 +176,33 @@ fn padding_larger_than_the_kernel_and_one_pixel_outputs_match_burn() {
 }
 
 #[test]
-fn depthwise_and_float64_fall_through_to_burn() {
-    // Depthwise convolutions keep burn's direct kernel: identical results, to the bit.
-    let dw = Case {
-        groups: 8,
-        ..case(2, 8, 8, 9, 3, 1, 1)
-    };
-    assert_eq!(compare(dw, 12), [0.0, 0.0, 0.0]);
-    // float64 tensors are not ours either.
+fn depthwise_convolutions_match_burn() {
+    // The DARTS separable and dilated convolutions (stride 1 and 2, dilation 2), a channel
+    // multiplier of 2, and batch 64.
+    for (i, (k, s, p, d, mult, batch)) in [
+        (3, 1, 1, 1, 1, 1),
+        (5, 2, 2, 1, 1, 1),
+        (3, 1, 2, 2, 1, 2),
+        (5, 2, 4, 2, 1, 2),
+        (3, 2, 1, 1, 2, 3),
+        (3, 1, 1, 1, 1, 64),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = Case {
+            groups: 8,
+            c_out: 8 * mult,
+            dilation: [d, d],
+            ..case(batch, 8, 8, 9, k, s, p)
+        };
+        check(c, 30 + i as u64);
+    }
+}
+
+#[test]
+fn float64_falls_through_to_burn() {
+    // float64 tensors are not ours.
     let device = Device::flex();
     let x = Tensor::<4>::random([1, 2, 5, 5], Distribution::Default, &device)
         .cast(burn::tensor::DType::F64);

@@ -41,16 +41,16 @@ impl ConvGeom {
         Some([size(0, self.in_h)?, size(1, self.in_w)?])
     }
 
-    fn out_plane(&self) -> usize {
+    pub(super) fn out_plane(&self) -> usize {
         let [oh, ow] = self.out_hw().expect("geometry checked by the caller");
         oh * ow
     }
 
-    fn c_in_group(&self) -> usize {
+    pub(super) fn c_in_group(&self) -> usize {
         self.c_in / self.groups
     }
 
-    fn c_out_group(&self) -> usize {
+    pub(super) fn c_out_group(&self) -> usize {
         self.c_out / self.groups
     }
 
@@ -70,6 +70,11 @@ impl ConvGeom {
 
     pub fn weight_len(&self) -> usize {
         self.c_out * self.col_rows()
+    }
+
+    /// One input channel per group: the depthwise convolutions of the DARTS operations.
+    pub fn is_depthwise(&self) -> bool {
+        self.groups > 1 && self.c_in_group() == 1
     }
 
     pub fn output_len(&self) -> usize {
@@ -103,7 +108,7 @@ fn valid_range(
 /// Visits every (col row, output row) pair of one image and group: `f(row, oy, iy, x_lo, x_hi,
 /// ix0)` where `iy` is the input row (None in the padding), output columns x_lo..x_hi read
 /// input columns ix0 + (ox - x_lo) * stride.
-fn for_each_patch_row(
+pub(super) fn for_each_patch_row(
     g: &ConvGeom,
     mut f: impl FnMut(usize, usize, Option<usize>, usize, usize, usize),
 ) {
@@ -262,9 +267,13 @@ fn matmul(
     }
 }
 
-/// Inside a per-image parallel loop gemm runs on one thread; a single image lets gemm use all.
-fn inner_parallelism(batch: usize) -> Parallelism {
-    if batch == 1 && rayon::current_num_threads() > 1 {
+/// Multiply-adds below which one product is not worth handing to other threads.
+const PARALLEL_MIN_MACS: usize = 1 << 20;
+
+/// Inside a per-image parallel loop gemm runs on one thread; a single image lets gemm use all
+/// of them for products of at least [`PARALLEL_MIN_MACS`].
+fn inner_parallelism(batch: usize, macs: usize) -> Parallelism {
+    if batch == 1 && macs >= PARALLEL_MIN_MACS && rayon::current_num_threads() > 1 {
         Parallelism::Rayon(0)
     } else {
         Parallelism::None
@@ -277,7 +286,7 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
     let mut y = vec![0.0f32; g.output_len()];
-    let par = inner_parallelism(g.batch);
+    let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
     let image = |(xi, yi): (&[f32], &mut [f32]), col: &mut Vec<f32>| {
         for grp in 0..g.groups {
             let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
@@ -304,7 +313,7 @@ pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
     let mut dx = vec![0.0f32; g.input_len()];
-    let par = inner_parallelism(g.batch);
+    let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
     let image = |(dyi, dxi): (&[f32], &mut [f32]), col: &mut Vec<f32>| {
         for grp in 0..g.groups {
             let wg = &w[grp * cog * k..(grp + 1) * cog * k];
@@ -347,7 +356,7 @@ const WEIGHT_GRAD_CHUNK: usize = 8;
 pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
-    let par = inner_parallelism(g.batch);
+    let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
     let chunk = |images: std::ops::Range<usize>| {
         let mut dw = vec![0.0f32; g.weight_len()];
         let mut col = vec![0.0f32; if g.is_pointwise() { 0 } else { k * p }];

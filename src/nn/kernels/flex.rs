@@ -1,5 +1,6 @@
-//! The [`Kernels`] of the flex backend: float32 convolutions that are not depthwise, and
-//! train-mode BatchNorm on 4-D float32 batches; anything else goes to burn's operation.
+//! The [`Kernels`] of the flex backend: float32 convolutions (depthwise ones by direct
+//! accumulation, the others through GEMM) and train-mode BatchNorm on 4-D float32 batches;
+//! anything else goes to burn's operation.
 
 use std::borrow::Cow;
 
@@ -11,11 +12,11 @@ use burn::tensor::{DType, TensorData};
 
 use super::batch_norm::{self, BnGeom};
 use super::conv::{self, ConvGeom};
+use super::depthwise;
 use super::{KernelGrads, Kernels};
 
-/// The geometry of a convolution our kernels take: float32 and not depthwise (flex's direct
-/// depthwise kernel is already fast, and a GEMM per channel is not). `None` sends the call to
-/// burn's operation.
+/// The geometry of a convolution our kernels take: float32 with symmetric padding. `None`
+/// sends the call to burn's operation.
 fn conv_geometry(
     x: &FlexTensor,
     weight: &FlexTensor,
@@ -41,7 +42,6 @@ fn conv_geometry(
         dilation: options.dilation,
         groups: options.groups,
     };
-    let depthwise = g.groups > 1 && ws[1] == 1;
     let consistent = g.groups > 0
         && g.c_in.is_multiple_of(g.groups)
         && g.c_out.is_multiple_of(g.groups)
@@ -50,7 +50,7 @@ fn conv_geometry(
         && g.dilation.iter().all(|&d| d > 0)
         && g.kernel.iter().all(|&k| k > 0)
         && g.out_hw().is_some_and(|[h, w]| h > 0 && w > 0);
-    (consistent && !depthwise && !options.is_asymmetric()).then_some(g)
+    (consistent && !options.is_asymmetric()).then_some(g)
 }
 
 /// The layout of a 4-D float32 batch whose per-channel tensors are float32 with one value per
@@ -91,7 +91,12 @@ impl Kernels for Flex {
             return Self::conv2d(x, weight, None, options);
         };
         let [oh, ow] = g.out_hw().expect("checked in conv_geometry");
-        let y = conv::forward(&g, &values(&x), &values(&weight));
+        let forward = if g.is_depthwise() {
+            depthwise::forward
+        } else {
+            conv::forward
+        };
+        let y = forward(&g, &values(&x), &values(&weight));
         tensor(y, [g.batch, g.c_out, oh, ow])
     }
 
@@ -128,7 +133,12 @@ impl KernelGrads for Flex {
         let Some(g) = conv_geometry(&x, &weight, &options) else {
             return Self::conv2d_x_backward(x, weight, output_grad, options);
         };
-        let dx = conv::input_grad(&g, &values(&weight), &values(&output_grad));
+        let input_grad = if g.is_depthwise() {
+            depthwise::input_grad
+        } else {
+            conv::input_grad
+        };
+        let dx = input_grad(&g, &values(&weight), &values(&output_grad));
         tensor(dx, [g.batch, g.c_in, g.in_h, g.in_w])
     }
 
@@ -141,7 +151,12 @@ impl KernelGrads for Flex {
         let Some(g) = conv_geometry(&x, &weight, &options) else {
             return Self::conv2d_weight_backward(x, weight, output_grad, options);
         };
-        let dw = conv::weight_grad(&g, &values(&x), &values(&output_grad));
+        let weight_grad = if g.is_depthwise() {
+            depthwise::weight_grad
+        } else {
+            conv::weight_grad
+        };
+        let dw = weight_grad(&g, &values(&x), &values(&output_grad));
         tensor(dw, shape4(&weight))
     }
 

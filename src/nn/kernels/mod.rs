@@ -10,6 +10,7 @@
 mod autodiff;
 pub mod batch_norm;
 pub mod conv;
+pub mod depthwise;
 mod flex;
 
 use std::sync::atomic::{AtomicBool, Ordering};
