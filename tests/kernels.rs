@@ -3,7 +3,7 @@
 //! dilation, groups, batch 1 and 64), plus the paths that must fall through to burn.
 
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use freedarts::nn::kernels;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -201,17 +201,52 @@ fn depthwise_convolutions_match_burn() {
 }
 
 #[test]
-fn float64_falls_through_to_burn() {
-    // float64 tensors are not ours.
-    let device = Device::flex();
-    let x = Tensor::<4>::random([1, 2, 5, 5], Distribution::Default, &device)
-        .cast(burn::tensor::DType::F64);
-    let w = Tensor::<4>::random([3, 2, 3, 3], Distribution::Default, &device)
-        .cast(burn::tensor::DType::F64);
-    let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
-    let ours = kernels::conv2d(x.clone(), w.clone(), options.clone());
-    let burns = burn::tensor::module::conv2d(x, w, None, options);
-    assert_eq!(ours.into_data(), burns.into_data());
+fn float64_matches_burn() {
+    // The float64 passes (GraSP's Hessian product, the float64 precision mode) run the same
+    // kernels in float64: convolution and BatchNorm with their gradients agree with burn's
+    // float64 operations to round-off.
+    let device = Device::flex().autodiff();
+    let mut rng = ChaCha8Rng::seed_from_u64(40);
+    let f64_of = |t: Tensor<4>| t.cast(burn::tensor::DType::F64);
+    for (groups, c_in) in [(1, 6), (6, 6)] {
+        let x = f64_of(random([3, c_in, 7, 7], &mut rng, &device));
+        let w = f64_of(random([6, c_in / groups, 3, 3], &mut rng, &device));
+        let options = ConvOptions::new([2, 2], [1, 1], [1, 1], groups);
+        let run = |own: bool| {
+            let (x, w) = (x.clone().require_grad(), w.clone().require_grad());
+            let y = if own {
+                kernels::conv2d(x.clone(), w.clone(), options.clone())
+            } else {
+                burn::tensor::module::conv2d(x.clone(), w.clone(), None, options.clone())
+            };
+            let bn = |y: Tensor<4>| {
+                let c = y.dims()[1];
+                let ones = Tensor::<1>::ones([c], &device).cast(burn::tensor::DType::F64);
+                let zeros = Tensor::<1>::zeros([c], &device).cast(burn::tensor::DType::F64);
+                if own {
+                    kernels::batch_norm_train(&y, &ones, &zeros, 1e-5, false)
+                        .unwrap()
+                        .output
+                } else {
+                    burn::tensor::module::batch_norm_train(y, ones, zeros, 1e-5).output
+                }
+            };
+            let z = bn(y);
+            let grads = (z.clone() * z.clone().sin()).sum().backward();
+            let dx = Tensor::<4>::from_inner(x.grad(&grads).unwrap());
+            let dw = Tensor::<4>::from_inner(w.grad(&grads).unwrap());
+            [z.inner(), dx, dw].map(|t| t.into_data().try_to_vec::<f64>().unwrap())
+        };
+        let (ours, burns) = (run(true), run(false));
+        for (a, b) in ours.iter().zip(&burns) {
+            let scale = b.iter().fold(0f64, |m, v| m.max(v.abs()));
+            let diff = a.iter().zip(b).fold(0f64, |m, (p, q)| m.max((p - q).abs()));
+            assert!(
+                diff <= 1e-12 * scale,
+                "groups {groups}: {diff:e} of {scale:e}"
+            );
+        }
+    }
 }
 
 #[test]

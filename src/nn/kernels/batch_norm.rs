@@ -13,6 +13,8 @@
 
 use rayon::prelude::*;
 
+use super::elem::Elem;
+
 /// Batch layout: `batch` images of `channels` planes of `plane` values each.
 #[derive(Clone, Copy, Debug)]
 pub struct BnGeom {
@@ -27,7 +29,7 @@ impl BnGeom {
     }
 
     /// The values of channel `c`, image by image.
-    fn channel<'a>(&self, t: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> {
+    fn channel<'a, T>(&self, t: &'a [T], c: usize) -> impl Iterator<Item = &'a [T]> {
         let (plane, stride) = (self.plane, self.channels * self.plane);
         (0..self.batch).map(move |n| &t[n * stride + c * plane..n * stride + (c + 1) * plane])
     }
@@ -39,12 +41,12 @@ const RUN: usize = 64;
 /// Sum of `f(a[i], b[i])` over two equally long slices: eight float32 lanes (which vectorise)
 /// over runs of at most [`RUN`] values each, flushed into a float64 total after every run.
 #[inline]
-fn paired_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+fn paired_sum<T: Elem>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> f64 {
     let mut total = 0.0f64;
     for (ba, bb) in a.chunks(8 * RUN).zip(b.chunks(8 * RUN)) {
-        let mut lanes = [0.0f32; 8];
+        let mut lanes = [T::ZERO; 8];
         let (ca, cb) = (ba.chunks_exact(8), bb.chunks_exact(8));
-        let tail: f32 = ca
+        let tail: T = ca
             .remainder()
             .iter()
             .zip(cb.remainder())
@@ -55,18 +57,18 @@ fn paired_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
                 lanes[i] += f(xa[i], xb[i]);
             }
         }
-        total += lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64;
+        total += lanes.iter().map(|&v| v.to_f64()).sum::<f64>() + tail.to_f64();
     }
     total
 }
 
 /// Sum over channel `c` of `f(a, b)` taken elementwise from two batches of the same layout.
-fn channel_sum(
+fn channel_sum<T: Elem>(
     g: &BnGeom,
-    a: &[f32],
-    b: &[f32],
+    a: &[T],
+    b: &[T],
     c: usize,
-    f: impl Fn(f32, f32) -> f32 + Copy,
+    f: impl Fn(T, T) -> T + Copy,
 ) -> f64 {
     g.channel(a, c)
         .zip(g.channel(b, c))
@@ -76,14 +78,14 @@ fn channel_sum(
 
 /// Mean (rounded to float32, the value every later pass centres with) and biased variance of
 /// channel `c`, in two passes.
-fn stats(g: &BnGeom, x: &[f32], c: usize) -> (f32, f64) {
-    let mean = (channel_sum(g, x, x, c, |v, _| v) / g.count()) as f32;
+fn stats<T: Elem>(g: &BnGeom, x: &[T], c: usize) -> (T, f64) {
+    let mean = T::from_f64(channel_sum(g, x, x, c, |v, _| v) / g.count());
     let var = channel_sum(g, x, x, c, |v, _| (v - mean) * (v - mean)) / g.count();
     (mean, var)
 }
 
 /// Applies `f(channel, in, out)` to every plane, in parallel over images.
-fn per_plane(g: &BnGeom, out: &mut [f32], f: impl Fn(usize, usize, &mut [f32]) + Sync) {
+fn per_plane<T: Elem>(g: &BnGeom, out: &mut [T], f: impl Fn(usize, usize, &mut [T]) + Sync) {
     out.par_chunks_mut(g.channels * g.plane)
         .enumerate()
         .for_each(|(n, image)| {
@@ -95,27 +97,27 @@ fn per_plane(g: &BnGeom, out: &mut [f32], f: impl Fn(usize, usize, &mut [f32]) +
 
 /// `(x - mean) / sqrt(var + eps) * gamma + beta` with the batch's own statistics; returns the
 /// output, the per-channel mean and the biased per-channel variance.
-pub fn forward(
+pub fn forward<T: Elem>(
     g: &BnGeom,
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
+    x: &[T],
+    gamma: &[T],
+    beta: &[T],
     eps: f64,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let stats: Vec<(f32, f64)> = (0..g.channels)
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let stats: Vec<(T, f64)> = (0..g.channels)
         .into_par_iter()
         .map(|c| stats(g, x, c))
         .collect();
     // Centred first, then scaled: no cancellation when the mean is large against the spread.
-    let affine: Vec<(f32, f32, f32)> = stats
+    let affine: Vec<(T, T, T)> = stats
         .iter()
         .enumerate()
         .map(|(c, &(mean, var))| {
-            let scale = gamma[c] as f64 / (var + eps).sqrt();
-            (mean, scale as f32, beta[c])
+            let scale = gamma[c].to_f64() / (var + eps).sqrt();
+            (mean, T::from_f64(scale), beta[c])
         })
         .collect();
-    let mut y = vec![0.0f32; x.len()];
+    let mut y = vec![T::ZERO; x.len()];
     per_plane(g, &mut y, |c, at, out| {
         let (mean, scale, shift) = affine[c];
         for (o, &v) in out.iter_mut().zip(&x[at..at + g.plane]) {
@@ -123,27 +125,27 @@ pub fn forward(
         }
     });
     let mean = stats.iter().map(|&(m, _)| m).collect();
-    let variance = stats.iter().map(|&(_, v)| v as f32).collect();
+    let variance = stats.iter().map(|&(_, v)| T::from_f64(v)).collect();
     (y, mean, variance)
 }
 
 /// Gradients of the forward pass: (dx, dgamma, dbeta) from the output gradient `dy`. The
 /// statistics are recomputed from `x` in float64 rather than read back from the float32 ones
 /// the forward pass returned.
-pub fn backward(
+pub fn backward<T: Elem>(
     g: &BnGeom,
-    x: &[f32],
-    gamma: &[f32],
-    dy: &[f32],
+    x: &[T],
+    gamma: &[T],
+    dy: &[T],
     eps: f64,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    struct Channel {
-        mean: f32,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    struct Channel<T> {
+        mean: T,
         inv_std: f64,
         sum_dy: f64,
         sum_dy_xhat: f64,
     }
-    let per_channel: Vec<Channel> = (0..g.channels)
+    let per_channel: Vec<Channel<T>> = (0..g.channels)
         .into_par_iter()
         .map(|c| {
             let (mean, var) = stats(g, x, c);
@@ -161,17 +163,17 @@ pub fn backward(
     // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)),
     // as dy * a + (x - mean) * b + k.
     let m = g.count();
-    let coef: Vec<(f32, f32, f32, f32)> = per_channel
+    let coef: Vec<(T, T, T, T)> = per_channel
         .iter()
         .zip(gamma)
         .map(|(ch, &gm)| {
-            let a = gm as f64 * ch.inv_std;
+            let a = gm.to_f64() * ch.inv_std;
             let b = -a * ch.inv_std * ch.sum_dy_xhat / m;
             let k = -a * ch.sum_dy / m;
-            (ch.mean, a as f32, b as f32, k as f32)
+            (ch.mean, T::from_f64(a), T::from_f64(b), T::from_f64(k))
         })
         .collect();
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = vec![T::ZERO; x.len()];
     per_plane(g, &mut dx, |c, at, out| {
         let (mean, a, b, k) = coef[c];
         let (xp, dp) = (&x[at..at + g.plane], &dy[at..at + g.plane]);
@@ -179,35 +181,41 @@ pub fn backward(
             *o = d * a + (v - mean) * b + k;
         }
     });
-    let dgamma = per_channel.iter().map(|ch| ch.sum_dy_xhat as f32).collect();
-    let dbeta = per_channel.iter().map(|ch| ch.sum_dy as f32).collect();
+    let dgamma = per_channel
+        .iter()
+        .map(|ch| T::from_f64(ch.sum_dy_xhat))
+        .collect();
+    let dbeta = per_channel
+        .iter()
+        .map(|ch| T::from_f64(ch.sum_dy))
+        .collect();
     (dx, dgamma, dbeta)
 }
 
 /// Input gradient of BatchNorm without affine parameters, from its output `y` (the normalised
 /// input) and the biased batch variance: `(dy - mean(dy) - y * mean(dy * y)) / sqrt(var + eps)`.
-pub fn backward_from_output(
+pub fn backward_from_output<T: Elem>(
     g: &BnGeom,
-    y: &[f32],
-    variance: &[f32],
-    dy: &[f32],
+    y: &[T],
+    variance: &[T],
+    dy: &[T],
     eps: f64,
-) -> Vec<f32> {
+) -> Vec<T> {
     let m = g.count();
-    let coef: Vec<(f32, f32, f32)> = (0..g.channels)
+    let coef: Vec<(T, T, T)> = (0..g.channels)
         .into_par_iter()
         .map(|c| {
-            let inv_std = 1.0 / (variance[c] as f64 + eps).sqrt();
+            let inv_std = 1.0 / (variance[c].to_f64() + eps).sqrt();
             let mean_dy = channel_sum(g, dy, dy, c, |d, _| d) / m;
             let mean_dy_y = channel_sum(g, y, dy, c, |v, d| v * d) / m;
             (
-                inv_std as f32,
-                (-inv_std * mean_dy_y) as f32,
-                (-inv_std * mean_dy) as f32,
+                T::from_f64(inv_std),
+                T::from_f64(-inv_std * mean_dy_y),
+                T::from_f64(-inv_std * mean_dy),
             )
         })
         .collect();
-    let mut dx = vec![0.0f32; y.len()];
+    let mut dx = vec![T::ZERO; y.len()];
     per_plane(g, &mut dx, |c, at, out| {
         let (a, b, k) = coef[c];
         let (yp, dp) = (&y[at..at + g.plane], &dy[at..at + g.plane]);

@@ -12,6 +12,8 @@
 //! order over fixed chunks, so results do not depend on the thread count or on scheduling.
 
 use gemm::Parallelism;
+
+use super::elem::Elem;
 use rayon::prelude::*;
 
 /// Geometry of one 2-D convolution over an NCHW batch.
@@ -142,18 +144,18 @@ pub(super) fn for_each_patch_row(
 }
 
 /// Unfolds the input planes of one image and group (`x`: [c_in/groups, h, w]) into `col`.
-fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
+fn im2col<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T]) {
     let ow = g.out_hw().expect("geometry checked by the caller")[1];
     let p = g.out_plane();
     let sx = g.stride[1];
     for_each_patch_row(g, |row, oy, base, x_lo, x_hi, ix0| {
         let dst = &mut col[row * p + oy * ow..row * p + (oy + 1) * ow];
         let Some(base) = base else {
-            dst.fill(0.0);
+            dst.fill(T::ZERO);
             return;
         };
-        dst[..x_lo].fill(0.0);
-        dst[x_hi..].fill(0.0);
+        dst[..x_lo].fill(T::ZERO);
+        dst[x_hi..].fill(T::ZERO);
         if x_lo == x_hi {
             return;
         }
@@ -170,7 +172,7 @@ fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32]) {
 
 /// Folds `col` back onto the input planes of one image and group, adding overlapping patches
 /// (the adjoint of [`im2col`]); `dx` must start at zero.
-fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
+fn col2im<T: Elem>(g: &ConvGeom, col: &[T], dx: &mut [T]) {
     let ow = g.out_hw().expect("geometry checked by the caller")[1];
     let p = g.out_plane();
     let sx = g.stride[1];
@@ -182,11 +184,11 @@ fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
         let dst = &mut dx[base + ix0..];
         if sx == 1 {
             for (d, s) in dst.iter_mut().zip(src) {
-                *d += s;
+                *d += *s;
             }
         } else {
             for (i, s) in src.iter().enumerate() {
-                dst[i * sx] += s;
+                dst[i * sx] += *s;
             }
         }
     });
@@ -194,15 +196,15 @@ fn col2im(g: &ConvGeom, col: &[f32], dx: &mut [f32]) {
 
 /// A row-major matrix view for [`matmul`]: element (r, c) at `ptr[r * rs + c * cs]`.
 #[derive(Clone, Copy)]
-struct Mat {
-    ptr: *const f32,
+struct Mat<T> {
+    ptr: *const T,
     len: usize,
     rs: isize,
     cs: isize,
 }
 
-impl Mat {
-    fn rows(s: &[f32], cols: usize) -> Self {
+impl<T: Elem> Mat<T> {
+    fn rows(s: &[T], cols: usize) -> Self {
         Self {
             ptr: s.as_ptr(),
             len: s.len(),
@@ -219,7 +221,7 @@ impl Mat {
     }
 
     /// The transpose of a row-major matrix with `cols` columns.
-    fn transposed(s: &[f32], cols: usize) -> Self {
+    fn transposed(s: &[T], cols: usize) -> Self {
         Self {
             ptr: s.as_ptr(),
             len: s.len(),
@@ -231,11 +233,11 @@ impl Mat {
 
 /// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]` for `[m, n, k]`, `dst` row-major and dense;
 /// `accumulate` adds to what `dst` holds.
-fn matmul(
-    dst: &mut [f32],
+fn matmul<T: Elem>(
+    dst: &mut [T],
     [m, n, k]: [usize; 3],
-    lhs: Mat,
-    rhs: Mat,
+    lhs: Mat<T>,
+    rhs: Mat<T>,
     accumulate: bool,
     par: Parallelism,
 ) {
@@ -257,8 +259,8 @@ fn matmul(
             rhs.ptr,
             rhs.cs,
             rhs.rs,
-            1.0,
-            1.0,
+            T::ONE,
+            T::ONE,
             false,
             false,
             false,
@@ -282,12 +284,12 @@ fn inner_parallelism(batch: usize, macs: usize) -> Parallelism {
 
 /// Forward convolution: `x` [batch, c_in, h, w], `w` [c_out, c_in/groups, kh, kw] →
 /// [batch, c_out, out_h, out_w].
-pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
-    let mut y = vec![0.0f32; g.output_len()];
+    let mut y = vec![T::ZERO; g.output_len()];
     let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
-    let image = |(xi, yi): (&[f32], &mut [f32]), col: &mut Vec<f32>| {
+    let image = |(xi, yi): (&[T], &mut [T]), col: &mut Vec<T>| {
         for grp in 0..g.groups {
             let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
             let rhs = if g.is_pointwise() {
@@ -304,17 +306,17 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
     let col_len = if g.is_pointwise() { 0 } else { k * p };
     x.par_chunks(g.c_in * plane_in)
         .zip(y.par_chunks_mut(g.c_out * p))
-        .for_each_init(|| vec![0.0f32; col_len], |col, pair| image(pair, col));
+        .for_each_init(|| vec![T::ZERO; col_len], |col, pair| image(pair, col));
     y
 }
 
 /// Gradient of the loss with respect to the input, from the output gradient `dy`.
-pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
+pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T]) -> Vec<T> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
-    let mut dx = vec![0.0f32; g.input_len()];
+    let mut dx = vec![T::ZERO; g.input_len()];
     let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
-    let image = |(dyi, dxi): (&[f32], &mut [f32]), col: &mut Vec<f32>| {
+    let image = |(dyi, dxi): (&[T], &mut [T]), col: &mut Vec<T>| {
         for grp in 0..g.groups {
             let wg = &w[grp * cog * k..(grp + 1) * cog * k];
             let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
@@ -344,7 +346,7 @@ pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
     let col_len = if g.is_pointwise() { 0 } else { k * p };
     dy.par_chunks(g.c_out * p)
         .zip(dx.par_chunks_mut(g.c_in * plane_in))
-        .for_each_init(|| vec![0.0f32; col_len], |col, pair| image(pair, col));
+        .for_each_init(|| vec![T::ZERO; col_len], |col, pair| image(pair, col));
     dx
 }
 
@@ -353,13 +355,13 @@ pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
 const WEIGHT_GRAD_CHUNK: usize = 8;
 
 /// Gradient of the loss with respect to the weight: the sum over images of dy · colᵀ.
-pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
+pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
     let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
     let chunk = |images: std::ops::Range<usize>| {
-        let mut dw = vec![0.0f32; g.weight_len()];
-        let mut col = vec![0.0f32; if g.is_pointwise() { 0 } else { k * p }];
+        let mut dw = vec![T::ZERO; g.weight_len()];
+        let mut col = vec![T::ZERO; if g.is_pointwise() { 0 } else { k * p }];
         for (n, i) in images.enumerate() {
             let xi = &x[i * g.c_in * plane_in..(i + 1) * g.c_in * plane_in];
             let dyi = &dy[i * g.c_out * p..(i + 1) * g.c_out * p];
@@ -381,12 +383,14 @@ pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let chunks: Vec<_> = (0..g.batch.div_ceil(WEIGHT_GRAD_CHUNK))
         .map(|c| c * WEIGHT_GRAD_CHUNK..((c + 1) * WEIGHT_GRAD_CHUNK).min(g.batch))
         .collect();
-    let partial: Vec<Vec<f32>> = chunks.into_par_iter().map(chunk).collect();
+    let partial: Vec<Vec<T>> = chunks.into_par_iter().map(chunk).collect();
     let mut partial = partial.into_iter();
-    let mut dw = partial.next().unwrap_or_else(|| vec![0.0; g.weight_len()]);
+    let mut dw = partial
+        .next()
+        .unwrap_or_else(|| vec![T::ZERO; g.weight_len()]);
     for part in partial {
         for (a, b) in dw.iter_mut().zip(&part) {
-            *a += b;
+            *a += *b;
         }
     }
     dw

@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::conv::{ConvGeom, for_each_patch_row};
+use super::elem::Elem;
 
 /// Planes per parallel task: a plane of a small feature map is too little work on its own.
 const PLANES_PER_TASK: usize = 4;
@@ -27,11 +28,11 @@ fn plane_geom(g: &ConvGeom) -> ConvGeom {
 }
 
 /// Forward pass: output channel `o` of image `n` reads input channel `o / multiplier`.
-pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     let (plane_in, p, taps) = (g.in_h * g.in_w, g.out_plane(), g.kernel[0] * g.kernel[1]);
     let (pg, mult) = (plane_geom(g), g.c_out_group());
     let ow = g.out_hw().expect("geometry checked by the caller")[1];
-    let mut y = vec![0.0f32; g.output_len()];
+    let mut y = vec![T::ZERO; g.output_len()];
     y.par_chunks_mut(p)
         .with_min_len(PLANES_PER_TASK)
         .enumerate()
@@ -49,7 +50,7 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
                 let src = &xp[base + ix0..];
                 if g.stride[1] == 1 {
                     for (d, s) in dst.iter_mut().zip(src) {
-                        *d += wv * s;
+                        *d += wv * *s;
                     }
                 } else {
                     for (i, d) in dst.iter_mut().enumerate() {
@@ -62,11 +63,11 @@ pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
 }
 
 /// Gradient with respect to the input: every output channel of a group adds its taps back.
-pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
+pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T]) -> Vec<T> {
     let (plane_in, p, taps) = (g.in_h * g.in_w, g.out_plane(), g.kernel[0] * g.kernel[1]);
     let (pg, mult) = (plane_geom(g), g.c_out_group());
     let ow = g.out_hw().expect("geometry checked by the caller")[1];
-    let mut dx = vec![0.0f32; g.input_len()];
+    let mut dx = vec![T::ZERO; g.input_len()];
     dx.par_chunks_mut(plane_in)
         .with_min_len(PLANES_PER_TASK)
         .enumerate()
@@ -84,11 +85,11 @@ pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
                     let dst = &mut out[base + ix0..];
                     if g.stride[1] == 1 {
                         for (d, s) in dst.iter_mut().zip(src) {
-                            *d += wv * s;
+                            *d += wv * *s;
                         }
                     } else {
                         for (i, s) in src.iter().enumerate() {
-                            dst[i * g.stride[1]] += wv * s;
+                            dst[i * g.stride[1]] += wv * *s;
                         }
                     }
                 });
@@ -99,11 +100,11 @@ pub fn input_grad(g: &ConvGeom, w: &[f32], dy: &[f32]) -> Vec<f32> {
 
 /// Gradient with respect to the weight: per output channel, each tap's dot product of the
 /// output gradient with the shifted input, summed over the images in order.
-pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
+pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
     let (plane_in, p, taps) = (g.in_h * g.in_w, g.out_plane(), g.kernel[0] * g.kernel[1]);
     let (pg, mult) = (plane_geom(g), g.c_out_group());
     let ow = g.out_hw().expect("geometry checked by the caller")[1];
-    let mut dw = vec![0.0f32; g.weight_len()];
+    let mut dw = vec![T::ZERO; g.weight_len()];
     dw.par_chunks_mut(taps).enumerate().for_each(|(o, dwo)| {
         let ci = o / mult;
         for n in 0..g.batch {
@@ -115,12 +116,12 @@ pub fn weight_grad(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
                 };
                 let d = &dyp[oy * ow + x_lo..oy * ow + x_hi];
                 let src = &xp[base + ix0..];
-                let dot: f32 = if g.stride[1] == 1 {
-                    d.iter().zip(src).map(|(a, b)| a * b).sum()
+                let dot: T = if g.stride[1] == 1 {
+                    d.iter().zip(src).map(|(&a, &b)| a * b).sum()
                 } else {
                     d.iter()
                         .enumerate()
-                        .map(|(i, a)| a * src[i * g.stride[1]])
+                        .map(|(i, &a)| a * src[i * g.stride[1]])
                         .sum()
                 };
                 dwo[tap] += dot;

@@ -1,5 +1,5 @@
-//! The [`Kernels`] of the flex backend: float32 convolutions (depthwise ones by direct
-//! accumulation, the others through GEMM) and train-mode BatchNorm on 4-D float32 batches;
+//! The [`Kernels`] of the flex backend: float32 and float64 convolutions (depthwise ones by
+//! direct accumulation, the others through GEMM) and train-mode BatchNorm on 4-D batches;
 //! anything else goes to burn's operation.
 
 use std::borrow::Cow;
@@ -13,21 +13,24 @@ use burn::tensor::{DType, TensorData};
 use super::batch_norm::{self, BnGeom};
 use super::conv::{self, ConvGeom};
 use super::depthwise;
+use super::elem::Elem;
 use super::{KernelGrads, Kernels};
 
-/// The geometry of a convolution our kernels take: float32 with symmetric padding. `None`
-/// sends the call to burn's operation.
+/// The element types the kernels serve.
+fn ours(dtype: DType) -> bool {
+    matches!(dtype, DType::F32 | DType::F64)
+}
+
+/// The geometry of a convolution our kernels take: float32 or float64 input and weight of the
+/// same type, symmetric padding. `None` sends the call to burn's operation.
 fn conv_geometry(
-    x: &FlexTensor,
+    xs: [usize; 4],
     weight: &FlexTensor,
+    dtype: DType,
     options: &ConvOptions<2>,
 ) -> Option<ConvGeom> {
-    let (xs, ws) = (x.layout().shape(), weight.layout().shape());
-    if x.dtype() != DType::F32
-        || weight.dtype() != DType::F32
-        || xs.num_dims() != 4
-        || ws.num_dims() != 4
-    {
+    let ws = weight.layout().shape();
+    if !ours(dtype) || weight.dtype() != dtype || ws.num_dims() != 4 {
         return None;
     }
     let g = ConvGeom {
@@ -53,14 +56,14 @@ fn conv_geometry(
     (consistent && !options.is_asymmetric()).then_some(g)
 }
 
-/// The layout of a 4-D float32 batch whose per-channel tensors are float32 with one value per
-/// channel.
+/// The layout of a 4-D batch whose per-channel tensors have its element type and one value
+/// per channel.
 fn bn_geometry(x: &FlexTensor, per_channel: &[&FlexTensor]) -> Option<BnGeom> {
     let xs = x.layout().shape();
-    if x.dtype() != DType::F32 || xs.num_dims() != 4 || xs.num_elements() == 0 {
+    if !ours(x.dtype()) || xs.num_dims() != 4 || xs.num_elements() == 0 {
         return None;
     }
-    let fits = |t: &&FlexTensor| t.dtype() == DType::F32 && t.layout().num_elements() == xs[1];
+    let fits = |t: &&FlexTensor| t.dtype() == x.dtype() && t.layout().num_elements() == xs[1];
     per_channel.iter().all(fits).then_some(BnGeom {
         batch: xs[0],
         channels: xs[1],
@@ -68,15 +71,15 @@ fn bn_geometry(x: &FlexTensor, per_channel: &[&FlexTensor]) -> Option<BnGeom> {
     })
 }
 
-/// The float32 elements of a tensor in row-major order (a copy only when it is strided).
-fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
+/// The elements of a tensor in row-major order (a copy only when it is strided).
+fn values<T: Elem>(t: &FlexTensor) -> Cow<'_, [T]> {
+    match t.as_slice::<T>() {
         Some(s) => s.into(),
-        None => t.to_contiguous().storage::<f32>().to_vec().into(),
+        None => t.to_contiguous().storage::<T>().to_vec().into(),
     }
 }
 
-fn tensor<const D: usize>(data: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+fn tensor<T: Elem, const D: usize>(data: Vec<T>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(data, shape))
 }
 
@@ -85,19 +88,118 @@ fn shape4(t: &FlexTensor) -> [usize; 4] {
     [s[0], s[1], s[2], s[3]]
 }
 
+/// Calls `$f::<f32>` or `$f::<f64>` by the element type `$dtype` (one of [`ours`]).
+macro_rules! by_dtype {
+    ($dtype:expr, $f:ident($($arg:expr),*)) => {
+        match $dtype {
+            DType::F64 => $f::<f64>($($arg),*),
+            _ => $f::<f32>($($arg),*),
+        }
+    };
+}
+
+fn conv_forward<T: Elem>(g: &ConvGeom, x: &FlexTensor, w: &FlexTensor) -> FlexTensor {
+    let [oh, ow] = g.out_hw().expect("checked in conv_geometry");
+    let forward = if g.is_depthwise() {
+        depthwise::forward
+    } else {
+        conv::forward
+    };
+    tensor(
+        forward(g, &values::<T>(x), &values::<T>(w)),
+        [g.batch, g.c_out, oh, ow],
+    )
+}
+
+fn conv_input_grad<T: Elem>(g: &ConvGeom, w: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
+    let input_grad = if g.is_depthwise() {
+        depthwise::input_grad
+    } else {
+        conv::input_grad
+    };
+    let dx = input_grad(g, &values::<T>(w), &values::<T>(dy));
+    tensor(dx, [g.batch, g.c_in, g.in_h, g.in_w])
+}
+
+fn conv_weight_grad<T: Elem>(
+    g: &ConvGeom,
+    x: &FlexTensor,
+    dy: &FlexTensor,
+    w_shape: [usize; 4],
+) -> FlexTensor {
+    let weight_grad = if g.is_depthwise() {
+        depthwise::weight_grad
+    } else {
+        conv::weight_grad
+    };
+    tensor(weight_grad(g, &values::<T>(x), &values::<T>(dy)), w_shape)
+}
+
+fn bn_forward<T: Elem>(
+    g: &BnGeom,
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let (y, mean, variance) = batch_norm::forward(
+        g,
+        &values::<T>(x),
+        &values::<T>(gamma),
+        &values::<T>(beta),
+        epsilon,
+    );
+    (
+        tensor(y, shape4(x)),
+        tensor(mean, [g.channels]),
+        tensor(variance, [g.channels]),
+    )
+}
+
+fn bn_backward<T: Elem>(
+    g: &BnGeom,
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    dy: &FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let (dx, dgamma, dbeta) = batch_norm::backward(
+        g,
+        &values::<T>(x),
+        &values::<T>(gamma),
+        &values::<T>(dy),
+        epsilon,
+    );
+    (
+        tensor(dx, shape4(x)),
+        tensor(dgamma, [g.channels]),
+        tensor(dbeta, [g.channels]),
+    )
+}
+
+fn bn_backward_from_output<T: Elem>(
+    g: &BnGeom,
+    y: &FlexTensor,
+    variance: &FlexTensor,
+    dy: &FlexTensor,
+    epsilon: f64,
+) -> FlexTensor {
+    let dx = batch_norm::backward_from_output(
+        g,
+        &values::<T>(y),
+        &values::<T>(variance),
+        &values::<T>(dy),
+        epsilon,
+    );
+    tensor(dx, shape4(y))
+}
+
 impl Kernels for Flex {
     fn fd_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
-        let Some(g) = conv_geometry(&x, &weight, &options) else {
-            return Self::conv2d(x, weight, None, options);
-        };
-        let [oh, ow] = g.out_hw().expect("checked in conv_geometry");
-        let forward = if g.is_depthwise() {
-            depthwise::forward
-        } else {
-            conv::forward
-        };
-        let y = forward(&g, &values(&x), &values(&weight));
-        tensor(y, [g.batch, g.c_out, oh, ow])
+        match conv_geometry(shape4(&x), &weight, x.dtype(), &options) {
+            Some(g) => by_dtype!(x.dtype(), conv_forward(&g, &x, &weight)),
+            None => Self::conv2d(x, weight, None, options),
+        }
     }
 
     fn fd_batch_norm_train(
@@ -107,17 +209,13 @@ impl Kernels for Flex {
         epsilon: f64,
         _affine: bool,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let Some(g) = bn_geometry(&x, &[&gamma, &beta]) else {
-            let r = Self::batch_norm_train(x, gamma, beta, epsilon);
-            return (r.output, r.mean, r.variance);
-        };
-        let (y, mean, variance) =
-            batch_norm::forward(&g, &values(&x), &values(&gamma), &values(&beta), epsilon);
-        (
-            tensor(y, shape4(&x)),
-            tensor(mean, [g.channels]),
-            tensor(variance, [g.channels]),
-        )
+        match bn_geometry(&x, &[&gamma, &beta]) {
+            Some(g) => by_dtype!(x.dtype(), bn_forward(&g, &x, &gamma, &beta, epsilon)),
+            None => {
+                let r = Self::batch_norm_train(x, gamma, beta, epsilon);
+                (r.output, r.mean, r.variance)
+            }
+        }
     }
 }
 
@@ -128,18 +226,15 @@ impl KernelGrads for Flex {
         output_grad: FlexTensor,
         options: ConvOptions<2>,
     ) -> FlexTensor {
-        // burn's gradient reads only the shape of the input, so an uninitialised one serves.
-        let x = FlexTensor::empty(x_shape.into(), weight.dtype());
-        let Some(g) = conv_geometry(&x, &weight, &options) else {
-            return Self::conv2d_x_backward(x, weight, output_grad, options);
-        };
-        let input_grad = if g.is_depthwise() {
-            depthwise::input_grad
-        } else {
-            conv::input_grad
-        };
-        let dx = input_grad(&g, &values(&weight), &values(&output_grad));
-        tensor(dx, [g.batch, g.c_in, g.in_h, g.in_w])
+        let dtype = output_grad.dtype();
+        match conv_geometry(x_shape, &weight, dtype, &options) {
+            Some(g) => by_dtype!(dtype, conv_input_grad(&g, &weight, &output_grad)),
+            None => {
+                // burn's gradient reads only the shape of the input, so a blank one serves.
+                let x = FlexTensor::empty(x_shape.into(), dtype);
+                Self::conv2d_x_backward(x, weight, output_grad, options)
+            }
+        }
     }
 
     fn fd_conv2d_weight_backward(
@@ -148,16 +243,13 @@ impl KernelGrads for Flex {
         output_grad: FlexTensor,
         options: ConvOptions<2>,
     ) -> FlexTensor {
-        let Some(g) = conv_geometry(&x, &weight, &options) else {
-            return Self::conv2d_weight_backward(x, weight, output_grad, options);
-        };
-        let weight_grad = if g.is_depthwise() {
-            depthwise::weight_grad
-        } else {
-            conv::weight_grad
-        };
-        let dw = weight_grad(&g, &values(&x), &values(&output_grad));
-        tensor(dw, shape4(&weight))
+        match conv_geometry(shape4(&x), &weight, x.dtype(), &options) {
+            Some(g) => by_dtype!(
+                x.dtype(),
+                conv_weight_grad(&g, &x, &output_grad, shape4(&weight))
+            ),
+            None => Self::conv2d_weight_backward(x, weight, output_grad, options),
+        }
     }
 
     fn fd_batch_norm_backward(
@@ -168,22 +260,17 @@ impl KernelGrads for Flex {
         epsilon: f64,
         output_grad: FlexTensor,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let Some(g) = bn_geometry(&x, &[&gamma, &mean, &variance]) else {
-            let r = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
-            return (r.x_grad, r.gamma_grad, r.beta_grad);
-        };
-        let (dx, dgamma, dbeta) = batch_norm::backward(
-            &g,
-            &values(&x),
-            &values(&gamma),
-            &values(&output_grad),
-            epsilon,
-        );
-        (
-            tensor(dx, shape4(&x)),
-            tensor(dgamma, [g.channels]),
-            tensor(dbeta, [g.channels]),
-        )
+        match bn_geometry(&x, &[&gamma, &mean, &variance]) {
+            Some(g) => by_dtype!(
+                x.dtype(),
+                bn_backward(&g, &x, &gamma, &output_grad, epsilon)
+            ),
+            None => {
+                let r =
+                    Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+                (r.x_grad, r.gamma_grad, r.beta_grad)
+            }
+        }
     }
 
     fn fd_batch_norm_backward_from_output(
@@ -215,13 +302,9 @@ impl KernelGrads for Flex {
             let inv_std = Flex::float_reshape(inv_std, [1, c, 1, 1].into());
             return Flex::float_mul(r.x_grad, inv_std);
         };
-        let dx = batch_norm::backward_from_output(
-            &g,
-            &values(&output),
-            &values(&variance),
-            &values(&output_grad),
-            epsilon,
-        );
-        tensor(dx, shape4(&output))
+        by_dtype!(
+            output.dtype(),
+            bn_backward_from_output(&g, &output, &variance, &output_grad, epsilon)
+        )
     }
 }

@@ -11,6 +11,7 @@ mod autodiff;
 pub mod batch_norm;
 pub mod conv;
 pub mod depthwise;
+mod elem;
 mod flex;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,0 +1,52 @@
+//! The element types the kernels compute in: float32 (every search pass) and float64 (the
+//! GraSP Hessian-vector product and the float64 precision mode).
+
+use std::ops::{Add, AddAssign, Mul, Sub};
+
+use burn::tensor::{DType, Element};
+
+pub trait Elem:
+    Element
+    + bytemuck::Pod
+    + Copy
+    + Send
+    + Sync
+    + 'static
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + AddAssign
+    + std::iter::Sum
+{
+    const ZERO: Self;
+    const ONE: Self;
+    /// burn's name for the type.
+    const DTYPE: DType;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Elem for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const DTYPE: DType = DType::F32;
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Elem for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const DTYPE: DType = DType::F64;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
