@@ -1,7 +1,8 @@
 //! Kernels of our own behind burn's backend-extension traits, where burn's CPU kernels are the
-//! bottleneck: the 2-D convolution (forward, input and weight gradients) and train-mode
-//! BatchNorm (forward and backward) on the flex backend. Every other backend, dtype and
-//! geometry falls through to burn's own operation.
+//! bottleneck: the 2-D convolution (forward, input and weight gradients; depthwise ones by
+//! direct accumulation) and train-mode BatchNorm (forward and backward), in float32 and
+//! float64, on the flex backend. Every other backend and dtype, and asymmetric padding, falls
+//! through to burn's own operation.
 //!
 //! The extension trait [`Kernels`] is implemented for burn's `Flex` (the kernels, `flex.rs`)
 //! and for its `Autodiff` decorator (backward steps calling the gradient kernels of
