@@ -116,10 +116,11 @@ fn darts8_snip_both_variants_match_reference() {
             assert_eq!(prep.normalization, NormalizationName::DartsCifar10);
             assert_eq!(&r.architecture, arch, "{what} genotype");
             // Float32 plain SNIP is conditioned too badly for elementwise checks (README 6).
-            // Float32 absolute-state SNIP: measured up to 9.6e-6 of the max (PyTorch float32 vs
-            // float64: 7e-6; README 6 suggests 1e-4). It was 5.2e-4 with burn's own train-mode
-            // BatchNorm statistics, see `batch_norm_train` in src/nn/layers.rs; 3e-5 leaves
-            // room for other SIMD widths' round-off.
+            // Float32 absolute-state SNIP: measured up to 1.4e-5 of the max with the kernels of
+            // src/nn/kernels (9.6e-6 with burn's convolution and the staged BatchNorm of
+            // src/nn/layers.rs; PyTorch float32 vs float64: 7e-6; README 6 suggests 1e-4). It
+            // was 5.2e-4 with burn's own train-mode BatchNorm statistics; 3e-5 leaves room for
+            // other SIMD widths' round-off.
             let tol = match (suffix, variant) {
                 ("_f64", _) => 1e-9,
                 (_, "abs") => 3e-5,
