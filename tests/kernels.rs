@@ -28,16 +28,30 @@ fn random(shape: [usize; 4], rng: &mut ChaCha8Rng, device: &Device) -> Tensor<4>
     Tensor::from_data(TensorData::new(values, shape), device)
 }
 
-fn max_rel_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
-    let a = a.into_data().try_to_vec::<f32>().unwrap();
-    let b = b.into_data().try_to_vec::<f32>().unwrap();
+/// max |a - b| / max |b|, the scale at least `floor`.
+fn rel_diff(a: &[f64], b: &[f64], floor: f64) -> f64 {
     assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
-    let diff = a
-        .iter()
-        .zip(&b)
-        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(floor);
+    let diff = a.iter().zip(b).fold(0f64, |m, (p, q)| m.max((p - q).abs()));
     diff / scale
+}
+
+fn values64(t: Tensor<4>) -> Vec<f64> {
+    let t = t.cast(burn::tensor::DType::F64);
+    t.into_data().try_to_vec::<f64>().unwrap()
+}
+
+fn max_rel_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
+    rel_diff(&values64(a), &values64(b), 1e-6) as f32
+}
+
+/// Our convolution or burn's on the same tensors.
+fn conv(own: bool, x: Tensor<4>, w: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
+    if own {
+        kernels::conv2d(x, w, options)
+    } else {
+        burn::tensor::module::conv2d(x, w, None, options)
+    }
 }
 
 /// Output, dx and dw of ours and of burn's on the same tensors: max |ours - burn| / max |burn|.
@@ -62,11 +76,7 @@ fn compare(case: Case, seed: u64) -> [f32; 3] {
     let options = ConvOptions::new(case.stride, case.padding, case.dilation, case.groups);
     let run = |own: bool| {
         let (x, w) = (x.clone().require_grad(), w.clone().require_grad());
-        let y = if own {
-            kernels::conv2d(x.clone(), w.clone(), options.clone())
-        } else {
-            burn::tensor::module::conv2d(x.clone(), w.clone(), None, options.clone())
-        };
+        let y = conv(own, x.clone(), w.clone(), options.clone());
         // A loss whose output gradient is not uniform, so every term of the adjoint counts.
         let dims = y.dims();
         let n = dims.iter().product::<usize>();
@@ -214,11 +224,7 @@ fn float64_matches_burn() {
         let options = ConvOptions::new([2, 2], [1, 1], [1, 1], groups);
         let run = |own: bool| {
             let (x, w) = (x.clone().require_grad(), w.clone().require_grad());
-            let y = if own {
-                kernels::conv2d(x.clone(), w.clone(), options.clone())
-            } else {
-                burn::tensor::module::conv2d(x.clone(), w.clone(), None, options.clone())
-            };
+            let y = conv(own, x.clone(), w.clone(), options.clone());
             let bn = |y: Tensor<4>| {
                 let c = y.dims()[1];
                 let ones = Tensor::<1>::ones([c], &device).cast(burn::tensor::DType::F64);
@@ -239,12 +245,8 @@ fn float64_matches_burn() {
         };
         let (ours, burns) = (run(true), run(false));
         for (a, b) in ours.iter().zip(&burns) {
-            let scale = b.iter().fold(0f64, |m, v| m.max(v.abs()));
-            let diff = a.iter().zip(b).fold(0f64, |m, (p, q)| m.max((p - q).abs()));
-            assert!(
-                diff <= 1e-12 * scale,
-                "groups {groups}: {diff:e} of {scale:e}"
-            );
+            let diff = rel_diff(a, b, f64::MIN_POSITIVE);
+            assert!(diff <= 1e-12, "groups {groups}: {diff:e} of the max");
         }
     }
 }
@@ -353,8 +355,7 @@ fn check_batch_norm(shape: [usize; 4], affine: bool, offset: f32, seed: u64) {
     let names = ["output", "mean", "variance", "dx", "dgamma", "dbeta"];
     for ((a, b), name) in ours.iter().zip(&reference).zip(names) {
         let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
-        let scale = b.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-12);
-        let diff = a.iter().zip(b).fold(0f64, |m, (p, q)| m.max((p - q).abs())) / scale;
+        let diff = rel_diff(a, b, 1e-12);
         assert!(
             diff < 1e-5,
             "{name} of {shape:?} (affine {affine}, offset {offset}): {diff:e} of the max"

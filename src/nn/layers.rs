@@ -238,7 +238,9 @@ const FUSED_BN_MAX_COUNT: usize = 1024;
 /// Train-mode BatchNorm, `(x - mean) / sqrt(var + eps) * gamma + beta` with the batch's own
 /// statistics, differentiated through them by autodiff.
 ///
-/// Not burn's `batch_norm_train`: in float32 its statistics lose digits that the alpha
+/// On the CPU this is the kernel of [`super::kernels`] (float64 statistics, one node for
+/// autodiff; `affine` says whether gamma and beta are real parameters or the fixed ones and
+/// zeros). Elsewhere, the composite below. It is not burn's `batch_norm_train`: in float32 its statistics lose digits that the alpha
 /// gradients need. It sums each channel's N*H*W values in one reduction (long accumulator
 /// chains), which leaves up to 5e-6 relative error in the variance over 64 x 32 x 32 values;
 /// on the DARTS absolute-state SNIP (reference README 6) the float32 scores then differ from

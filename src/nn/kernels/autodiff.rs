@@ -152,20 +152,23 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         epsilon: f64,
         affine: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        match BatchNormBackward
+        let forward = |x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>| {
+            B::fd_batch_norm_train(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                epsilon,
+                affine,
+            )
+        };
+        let (y, mean, variance) = match BatchNormBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(mut prep) => {
                 let inputs = affine.then(|| (prep.checkpoint(&x), prep.checkpoint(&gamma)));
-                let (y, mean, variance) = B::fd_batch_norm_train(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    epsilon,
-                    affine,
-                );
+                let (y, mean, variance) = forward(x, gamma, beta);
                 let state = match inputs {
                     None => BatchNormState::Output {
                         output: y.clone(),
@@ -180,23 +183,13 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
                         epsilon,
                     },
                 };
-                let y = prep.finish(state, y);
-                (y, Self::from_inner(mean), Self::from_inner(variance))
+                (prep.finish(state, y), mean, variance)
             }
             OpsKind::UnTracked(prep) => {
-                let (y, mean, variance) = B::fd_batch_norm_train(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    epsilon,
-                    affine,
-                );
-                (
-                    prep.finish(y),
-                    Self::from_inner(mean),
-                    Self::from_inner(variance),
-                )
+                let (y, mean, variance) = forward(x, gamma, beta);
+                (prep.finish(y), mean, variance)
             }
-        }
+        };
+        (y, Self::from_inner(mean), Self::from_inner(variance))
     }
 }

@@ -61,6 +61,15 @@ impl ConvGeom {
         self.c_in_group() * self.kernel[0] * self.kernel[1]
     }
 
+    /// Values of one group's unfolded input; none when [`Self::is_pointwise`].
+    fn col_len(&self) -> usize {
+        if self.is_pointwise() {
+            0
+        } else {
+            self.col_rows() * self.out_plane()
+        }
+    }
+
     /// A 1x1 convolution with unit stride and no padding reads the input planes as they are.
     fn is_pointwise(&self) -> bool {
         self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
@@ -274,12 +283,26 @@ const PARALLEL_MIN_MACS: usize = 1 << 20;
 
 /// Inside a per-image parallel loop gemm runs on one thread; a single image lets gemm use all
 /// of them for products of at least [`PARALLEL_MIN_MACS`].
-fn inner_parallelism(batch: usize, macs: usize) -> Parallelism {
-    if batch == 1 && macs >= PARALLEL_MIN_MACS && rayon::current_num_threads() > 1 {
+fn inner_parallelism(g: &ConvGeom) -> Parallelism {
+    let macs = g.c_out_group() * g.out_plane() * g.col_rows();
+    if g.batch == 1 && macs >= PARALLEL_MIN_MACS && rayon::current_num_threads() > 1 {
         Parallelism::Rayon(0)
     } else {
         Parallelism::None
     }
+}
+
+/// Runs `f(src image, dst image, col buffer)` over the images of a batch in parallel, each
+/// worker with one unfolding buffer of [`ConvGeom::col_len`] values.
+fn per_image<T: Elem>(
+    g: &ConvGeom,
+    (src, src_image): (&[T], usize),
+    (dst, dst_image): (&mut [T], usize),
+    f: impl Fn(&[T], &mut [T], &mut Vec<T>) + Sync + Send,
+) {
+    src.par_chunks(src_image)
+        .zip(dst.par_chunks_mut(dst_image))
+        .for_each_init(|| vec![T::ZERO; g.col_len()], |col, (s, d)| f(s, d, col));
 }
 
 /// Forward convolution: `x` [batch, c_in, h, w], `w` [c_out, c_in/groups, kh, kw] →
@@ -288,8 +311,8 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
     let mut y = vec![T::ZERO; g.output_len()];
-    let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
-    let image = |(xi, yi): (&[T], &mut [T]), col: &mut Vec<T>| {
+    let par = inner_parallelism(g);
+    let image = |xi: &[T], yi: &mut [T], col: &mut Vec<T>| {
         for grp in 0..g.groups {
             let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
             let rhs = if g.is_pointwise() {
@@ -303,10 +326,7 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
             matmul(yg, [cog, p, k], Mat::rows(wg, k), rhs, false, par);
         }
     };
-    let col_len = if g.is_pointwise() { 0 } else { k * p };
-    x.par_chunks(g.c_in * plane_in)
-        .zip(y.par_chunks_mut(g.c_out * p))
-        .for_each_init(|| vec![T::ZERO; col_len], |col, pair| image(pair, col));
+    per_image(g, (x, g.c_in * plane_in), (&mut y, g.c_out * p), image);
     y
 }
 
@@ -315,38 +335,26 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T]) -> Vec<T> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
     let mut dx = vec![T::ZERO; g.input_len()];
-    let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
-    let image = |(dyi, dxi): (&[T], &mut [T]), col: &mut Vec<T>| {
+    let par = inner_parallelism(g);
+    let image = |dyi: &[T], dxi: &mut [T], col: &mut Vec<T>| {
         for grp in 0..g.groups {
             let wg = &w[grp * cog * k..(grp + 1) * cog * k];
             let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
             let dxg = &mut dxi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
+            // The unfolded input's gradient, written straight into dx when nothing is unfolded.
+            let col_grad = |dst: &mut [T]| {
+                let wt = Mat::transposed(wg, k);
+                matmul(dst, [k, p, cog], wt, Mat::rows(dyg, p), false, par);
+            };
             if g.is_pointwise() {
-                matmul(
-                    dxg,
-                    [k, p, cog],
-                    Mat::transposed(wg, k),
-                    Mat::rows(dyg, p),
-                    false,
-                    par,
-                );
+                col_grad(dxg);
             } else {
-                matmul(
-                    col,
-                    [k, p, cog],
-                    Mat::transposed(wg, k),
-                    Mat::rows(dyg, p),
-                    false,
-                    par,
-                );
+                col_grad(col);
                 col2im(g, col, dxg);
             }
         }
     };
-    let col_len = if g.is_pointwise() { 0 } else { k * p };
-    dy.par_chunks(g.c_out * p)
-        .zip(dx.par_chunks_mut(g.c_in * plane_in))
-        .for_each_init(|| vec![T::ZERO; col_len], |col, pair| image(pair, col));
+    per_image(g, (dy, g.c_out * p), (&mut dx, g.c_in * plane_in), image);
     dx
 }
 
@@ -358,10 +366,10 @@ const WEIGHT_GRAD_CHUNK: usize = 8;
 pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
-    let par = inner_parallelism(g.batch, g.c_out_group() * p * k);
+    let par = inner_parallelism(g);
     let chunk = |images: std::ops::Range<usize>| {
         let mut dw = vec![T::ZERO; g.weight_len()];
-        let mut col = vec![T::ZERO; if g.is_pointwise() { 0 } else { k * p }];
+        let mut col = vec![T::ZERO; g.col_len()];
         for (n, i) in images.enumerate() {
             let xi = &x[i * g.c_in * plane_in..(i + 1) * g.c_in * plane_in];
             let dyi = &dy[i * g.c_out * p..(i + 1) * g.c_out * p];

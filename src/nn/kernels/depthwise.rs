@@ -16,6 +16,41 @@ use super::elem::Elem;
 /// Planes per parallel task: a plane of a small feature map is too little work on its own.
 const PLANES_PER_TASK: usize = 4;
 
+/// `dst[i] += w * src[i * stride]` over `dst`.
+fn gather_axpy<T: Elem>(dst: &mut [T], src: &[T], stride: usize, w: T) {
+    if stride == 1 {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d += w * s;
+        }
+    } else {
+        for (i, d) in dst.iter_mut().enumerate() {
+            *d += w * src[i * stride];
+        }
+    }
+}
+
+/// `dst[i * stride] += w * src[i]` over `src`: the adjoint of [`gather_axpy`].
+fn scatter_axpy<T: Elem>(dst: &mut [T], src: &[T], stride: usize, w: T) {
+    if stride == 1 {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d += w * s;
+        }
+    } else {
+        for (i, &s) in src.iter().enumerate() {
+            dst[i * stride] += w * s;
+        }
+    }
+}
+
+/// `sum_i a[i] * b[i * stride]` over `a`.
+fn strided_dot<T: Elem>(a: &[T], b: &[T], stride: usize) -> T {
+    if stride == 1 {
+        a.iter().zip(b).map(|(&p, &q)| p * q).sum()
+    } else {
+        a.iter().enumerate().map(|(i, &p)| p * b[i * stride]).sum()
+    }
+}
+
 /// The geometry of one input plane: a convolution of one channel in, one channel out.
 fn plane_geom(g: &ConvGeom) -> ConvGeom {
     ConvGeom {
@@ -45,18 +80,8 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
                 let Some(base) = base.filter(|_| x_lo < x_hi) else {
                     return;
                 };
-                let wv = wo[tap];
                 let dst = &mut out[oy * ow + x_lo..oy * ow + x_hi];
-                let src = &xp[base + ix0..];
-                if g.stride[1] == 1 {
-                    for (d, s) in dst.iter_mut().zip(src) {
-                        *d += wv * *s;
-                    }
-                } else {
-                    for (i, d) in dst.iter_mut().enumerate() {
-                        *d += wv * src[i * g.stride[1]];
-                    }
-                }
+                gather_axpy(dst, &xp[base + ix0..], g.stride[1], wo[tap]);
             });
         });
     y
@@ -80,18 +105,8 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T]) -> Vec<T> {
                     let Some(base) = base.filter(|_| x_lo < x_hi) else {
                         return;
                     };
-                    let wv = wo[tap];
                     let src = &dyp[oy * ow + x_lo..oy * ow + x_hi];
-                    let dst = &mut out[base + ix0..];
-                    if g.stride[1] == 1 {
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d += wv * *s;
-                        }
-                    } else {
-                        for (i, s) in src.iter().enumerate() {
-                            dst[i * g.stride[1]] += wv * *s;
-                        }
-                    }
+                    scatter_axpy(&mut out[base + ix0..], src, g.stride[1], wo[tap]);
                 });
             }
         });
@@ -115,16 +130,7 @@ pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
                     return;
                 };
                 let d = &dyp[oy * ow + x_lo..oy * ow + x_hi];
-                let src = &xp[base + ix0..];
-                let dot: T = if g.stride[1] == 1 {
-                    d.iter().zip(src).map(|(&a, &b)| a * b).sum()
-                } else {
-                    d.iter()
-                        .enumerate()
-                        .map(|(i, &a)| a * src[i * g.stride[1]])
-                        .sum()
-                };
-                dwo[tap] += dot;
+                dwo[tap] += strided_dot(d, &xp[base + ix0..], g.stride[1]);
             });
         }
     });

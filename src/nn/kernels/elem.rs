@@ -3,7 +3,7 @@
 
 use std::ops::{Add, AddAssign, Mul, Sub};
 
-use burn::tensor::{DType, Element};
+use burn::tensor::Element;
 
 pub trait Elem:
     Element
@@ -12,7 +12,6 @@ pub trait Elem:
     + Send
     + Sync
     + 'static
-    + PartialOrd
     + Add<Output = Self>
     + Sub<Output = Self>
     + Mul<Output = Self>
@@ -21,8 +20,6 @@ pub trait Elem:
 {
     const ZERO: Self;
     const ONE: Self;
-    /// burn's name for the type.
-    const DTYPE: DType;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
 }
@@ -30,7 +27,6 @@ pub trait Elem:
 impl Elem for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
-    const DTYPE: DType = DType::F32;
     fn to_f64(self) -> f64 {
         self as f64
     }
@@ -42,7 +38,6 @@ impl Elem for f32 {
 impl Elem for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
-    const DTYPE: DType = DType::F64;
     fn to_f64(self) -> f64 {
         self
     }
