@@ -261,6 +261,8 @@ impl KernelGrads for Flex {
         output_grad: FlexTensor,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         match bn_geometry(&x, &[&gamma, &mean, &variance]) {
+            // The kernel recomputes the statistics from `x` in float64 instead of reading the
+            // float32 ones back; `mean` and `variance` serve burn's fallback only.
             Some(g) => by_dtype!(
                 x.dtype(),
                 bn_backward(&g, &x, &gamma, &output_grad, epsilon)
