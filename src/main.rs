@@ -50,6 +50,14 @@ fn keep_freed_tensors() {
     }
 }
 
+/// Runs `work` on a thread of rayon's pool. The kernels split a batch across that pool; called
+/// from a thread outside it, every parallel loop hands its work over to the pool and sleeps
+/// until it is done, a round trip through the scheduler that costs more than a batch-1
+/// convolution. From a thread of the pool the loops run in place and idle threads steal.
+fn in_thread_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| work())
+}
+
 fn main() -> ExitCode {
     keep_freed_tensors();
     let cli = match Cli::try_parse() {
@@ -91,9 +99,11 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match &cli.command {
-        Command::Search(args) => cli::search::search(args),
-        Command::Bench(args) => cli::bench::bench(args),
-        Command::Info(args) => cli::info::info(args),
+        Command::Search(args) => in_thread_pool(|| cli::search::search(args)),
+        Command::Bench(args) => in_thread_pool(|| cli::bench::bench(args)),
+        Command::Info(args) => in_thread_pool(|| cli::info::info(args)),
+        // `score` runs its own worker threads (one architecture each) and waits for their
+        // rows; that wait must not hold a thread of the pool the workers' kernels need.
         Command::Score(args) => cli::score::score(args),
         Command::Correlate(args) => cli::correlate::correlate(args),
         Command::Report(args) => cli::report::report(args),

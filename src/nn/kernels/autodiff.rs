@@ -14,7 +14,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::ops::ConvOptions;
 
-use super::{KernelGrads, Kernels};
+use super::{KernelGrads, Kernels, MIX_TERMS, MixLayout, mix_of_operations};
 
 /// The backward step of [`Kernels::fd_conv2d`].
 #[derive(Debug)]
@@ -116,6 +116,80 @@ impl<B: KernelGrads> Backward<B, 3> for BatchNormBackward {
     }
 }
 
+/// The backward step of [`Kernels::fd_avg_pool_3x3_same`]: it needs nothing but the output
+/// gradient.
+#[derive(Debug)]
+struct AvgPoolBackward;
+
+impl<B: KernelGrads> Backward<B, 1> for AvgPoolBackward {
+    type State = ();
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::fd_avg_pool_3x3_same_backward(grad));
+        }
+    }
+}
+
+/// The parents of a mix node: the weights, the accumulator and [`MIX_TERMS`] terms.
+const MIX_PARENTS: usize = 2 + MIX_TERMS;
+
+/// What the mix backward step keeps.
+#[derive(Debug, Clone)]
+struct MixState<B: KernelGrads> {
+    layout: MixLayout,
+    /// The weight matrix (small), read for the terms' gradients.
+    weights: B::FloatTensorPrimitive,
+    term_shapes: Vec<[usize; 4]>,
+    /// The terms, kept only when the weights need a gradient. They are the outputs of
+    /// BatchNorms, poolings and cell nodes that the backward pass keeps anyway.
+    terms: Option<Vec<B::FloatTensorPrimitive>>,
+}
+
+/// The backward step of [`Kernels::fd_mix`].
+#[derive(Debug)]
+struct MixBackward;
+
+impl<B: KernelGrads> Backward<B, MIX_PARENTS> for MixBackward {
+    type State = MixState<B>;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, MIX_PARENTS>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_weights, node_acc, term_nodes @ ..] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let state = ops.state;
+        if let (true, Some(node)) = (state.layout.accumulate, node_acc) {
+            grads.register::<B>(node.id, grad.clone());
+        }
+        for ((node, slot), &shape) in term_nodes
+            .into_iter()
+            .zip(&state.layout.slots)
+            .zip(&state.term_shapes)
+        {
+            if let Some(node) = node {
+                let dt = B::fd_mix_term_grad(grad.clone(), state.weights.clone(), *slot, shape);
+                grads.register::<B>(node.id, dt);
+            }
+        }
+        if let (Some(node), Some(terms)) = (node_weights, state.terms) {
+            let s = state.weights.shape();
+            let dw = B::fd_mix_weights_grad(grad, terms, &state.layout, [s[0], s[1]]);
+            grads.register::<B>(node.id, dw);
+        }
+    }
+}
+
 impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     fn fd_conv2d(
         x: FloatTensor<Self>,
@@ -191,5 +265,88 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             }
         };
         (y, Self::from_inner(mean), Self::from_inner(variance))
+    }
+    fn fd_avg_pool_3x3_same(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        AvgPoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateless(B::fd_avg_pool_3x3_same(x.into_primitive()))
+    }
+
+    fn fd_mix(
+        weights: FloatTensor<Self>,
+        acc: FloatTensor<Self>,
+        t0: FloatTensor<Self>,
+        t1: FloatTensor<Self>,
+        t2: FloatTensor<Self>,
+        t3: FloatTensor<Self>,
+        t4: FloatTensor<Self>,
+        t5: FloatTensor<Self>,
+        t6: FloatTensor<Self>,
+        t7: FloatTensor<Self>,
+        layout: MixLayout,
+    ) -> FloatTensor<Self> {
+        let all = [t0, t1, t2, t3, t4, t5, t6, t7];
+        let used = layout.slots.len().min(MIX_TERMS);
+        let takes = {
+            let terms: Vec<_> = all[..used].iter().map(|t| t.primitive()).collect();
+            B::fd_mix_takes(weights.primitive(), acc.primitive(), &terms, &layout)
+        };
+        if !takes {
+            // burn's operations, each with its own backward step.
+            return mix_of_operations::<Self>(weights, acc, all, layout);
+        }
+        let mut nodes = vec![weights.node(), acc.node()];
+        nodes.extend(all.iter().map(|t| t.node()));
+        let nodes: [_; MIX_PARENTS] = nodes
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("two parents and MIX_TERMS terms"));
+        let weights_tracked = weights.is_tracked();
+        let term_shapes: Vec<[usize; 4]> = all[..used]
+            .iter()
+            .map(|t| {
+                let s = t.primitive().shape();
+                [s[0], s[1], s[2], s[3]]
+            })
+            .collect();
+        let [t0, t1, t2, t3, t4, t5, t6, t7] = all.map(|t| t.into_primitive());
+        let kept = weights_tracked.then(|| {
+            [&t0, &t1, &t2, &t3, &t4, &t5, &t6, &t7][..used]
+                .iter()
+                .map(|&t| t.clone())
+                .collect()
+        });
+        let w = weights.into_primitive();
+        let forward = |w: B::FloatTensorPrimitive| {
+            B::fd_mix(
+                w,
+                acc.into_primitive(),
+                t0,
+                t1,
+                t2,
+                t3,
+                t4,
+                t5,
+                t6,
+                t7,
+                layout.clone(),
+            )
+        };
+        match MixBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let state = MixState {
+                    layout: layout.clone(),
+                    weights: w.clone(),
+                    term_shapes,
+                    terms: kept,
+                };
+                prep.finish(state, forward(w))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(forward(w)),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The element types the kernels compute in: float32 (every search pass) and float64 (the
 //! GraSP Hessian-vector product and the float64 precision mode).
 
-use std::ops::{Add, AddAssign, Mul, Sub};
+use std::ops::{Add, AddAssign, Div, Mul, Sub};
 
 use burn::tensor::Element;
 
@@ -15,6 +15,7 @@ pub trait Elem:
     + Add<Output = Self>
     + Sub<Output = Self>
     + Mul<Output = Self>
+    + Div<Output = Self>
     + AddAssign
     + std::iter::Sum
 {

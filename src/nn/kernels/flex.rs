@@ -14,7 +14,9 @@ use super::batch_norm::{self, BnGeom};
 use super::conv::{self, ConvGeom};
 use super::depthwise;
 use super::elem::Elem;
-use super::{KernelGrads, Kernels};
+use super::mix::{self, MixGeom};
+use super::pool;
+use super::{KernelGrads, Kernels, MIX_TERMS, MixLayout, MixSlot, mix_of_operations};
 
 /// The element types the kernels serve.
 fn ours(dtype: DType) -> bool {
@@ -194,6 +196,154 @@ fn bn_backward_from_output<T: Elem>(
     tensor(dx, shape4(y))
 }
 
+/// The output geometry of a mix the kernel takes: weights, accumulator and terms float32 or
+/// float64 of one type, terms 4-D with the batch and plane of the output and their slot in
+/// range, the accumulator of the output's shape. `None` sends the call to burn's operations.
+fn mix_geometry(
+    weights: &FlexTensor,
+    acc: &FlexTensor,
+    terms: &[&FlexTensor],
+    layout: &MixLayout,
+) -> Option<MixGeom> {
+    let dtype = weights.dtype();
+    let ws = weights.layout().shape();
+    let first = terms.first()?.layout().shape();
+    if !ours(dtype) || ws.num_dims() != 2 || first.num_dims() != 4 {
+        return None;
+    }
+    let g = MixGeom {
+        batch: first[0],
+        channels: layout.channels,
+        plane: first[2] * first[3],
+    };
+    let fits = |(t, slot): (&&FlexTensor, &MixSlot)| {
+        let s = t.layout().shape();
+        t.dtype() == dtype
+            && s.num_dims() == 4
+            && s[0] == g.batch
+            && s[2] * s[3] == g.plane
+            && slot.offset + g.channels <= s[1]
+            && slot.row < ws[0]
+            && slot.col < ws[1]
+    };
+    let acc_fits = || {
+        let s = acc.layout().shape();
+        acc.dtype() == dtype
+            && s.num_dims() == 4
+            && [s[0], s[1], s[2] * s[3]] == [g.batch, g.channels, g.plane]
+    };
+    let fit = terms.len() == layout.slots.len()
+        && terms.iter().zip(&layout.slots).all(fits)
+        && (!layout.accumulate || acc_fits());
+    fit.then_some(g)
+}
+
+/// The weight of each slot, in the kernels' element type.
+fn slot_weights<T: Elem>(weights: &FlexTensor, slots: &[MixSlot]) -> Vec<T> {
+    let cols = weights.layout().shape()[1];
+    let w = values::<T>(weights);
+    slots.iter().map(|s| w[s.row * cols + s.col]).collect()
+}
+
+fn mix_terms<'a, T: Elem>(
+    tensors: &[&FlexTensor],
+    values: &'a [Cow<'a, [T]>],
+    slots: &[MixSlot],
+    weights: &[T],
+) -> Vec<mix::Term<'a, T>> {
+    tensors
+        .iter()
+        .zip(values)
+        .zip(slots.iter().zip(weights))
+        .map(|((t, v), (slot, &weight))| mix::Term {
+            values: v,
+            channels: t.layout().shape()[1],
+            offset: slot.offset,
+            weight,
+        })
+        .collect()
+}
+
+fn mix_forward<T: Elem>(
+    g: &MixGeom,
+    weights: &FlexTensor,
+    acc: Option<&FlexTensor>,
+    terms: &[&FlexTensor],
+    layout: &MixLayout,
+) -> FlexTensor {
+    let w = slot_weights::<T>(weights, &layout.slots);
+    let term_values: Vec<Cow<[T]>> = terms.iter().map(|t| values::<T>(t)).collect();
+    let acc = acc.map(values::<T>);
+    let y = mix::forward(
+        g,
+        acc.as_deref(),
+        &mix_terms(terms, &term_values, &layout.slots, &w),
+    );
+    tensor(y, [g.batch, g.channels, shape4(terms[0])[2], shape4(terms[0])[3]])
+}
+
+fn mix_term_grad<T: Elem>(
+    dy: &FlexTensor,
+    weights: &FlexTensor,
+    slot: MixSlot,
+    term_shape: [usize; 4],
+) -> FlexTensor {
+    let [batch, channels, h, w] = shape4(dy);
+    let g = MixGeom {
+        batch,
+        channels,
+        plane: h * w,
+    };
+    let weight = slot_weights::<T>(weights, &[slot])[0];
+    let dt = mix::term_grad(&g, &values::<T>(dy), weight, term_shape[1], slot.offset);
+    tensor(dt, term_shape)
+}
+
+fn mix_weights_grad<T: Elem>(
+    dy: &FlexTensor,
+    terms: &[FlexTensor],
+    layout: &MixLayout,
+    weights_shape: [usize; 2],
+) -> FlexTensor {
+    let [batch, channels, h, w] = shape4(dy);
+    let g = MixGeom {
+        batch,
+        channels,
+        plane: h * w,
+    };
+    let refs: Vec<&FlexTensor> = terms.iter().collect();
+    let term_values: Vec<Cow<[T]>> = terms.iter().map(|t| values::<T>(t)).collect();
+    let ones = vec![T::ONE; terms.len()];
+    let dots = mix::weight_grads(
+        &g,
+        &values::<T>(dy),
+        &mix_terms(&refs, &term_values, &layout.slots, &ones),
+    );
+    let mut dw = vec![0.0f64; weights_shape[0] * weights_shape[1]];
+    for (slot, dot) in layout.slots.iter().zip(dots) {
+        dw[slot.row * weights_shape[1] + slot.col] += dot;
+    }
+    tensor(
+        dw.into_iter().map(T::from_f64).collect::<Vec<T>>(),
+        weights_shape,
+    )
+}
+
+/// Whether the pooling kernels take `t`: float32 or float64, 4-D.
+fn pool_takes(t: &FlexTensor) -> bool {
+    ours(t.dtype()) && t.layout().shape().num_dims() == 4
+}
+
+fn avg_pool<T: Elem>(x: &FlexTensor, backward: bool) -> FlexTensor {
+    let [_, _, h, w] = shape4(x);
+    let f = if backward {
+        pool::backward
+    } else {
+        pool::forward
+    };
+    tensor(f(&values::<T>(x), h, w), shape4(x))
+}
+
 impl Kernels for Flex {
     fn fd_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
         match conv_geometry(shape4(&x), &weight, x.dtype(), &options) {
@@ -215,6 +365,46 @@ impl Kernels for Flex {
                 let r = Self::batch_norm_train(x, gamma, beta, epsilon);
                 (r.output, r.mean, r.variance)
             }
+        }
+    }
+
+    fn fd_avg_pool_3x3_same(x: FlexTensor) -> FlexTensor {
+        if pool_takes(&x) {
+            by_dtype!(x.dtype(), avg_pool(&x, false))
+        } else {
+            Self::avg_pool2d(x, [3, 3], [1, 1], [1, 1], false, false)
+        }
+    }
+
+    fn fd_mix(
+        weights: FlexTensor,
+        acc: FlexTensor,
+        t0: FlexTensor,
+        t1: FlexTensor,
+        t2: FlexTensor,
+        t3: FlexTensor,
+        t4: FlexTensor,
+        t5: FlexTensor,
+        t6: FlexTensor,
+        t7: FlexTensor,
+        layout: MixLayout,
+    ) -> FlexTensor {
+        let all = [&t0, &t1, &t2, &t3, &t4, &t5, &t6, &t7];
+        let terms = &all[..layout.slots.len().min(MIX_TERMS)];
+        match mix_geometry(&weights, &acc, terms, &layout) {
+            Some(g) => {
+                let acc = layout.accumulate.then_some(&acc);
+                by_dtype!(
+                    weights.dtype(),
+                    mix_forward(&g, &weights, acc, terms, &layout)
+                )
+            }
+            _ => mix_of_operations::<Self>(
+                weights,
+                acc,
+                [t0, t1, t2, t3, t4, t5, t6, t7],
+                layout,
+            ),
         }
     }
 }
@@ -307,6 +497,52 @@ impl KernelGrads for Flex {
         by_dtype!(
             output.dtype(),
             bn_backward_from_output(&g, &output, &variance, &output_grad, epsilon)
+        )
+    }
+
+    // `fd_mix` only sends the kernel's geometries here: the autodiff step runs after a forward
+    // that took the kernel or the operations, and in the latter case burn's own backward steps
+    // ran instead of this one.
+    fn fd_avg_pool_3x3_same_backward(output_grad: FlexTensor) -> FlexTensor {
+        if pool_takes(&output_grad) {
+            by_dtype!(output_grad.dtype(), avg_pool(&output_grad, true))
+        } else {
+            // burn's gradient reads only the shape of the input, so a blank one serves.
+            let x = FlexTensor::empty(output_grad.layout().shape().clone(), output_grad.dtype());
+            Self::avg_pool2d_backward(x, output_grad, [3, 3], [1, 1], [1, 1], false, false)
+        }
+    }
+
+    fn fd_mix_takes(
+        weights: &FlexTensor,
+        acc: &FlexTensor,
+        terms: &[&FlexTensor],
+        layout: &MixLayout,
+    ) -> bool {
+        mix_geometry(weights, acc, terms, layout).is_some()
+    }
+
+    fn fd_mix_term_grad(
+        output_grad: FlexTensor,
+        weights: FlexTensor,
+        slot: MixSlot,
+        term_shape: [usize; 4],
+    ) -> FlexTensor {
+        by_dtype!(
+            output_grad.dtype(),
+            mix_term_grad(&output_grad, &weights, slot, term_shape)
+        )
+    }
+
+    fn fd_mix_weights_grad(
+        output_grad: FlexTensor,
+        terms: Vec<FlexTensor>,
+        layout: &MixLayout,
+        weights_shape: [usize; 2],
+    ) -> FlexTensor {
+        by_dtype!(
+            output_grad.dtype(),
+            mix_weights_grad(&output_grad, &terms, layout, weights_shape)
         )
     }
 }

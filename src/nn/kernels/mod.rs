@@ -14,14 +14,16 @@ pub mod conv;
 pub mod depthwise;
 mod elem;
 mod flex;
+pub mod mix;
+pub mod pool;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension};
 use burn::tensor::module::BatchNormTrainOutput;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Slice, Tensor};
 
 /// Whether the wrappers below use the kernels of this module on the CPU (the default) or
 /// burn's operations.
@@ -78,6 +80,158 @@ pub fn batch_norm_train(
     })
 }
 
+/// 3x3 average pooling, stride 1, padding 1, the padding left out of the count; `None` where
+/// these kernels do not serve the tensor.
+pub fn avg_pool_3x3_same(x: &Tensor<4>) -> Option<Tensor<4>> {
+    if !ours(x) {
+        return None;
+    }
+    let y = <Dispatch as Kernels>::fd_avg_pool_3x3_same(x.clone().into_dispatch());
+    Some(Tensor::from_dispatch(y))
+}
+
+/// Most terms one [`mix`] call takes through the kernel: the DARTS space's seven parametrised
+/// candidates and one spare. Longer sums take burn's operations.
+pub const MIX_TERMS: usize = 8;
+
+/// Where one term of a [`mix`] reads (its channel block starts at `offset`) and which entry
+/// `[row, col]` of the weight matrix scales it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MixSlot {
+    pub offset: usize,
+    pub row: usize,
+    pub col: usize,
+}
+
+/// A [`mix`] apart from its tensors: the output's channel count, whether an accumulator is
+/// added, and one slot per term.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MixLayout {
+    pub channels: usize,
+    pub accumulate: bool,
+    pub slots: Vec<MixSlot>,
+}
+
+/// One term of a [`mix`].
+#[derive(Clone, Debug)]
+pub struct MixTerm {
+    pub tensor: Tensor<4>,
+    pub slot: MixSlot,
+}
+
+/// `acc + sum_t weights[t.row, t.col] * t.tensor[:, t.offset..t.offset + channels]`: the
+/// weighted sum of a mixed edge, differentiable in every tensor and in the weights. The terms
+/// are summed in their order and `acc` is added last, as the composite of slices, products and
+/// sums would; on the CPU this is one kernel (see [`mix`](self::mix) module).
+pub fn mix(
+    acc: Option<Tensor<4>>,
+    weights: &Tensor<2>,
+    terms: Vec<MixTerm>,
+    channels: usize,
+) -> Tensor<4> {
+    assert!(!terms.is_empty(), "a weighted sum needs at least one term");
+    if terms.len() > MIX_TERMS || !ours(&terms[0].tensor) {
+        return mix_composite(acc, weights, terms, channels);
+    }
+    let layout = MixLayout {
+        channels,
+        accumulate: acc.is_some(),
+        slots: terms.iter().map(|t| t.slot).collect(),
+    };
+    // Unused tensor arguments: an untracked view of the weights, which the kernels never read.
+    let filler = || weights.clone().detach().into_dispatch();
+    let mut tensors: Vec<_> = terms.into_iter().map(|t| t.tensor.into_dispatch()).collect();
+    tensors.resize_with(MIX_TERMS, filler);
+    let [t0, t1, t2, t3, t4, t5, t6, t7] = tensors
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("resized to MIX_TERMS"));
+    let acc = acc.map_or_else(filler, |a| a.into_dispatch());
+    Tensor::from_dispatch(<Dispatch as Kernels>::fd_mix(
+        weights.clone().into_dispatch(),
+        acc,
+        t0,
+        t1,
+        t2,
+        t3,
+        t4,
+        t5,
+        t6,
+        t7,
+        layout,
+    ))
+}
+
+/// [`mix`] through burn's operations (other backends, or more terms than the kernel takes).
+pub fn mix_composite(
+    acc: Option<Tensor<4>>,
+    weights: &Tensor<2>,
+    terms: Vec<MixTerm>,
+    channels: usize,
+) -> Tensor<4> {
+    let sum = terms
+        .into_iter()
+        .map(|MixTerm { tensor, slot }| {
+            let [n, c, h, w] = tensor.dims();
+            let block = if slot.offset == 0 && c == channels {
+                tensor
+            } else {
+                tensor.slice([0..n, slot.offset..slot.offset + channels, 0..h, 0..w])
+            };
+            let weight = weights
+                .clone()
+                .slice([slot.row..slot.row + 1, slot.col..slot.col + 1])
+                .reshape([1, 1, 1, 1]);
+            block * weight
+        })
+        .reduce(|a, b| a + b)
+        .expect("a weighted sum needs at least one term");
+    match acc {
+        Some(acc) => acc + sum,
+        None => sum,
+    }
+}
+
+/// [`Kernels::fd_mix`] through a backend's own operations: the default body, and the flex
+/// kernel's fallback for what it does not take.
+fn mix_of_operations<B: Backend>(
+    weights: FloatTensor<B>,
+    acc: FloatTensor<B>,
+    terms: [FloatTensor<B>; MIX_TERMS],
+    layout: MixLayout,
+) -> FloatTensor<B> {
+    let c = layout.channels;
+    let sum = terms
+        .into_iter()
+        .zip(&layout.slots)
+        .map(|(t, slot)| {
+            let s = t.shape();
+            let block = B::float_slice(
+                t,
+                &[
+                    Slice::from(0..s[0]),
+                    Slice::from(slot.offset..slot.offset + c),
+                    Slice::from(0..s[2]),
+                    Slice::from(0..s[3]),
+                ],
+            );
+            let weight = B::float_slice(
+                weights.clone(),
+                &[
+                    Slice::from(slot.row..slot.row + 1),
+                    Slice::from(slot.col..slot.col + 1),
+                ],
+            );
+            B::float_mul(block, B::float_reshape(weight, [1, 1, 1, 1].into()))
+        })
+        .reduce(B::float_add)
+        .expect("a weighted sum needs at least one term");
+    if layout.accumulate {
+        B::float_add(acc, sum)
+    } else {
+        sum
+    }
+}
+
 /// The kernels as a backend extension. The default bodies are burn's own operations, so a
 /// backend implements only what it accelerates.
 #[backend_extension(Flex, Autodiff)]
@@ -104,6 +258,30 @@ pub trait Kernels: Backend {
         let _ = affine;
         let r = Self::batch_norm_train(x, gamma, beta, epsilon);
         (r.output, r.mean, r.variance)
+    }
+
+    /// 3x3 average pooling, stride 1, padding 1, the padding left out of the count.
+    fn fd_avg_pool_3x3_same(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::avg_pool2d(x, [3, 3], [1, 1], [1, 1], false, false)
+    }
+
+    /// The weighted sum of [`mix`]: `layout.slots[k]` places term `t_k` (the terms past the
+    /// slots are fillers and unread), `acc` is added when `layout.accumulate`.
+    #[allow(clippy::too_many_arguments)]
+    fn fd_mix(
+        weights: FloatTensor<Self>,
+        acc: FloatTensor<Self>,
+        t0: FloatTensor<Self>,
+        t1: FloatTensor<Self>,
+        t2: FloatTensor<Self>,
+        t3: FloatTensor<Self>,
+        t4: FloatTensor<Self>,
+        t5: FloatTensor<Self>,
+        t6: FloatTensor<Self>,
+        t7: FloatTensor<Self>,
+        layout: MixLayout,
+    ) -> FloatTensor<Self> {
+        mix_of_operations::<Self>(weights, acc, [t0, t1, t2, t3, t4, t5, t6, t7], layout)
     }
 }
 
@@ -145,5 +323,37 @@ pub trait KernelGrads: Kernels {
         variance: FloatTensor<Self>,
         epsilon: f64,
         output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// Gradient of [`Kernels::fd_avg_pool_3x3_same`] with respect to its input.
+    fn fd_avg_pool_3x3_same_backward(output_grad: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// Whether [`Kernels::fd_mix`] of this backend computes this call itself (and so these
+    /// gradient kernels apply) rather than through the backend's operations.
+    fn fd_mix_takes(
+        weights: &FloatTensor<Self>,
+        acc: &FloatTensor<Self>,
+        terms: &[&FloatTensor<Self>],
+        layout: &MixLayout,
+    ) -> bool;
+
+    /// Gradient of [`Kernels::fd_mix`] with respect to the whole tensor of one term (of shape
+    /// `term_shape`): the output gradient times the term's weight in its channel block, zero
+    /// elsewhere.
+    fn fd_mix_term_grad(
+        output_grad: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        slot: MixSlot,
+        term_shape: [usize; 4],
+    ) -> FloatTensor<Self>;
+
+    /// Gradient of [`Kernels::fd_mix`] with respect to the weight matrix (of shape
+    /// `weights_shape`): the sum of output gradient times term over each term's block, at the
+    /// term's slot.
+    fn fd_mix_weights_grad(
+        output_grad: FloatTensor<Self>,
+        terms: Vec<FloatTensor<Self>>,
+        layout: &MixLayout,
+        weights_shape: [usize; 2],
     ) -> FloatTensor<Self>;
 }

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::nn::blocks::ResNetBlock;
 use crate::nn::ctx::Forward;
+use crate::nn::kernels::{MixSlot, MixTerm, mix};
 use crate::nn::layers::{BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool_3x3_same};
-use crate::nn::model::{AlphaGroup, Model, alpha_scalars};
+use crate::nn::model::{AlphaGroup, Model};
 use crate::nn::params::{ParamId, ParamRegistry};
 use crate::spaces::nb201::{NB201_EDGES, NB201_NODES, Nb201Op, edge_label};
 
@@ -93,9 +94,6 @@ pub struct Nb201Supernet {
     alpha: ParamId,
 }
 
-/// Architecture weights of one edge as scalar tensors, indexed by op column.
-type EdgeWeights = Vec<Option<Tensor<4>>>;
-
 /// Output of a forward pass.
 pub struct Nb201Output {
     /// Pooled feature after `lastact`, [N, 4C].
@@ -179,12 +177,11 @@ impl Nb201Supernet {
 
     /// Forward pass; alpha ([6, 5]) is read from the pass like every other tensor.
     pub fn forward(&self, f: &Forward, x: Tensor<4>) -> Nb201Output {
-        let weights: Vec<EdgeWeights> = alpha_scalars(&f.params.r2(self.alpha));
-
+        let alpha = f.params.r2(self.alpha);
         let mut h = self.stem_bn.forward(f, self.stem_conv.forward(f, x));
         for layer in &self.layers {
             h = match layer {
-                Layer::Cell(edges) => cell_forward(f, edges, &weights, h),
+                Layer::Cell(edges) => cell_forward(f, edges, &alpha, h),
                 Layer::Reduction(block) => block.forward(f, h),
             };
         }
@@ -198,38 +195,37 @@ impl Nb201Supernet {
 /// node_i = sum_j sum_k alpha[row(i<-j), k] * op_k(node_j); the cell output is node 3. The
 /// `none` op contributes an exact zero and is skipped. Sources are visited in order, so node
 /// j is complete when its own out-edges are computed, and each node sums its in-edges in
-/// increasing j, as the official code does.
-fn cell_forward(
-    f: &Forward,
-    sources: &[SourceOps],
-    weights: &[EdgeWeights],
-    input: Tensor<4>,
-) -> Tensor<4> {
+/// increasing j, as the official code does. Each edge is one weighted sum ([`mix`]) of its
+/// candidates in op order, added to its target node.
+fn cell_forward(f: &Forward, sources: &[SourceOps], alpha: &Tensor<2>, input: Tensor<4>) -> Tensor<4> {
     let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(input), None, None, None];
     for (from, src) in sources.iter().enumerate() {
         let x = nodes[from]
             .clone()
             .expect("node is complete before its out-edges");
-        let [n, c, h, w] = x.dims();
+        let c = x.dims()[1];
         let relu_x = f.relu(x.clone());
         let conv_1x1 = src.conv_1x1.forward_after_relu(f, relu_x.clone());
         let conv_3x3 = src.conv_3x3.forward_after_relu(f, relu_x);
         let pooled = avg_pool_3x3_same(x.clone());
         for (k, &e) in src.edges.iter().enumerate() {
-            let w_e = &weights[e];
-            let weight = |op: Nb201Op| w_e[op.index()].clone().expect("non-none op has a weight");
-            let channels = k * c..(k + 1) * c;
-            let edge_out = x.clone() * weight(Nb201Op::SkipConnect)
-                + conv_1x1.clone().slice([0..n, channels.clone(), 0..h, 0..w])
-                    * weight(Nb201Op::NorConv1x1)
-                + conv_3x3.clone().slice([0..n, channels, 0..h, 0..w])
-                    * weight(Nb201Op::NorConv3x3)
-                + pooled.clone() * weight(Nb201Op::AvgPool3x3);
+            // The fused convolutions hold this edge's outputs in channel block k.
+            let term = |tensor: &Tensor<4>, op: Nb201Op, offset: usize| MixTerm {
+                tensor: tensor.clone(),
+                slot: MixSlot {
+                    offset,
+                    row: e,
+                    col: op.index(),
+                },
+            };
+            let terms = vec![
+                term(&x, Nb201Op::SkipConnect, 0),
+                term(&conv_1x1, Nb201Op::NorConv1x1, k * c),
+                term(&conv_3x3, Nb201Op::NorConv3x3, k * c),
+                term(&pooled, Nb201Op::AvgPool3x3, 0),
+            ];
             let to = NB201_EDGES[e].0;
-            nodes[to] = Some(match nodes[to].take() {
-                None => edge_out,
-                Some(acc) => acc + edge_out,
-            });
+            nodes[to] = Some(mix(nodes[to].take(), alpha, terms, c));
         }
     }
     nodes[NB201_NODES - 1]

@@ -1,0 +1,131 @@
+//! The weighted sum of a mixed edge, `acc + sum_k w_k * T_k[:, offset_k..offset_k + C]`, as one
+//! pass over memory instead of a slice, a multiplication and an addition per candidate op (and
+//! their backward steps: a zero tensor and a slice assignment per slice, a product and a
+//! reduction per weight). NCHW throughout; a term's channels may be a block of a wider tensor
+//! (the fused convolutions of the edges leaving one node).
+//!
+//! Every output element is computed in the order the composite wrote it, `((w_0 T_0 + w_1 T_1)
+//! + ...) `, then `acc +` that, so the forward pass is bit for bit the composite's. The weights'
+//! gradients are dot products summed in float64 in a fixed order (one partial sum per row,
+//! added in row order), so they do not depend on the thread count.
+
+use rayon::prelude::*;
+
+use super::elem::Elem;
+
+/// Below this many output elements the rows run on one thread (batch-1 passes).
+const PARALLEL_ELEMENTS: usize = 1 << 15;
+
+/// The layout of the output: `batch` images of `channels` planes of `plane` values.
+#[derive(Clone, Copy, Debug)]
+pub struct MixGeom {
+    pub batch: usize,
+    pub channels: usize,
+    pub plane: usize,
+}
+
+/// One term: the values of its tensor (NCHW, `channels` planes per image, of which the block
+/// starting at `offset` is summed) and its weight.
+#[derive(Clone, Copy, Debug)]
+pub struct Term<'a, T> {
+    pub values: &'a [T],
+    pub channels: usize,
+    pub offset: usize,
+    pub weight: T,
+}
+
+impl<T> Term<'_, T> {
+    /// The plane of output row `r` (image `r / C`, channel `r % C`) in this term's tensor.
+    fn row<'b>(&'b self, g: &MixGeom, r: usize) -> &'b [T] {
+        let (n, c) = (r / g.channels, r % g.channels);
+        let start = (n * self.channels + self.offset + c) * g.plane;
+        &self.values[start..start + g.plane]
+    }
+}
+
+/// Runs `f(row, out_row)` over the rows of an output of `g`'s size, in parallel when it is
+/// large enough to pay for it.
+fn rows_of<T: Elem>(g: &MixGeom, out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    if out.len() >= PARALLEL_ELEMENTS {
+        out.par_chunks_mut(g.plane)
+            .enumerate()
+            .for_each(|(r, row)| f(r, row));
+    } else {
+        out.chunks_mut(g.plane)
+            .enumerate()
+            .for_each(|(r, row)| f(r, row));
+    }
+}
+
+/// `acc + sum_k w_k * T_k`, summed in term order.
+pub fn forward<T: Elem>(g: &MixGeom, acc: Option<&[T]>, terms: &[Term<T>]) -> Vec<T> {
+    let mut out = vec![T::ZERO; g.batch * g.channels * g.plane];
+    rows_of(g, &mut out, |r, row| {
+        let (first, rest) = terms.split_first().expect("a mix has at least one term");
+        for (o, &t) in row.iter_mut().zip(first.row(g, r)) {
+            *o = t * first.weight;
+        }
+        for term in rest {
+            for (o, &t) in row.iter_mut().zip(term.row(g, r)) {
+                *o = *o + t * term.weight;
+            }
+        }
+        if let Some(acc) = acc {
+            let a = &acc[r * g.plane..(r + 1) * g.plane];
+            for (o, &a) in row.iter_mut().zip(a) {
+                *o = a + *o;
+            }
+        }
+    });
+    out
+}
+
+/// The gradient of a term's whole tensor (`term_channels` planes per image): `weight * dy` in
+/// the term's block, zero elsewhere.
+pub fn term_grad<T: Elem>(
+    g: &MixGeom,
+    dy: &[T],
+    weight: T,
+    term_channels: usize,
+    offset: usize,
+) -> Vec<T> {
+    let tg = MixGeom {
+        channels: term_channels,
+        ..*g
+    };
+    let mut out = vec![T::ZERO; g.batch * term_channels * g.plane];
+    rows_of(&tg, &mut out, |r, row| {
+        let (n, c) = (r / term_channels, r % term_channels);
+        if c < offset || c >= offset + g.channels {
+            return;
+        }
+        let start = (n * g.channels + c - offset) * g.plane;
+        for (o, &d) in row.iter_mut().zip(&dy[start..start + g.plane]) {
+            *o = d * weight;
+        }
+    });
+    out
+}
+
+/// `sum(dy * T_k)` for each term, in float64.
+pub fn weight_grads<T: Elem>(g: &MixGeom, dy: &[T], terms: &[Term<T>]) -> Vec<f64> {
+    let rows = g.batch * g.channels;
+    let dot_row = |term: &Term<T>, r: usize| -> f64 {
+        let d = &dy[r * g.plane..(r + 1) * g.plane];
+        d.iter()
+            .zip(term.row(g, r))
+            .map(|(&d, &t)| d.to_f64() * t.to_f64())
+            .sum()
+    };
+    terms
+        .iter()
+        .map(|term| {
+            let partials: Vec<f64> = if rows * g.plane >= PARALLEL_ELEMENTS {
+                (0..rows).into_par_iter().map(|r| dot_row(term, r)).collect()
+            } else {
+                (0..rows).map(|r| dot_row(term, r)).collect()
+            };
+            partials.iter().sum()
+        })
+        .collect()
+}
