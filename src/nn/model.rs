@@ -64,28 +64,6 @@ pub trait Model: Sync {
     }
 }
 
-/// Every entry alpha[e, k] of an alpha matrix as a [1, 1, 1, 1] tensor, sliced once per pass;
-/// column 0 (`none`, whose output is zero in both spaces) is `None`. Cells sharing the alpha
-/// reuse these scalars, so autodiff sums their gradients over the cells exactly as a shared
-/// PyTorch parameter does.
-pub fn alpha_scalars(alpha: &Tensor<2>) -> Vec<Vec<Option<Tensor<4>>>> {
-    let [rows, cols] = alpha.dims();
-    (0..rows)
-        .map(|e| {
-            (0..cols)
-                .map(|k| {
-                    (k != 0).then(|| {
-                        alpha
-                            .clone()
-                            .slice([e..e + 1, k..k + 1])
-                            .reshape([1, 1, 1, 1])
-                    })
-                })
-                .collect()
-        })
-        .collect()
-}
-
 /// Multiply-adds of one forward pass on a single image, counted on a plain (no autodiff) CPU
 /// device with zero tensors; convolutions and linear layers only.
 pub fn count_macs(model: &dyn Model) -> u64 {

@@ -8,6 +8,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
+use crate::nn::kernels::{MixSlot, MixTerm, mix};
 use crate::nn::ctx::{BnMode, Forward};
 use crate::nn::layers::{
     BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same,
@@ -15,7 +16,7 @@ use crate::nn::layers::{
 use crate::nn::params::{ParamId, ParamRegistry};
 use crate::spaces::darts::{DARTS_EDGES, DARTS_STEPS, DartsOp, edge_label};
 
-use crate::nn::model::{AlphaGroup, Model, alpha_scalars};
+use crate::nn::model::{AlphaGroup, Model};
 
 /// The two stems of the DARTS code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,7 +348,6 @@ pub struct DartsSupernet {
 }
 
 /// Scalar tensors alpha[e, k] of one alpha matrix (`None` for the `none` column).
-type EdgeWeights = Vec<Vec<Option<Tensor<4>>>>;
 
 impl DartsSupernet {
     pub fn new(config: DartsConfig) -> Self {
@@ -416,14 +416,10 @@ impl DartsSupernet {
 
     /// Pooled feature [N, 4 C_last] of the last cell and the logits.
     pub fn forward(&self, f: &Forward, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        let weights: Vec<EdgeWeights> = self
-            .alphas
-            .iter()
-            .map(|&id| alpha_scalars(&f.params.r2(id)))
-            .collect();
+        let alphas: Vec<Tensor<2>> = self.alphas.iter().map(|&id| f.params.r2(id)).collect();
         let (mut s0, mut s1) = self.stem.forward(f, x);
         for (i, cell) in self.cells.iter().enumerate() {
-            let out = cell_forward(f, cell, &weights[self.alpha_group_of(i)], s0, s1.clone());
+            let out = cell_forward(f, cell, &alphas[self.alpha_group_of(i)], s0, s1.clone());
             s0 = s1;
             s1 = out;
         }
@@ -433,18 +429,12 @@ impl DartsSupernet {
     }
 }
 
-/// Channel block `k` (of width `c`) of a fused output.
-fn block(t: &Tensor<4>, k: usize, c: usize) -> Tensor<4> {
-    let [n, _, h, w] = t.dims();
-    t.clone().slice([0..n, k * c..(k + 1) * c, 0..h, 0..w])
-}
-
 /// Node n = sum over its in-edges (in input order) of the mixed op, each mixed op summing its
-/// candidates in PRIMITIVES order; output = concat(nodes 2..5).
+/// candidates in PRIMITIVES order (one [`mix`]); output = concat(nodes 2..5).
 fn cell_forward(
     f: &Forward,
     cell: &Cell,
-    weights: &EdgeWeights,
+    alpha: &Tensor<2>,
     s0: Tensor<4>,
     s1: Tensor<4>,
 ) -> Tensor<4> {
@@ -478,8 +468,6 @@ fn cell_forward(
         let shared_max = shared_bn.then(|| src.max_pool_bns[0].forward(f, max_pooled.clone()));
         let shared_avg = shared_bn.then(|| src.avg_pool_bns[0].forward(f, avg_pooled.clone()));
         for (idx, &e) in src.edges.iter().enumerate() {
-            let w = &weights[e];
-            let weight = |op: DartsOp| w[op.index()].clone().expect("non-none op has a weight");
             let max_bn = shared_max
                 .clone()
                 .unwrap_or_else(|| src.max_pool_bns[idx].forward(f, max_pooled.clone()));
@@ -490,18 +478,26 @@ fn cell_forward(
                 Some(reduce) => reduce.forward(f, relu_x.clone()),
                 None => x.clone(),
             };
-            let out = max_bn * weight(DartsOp::MaxPool3x3)
-                + avg_bn * weight(DartsOp::AvgPool3x3)
-                + skip * weight(DartsOp::SkipConnect)
-                + block(&sep_3x3, idx, c) * weight(DartsOp::SepConv3x3)
-                + block(&sep_5x5, idx, c) * weight(DartsOp::SepConv5x5)
-                + block(&dil_3x3, idx, c) * weight(DartsOp::DilConv3x3)
-                + block(&dil_5x5, idx, c) * weight(DartsOp::DilConv5x5);
+            // The fused convolutions hold this edge's outputs in channel block idx.
+            let term = |tensor: Tensor<4>, op: DartsOp, offset: usize| MixTerm {
+                tensor,
+                slot: MixSlot {
+                    offset,
+                    row: e,
+                    col: op.index(),
+                },
+            };
+            let terms = vec![
+                term(max_bn, DartsOp::MaxPool3x3, 0),
+                term(avg_bn, DartsOp::AvgPool3x3, 0),
+                term(skip, DartsOp::SkipConnect, 0),
+                term(sep_3x3.clone(), DartsOp::SepConv3x3, idx * c),
+                term(sep_5x5.clone(), DartsOp::SepConv5x5, idx * c),
+                term(dil_3x3.clone(), DartsOp::DilConv3x3, idx * c),
+                term(dil_5x5.clone(), DartsOp::DilConv5x5, idx * c),
+            ];
             let to = DARTS_EDGES[e].0;
-            states[to] = Some(match states[to].take() {
-                None => out,
-                Some(acc) => acc + out,
-            });
+            states[to] = Some(mix(states[to].take(), alpha, terms, c));
         }
     }
     let nodes = states
