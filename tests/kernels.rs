@@ -1,6 +1,7 @@
-//! The convolution kernels of `nn::kernels` against burn's own convolution on the flex backend:
-//! output, input gradient and weight gradient on random geometries (strides, padding,
-//! dilation, groups, batch 1 and 64), plus the paths that must fall through to burn.
+//! The kernels of `nn::kernels` against burn's own operations on the flex backend: the
+//! convolution's output, input gradient and weight gradient on random geometries (strides,
+//! padding, dilation, groups, batch 1 and 64), BatchNorm, the weighted sum of a mixed edge and
+//! the 3x3 average pooling, plus the paths that must fall through to burn.
 
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -253,8 +254,8 @@ fn float64_matches_burn() {
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    // The weight gradient sums over images in fixed chunks, so one thread and two give the same
-    // bits.
+    // The weight gradient sums over images in fixed chunks and the mixed edge's weight
+    // gradient over rows in order, so one thread and two give the same bits.
     let c = case(64, 8, 8, 6, 3, 1, 1);
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -271,10 +272,30 @@ fn results_do_not_depend_on_the_thread_count() {
                 w.clone(),
                 ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
             );
-            let grads = y.powf_scalar(2.0).sum().backward();
+            // The weighted sum's weight gradient and the pooling, on the same pass.
+            let alpha = Tensor::<2>::ones([1, 2], &device).require_grad();
+            let slot = |col| kernels::MixSlot {
+                offset: 0,
+                row: 0,
+                col,
+            };
+            let pooled = kernels::avg_pool_3x3_same(&y).unwrap();
+            let terms = vec![
+                kernels::MixTerm {
+                    tensor: y,
+                    slot: slot(0),
+                },
+                kernels::MixTerm {
+                    tensor: pooled,
+                    slot: slot(1),
+                },
+            ];
+            let z = kernels::mix(None, &alpha, terms, 8);
+            let grads = z.powf_scalar(2.0).sum().backward();
             let dw = w.grad(&grads).unwrap().into_data();
             let dx = x.grad(&grads).unwrap().into_data();
-            (dw, dx)
+            let da = alpha.grad(&grads).unwrap().into_data();
+            (dw, dx, da)
         })
     };
     assert_eq!(run(1), run(2));
@@ -375,5 +396,133 @@ fn batch_norm_matches_burn_in_float64() {
         // (Not two values per channel: the output is then +-1 whatever the input, the input
         // gradient is zero up to epsilon, and its relative error is only round-off.)
         check_batch_norm([4, 3, 1, 1], affine, 0.5, seed);
+    }
+}
+
+/// A seeded tensor of `shape` on `device`, tracked when `grad`. Scaled by 0.3 so the values use
+/// the whole mantissa: the uniform draws are multiples of 2^-22, whose sums of three are exact
+/// in float32 and would hide a change of summation order.
+fn leaf(shape: [usize; 4], seed: u64, grad: bool, device: &Device) -> Tensor<4> {
+    let t = random(shape, &mut ChaCha8Rng::seed_from_u64(seed), device) * 0.3;
+    if grad { t.require_grad() } else { t }
+}
+
+/// A mixed edge of `c` channels: a tracked accumulator (or none), a full-width term, the
+/// middle block of a fused tensor three blocks wide, an untracked term, and a weight used by
+/// two terms. The kernel against burn's operations: same forward bits, same term and
+/// accumulator gradients, weight gradient to float32 round-off.
+fn check_mix(batch: usize, c: usize, hw: usize, accumulate: bool) {
+    let device = Device::flex().autodiff();
+    let alpha = Tensor::<2>::from_data(
+        TensorData::new((0..30).map(|i| 0.1 * i as f32 - 1.3).collect(), [6, 5]),
+        &device,
+    )
+    .require_grad();
+    let full = leaf([batch, c, hw, hw], 1, true, &device);
+    let fused = leaf([batch, 3 * c, hw, hw], 2, true, &device);
+    let fixed = leaf([batch, c, hw, hw], 3, false, &device);
+    let acc = leaf([batch, c, hw, hw], 4, true, &device);
+    let slot = |offset, row, col| kernels::MixSlot { offset, row, col };
+    let terms = vec![
+        kernels::MixTerm {
+            tensor: full.clone(),
+            slot: slot(0, 2, 1),
+        },
+        kernels::MixTerm {
+            tensor: fused.clone(),
+            slot: slot(c, 2, 3),
+        },
+        kernels::MixTerm {
+            tensor: fixed.clone(),
+            slot: slot(0, 5, 4),
+        },
+        kernels::MixTerm {
+            tensor: full.clone(),
+            slot: slot(0, 2, 3),
+        },
+    ];
+    let run = |own: bool| {
+        let added = accumulate.then(|| acc.clone());
+        let y = if own {
+            kernels::mix(added, &alpha, terms.clone(), c)
+        } else {
+            kernels::mix_composite(added, &alpha, terms.clone(), c)
+        };
+        let n = y.dims().iter().product::<usize>();
+        let r: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 11) as f32 / 11.0 - 0.4)
+            .collect();
+        let r = Tensor::<4>::from_data(TensorData::new(r, y.dims()), &device);
+        let grads = (y.clone() * r).sum().backward();
+        let grad = |t: &Tensor<4>| t.grad(&grads).map(|g| g.into_data());
+        (
+            y.into_data(),
+            [grad(&full), grad(&fused), grad(&acc)],
+            Tensor::<2>::from_inner(alpha.grad(&grads).unwrap()),
+        )
+    };
+    let (y0, g0, dw0) = run(true);
+    let (y1, g1, dw1) = run(false);
+    assert_eq!(y0, y1, "forward bits, batch {batch}");
+    assert_eq!(g0, g1, "term and accumulator gradients, batch {batch}");
+    assert_eq!(g0[2].is_some(), accumulate);
+    let to64 = |t: Tensor<2>| {
+        t.cast(burn::tensor::DType::F64)
+            .into_data()
+            .try_to_vec::<f64>()
+            .unwrap()
+    };
+    let (dw0, dw1) = (to64(dw0), to64(dw1));
+    let d = rel_diff(&dw0, &dw1, 1e-6);
+    assert!(d < 1e-5, "weight gradient differs by {d}");
+    // Only the used entries carry a gradient; (2, 3) is the sum of two terms' products.
+    for (k, v) in dw0.iter().enumerate() {
+        assert_eq!(*v != 0.0, [11, 13, 29].contains(&k), "entry {k}: {v}");
+    }
+}
+
+#[test]
+fn mixed_edge_sum_matches_burn_operations() {
+    // Batch 1 runs on one thread; batch 16 at 32x32 crosses into the parallel rows.
+    check_mix(1, 4, 5, true);
+    check_mix(2, 3, 4, false);
+    check_mix(16, 16, 32, true);
+}
+
+#[test]
+fn average_pooling_matches_the_separable_sum_and_burn() {
+    let device = Device::flex().autodiff();
+    for (k, shape) in [[1, 3, 5, 7], [2, 4, 1, 1], [1, 2, 1, 6], [16, 16, 32, 32]]
+        .into_iter()
+        .enumerate()
+    {
+        let x = leaf(shape, 10 + k as u64, true, &device);
+        let n = shape.iter().product::<usize>();
+        let r: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.4)
+            .collect();
+        let r = Tensor::<4>::from_data(TensorData::new(r, shape), &device);
+        let run = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
+            let y = f(x.clone());
+            let grads = (y.clone() * r.clone()).sum().backward();
+            (y.inner(), Tensor::<4>::from_inner(x.grad(&grads).unwrap()))
+        };
+        let (y, dx) = run(&|x| kernels::avg_pool_3x3_same(&x).expect("flex, float32"));
+        let (y_sep, dx_sep) = run(&freedarts::nn::layers::avg_pool_3x3_separable);
+        let (y_burn, dx_burn) = run(&|x| freedarts::nn::layers::avg_pool(x, 3, 1, 1));
+        assert_eq!(
+            y.clone().into_data(),
+            y_sep.into_data(),
+            "{shape:?}: forward bits"
+        );
+        assert!(
+            max_rel_diff(dx.clone(), dx_sep) < 1e-6,
+            "{shape:?}: gradient vs separable"
+        );
+        assert!(max_rel_diff(y, y_burn) < 1e-6, "{shape:?}: forward vs burn");
+        assert!(
+            max_rel_diff(dx, dx_burn) < 1e-6,
+            "{shape:?}: gradient vs burn"
+        );
     }
 }

@@ -403,9 +403,14 @@ pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize) -> T
 /// [`avg_pool`] up to summation order, but several times faster through burn's backward. On
 /// the CPU the kernel of [`super::kernels::pool`] computes the same sums in the same order.
 pub fn avg_pool_3x3_same(x: Tensor<4>) -> Tensor<4> {
-    if let Some(y) = super::kernels::avg_pool_3x3_same(&x) {
-        return y;
+    match super::kernels::avg_pool_3x3_same(&x) {
+        Some(y) => y,
+        None => avg_pool_3x3_separable(x),
     }
+}
+
+/// [`avg_pool_3x3_same`] through burn's operations (other backends).
+pub fn avg_pool_3x3_separable(x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
     let padded = x.pad([(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Constant(0.0));
     let rows = padded.clone().slice([0..n, 0..c, 0..h, 0..w + 2])

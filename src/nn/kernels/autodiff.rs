@@ -332,11 +332,7 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
                 layout.clone(),
             )
         };
-        match MixBackward
-            .prepare::<C>(nodes)
-            .compute_bound()
-            .stateful()
-        {
+        match MixBackward.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let state = MixState {
                     layout: layout.clone(),

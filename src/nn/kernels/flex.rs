@@ -279,7 +279,15 @@ fn mix_forward<T: Elem>(
         acc.as_deref(),
         &mix_terms(terms, &term_values, &layout.slots, &w),
     );
-    tensor(y, [g.batch, g.channels, shape4(terms[0])[2], shape4(terms[0])[3]])
+    tensor(
+        y,
+        [
+            g.batch,
+            g.channels,
+            shape4(terms[0])[2],
+            shape4(terms[0])[3],
+        ],
+    )
 }
 
 fn mix_term_grad<T: Elem>(
@@ -399,12 +407,7 @@ impl Kernels for Flex {
                     mix_forward(&g, &weights, acc, terms, &layout)
                 )
             }
-            _ => mix_of_operations::<Self>(
-                weights,
-                acc,
-                [t0, t1, t2, t3, t4, t5, t6, t7],
-                layout,
-            ),
+            _ => mix_of_operations::<Self>(weights, acc, [t0, t1, t2, t3, t4, t5, t6, t7], layout),
         }
     }
 }

@@ -140,7 +140,10 @@ pub fn mix(
     };
     // Unused tensor arguments: an untracked view of the weights, which the kernels never read.
     let filler = || weights.clone().detach().into_dispatch();
-    let mut tensors: Vec<_> = terms.into_iter().map(|t| t.tensor.into_dispatch()).collect();
+    let mut tensors: Vec<_> = terms
+        .into_iter()
+        .map(|t| t.tensor.into_dispatch())
+        .collect();
     tensors.resize_with(MIX_TERMS, filler);
     let [t0, t1, t2, t3, t4, t5, t6, t7] = tensors
         .try_into()

@@ -25,7 +25,11 @@ fn window_sums<T: Elem>(p: &[T], h: usize, w: usize, out: &mut [T], row: &mut [T
     for i in 0..h {
         for (j, r) in row.iter_mut().enumerate() {
             let above = if i > 0 { p[(i - 1) * w + j] } else { T::ZERO };
-            let below = if i + 1 < h { p[(i + 1) * w + j] } else { T::ZERO };
+            let below = if i + 1 < h {
+                p[(i + 1) * w + j]
+            } else {
+                T::ZERO
+            };
             *r = (above + p[i * w + j]) + below;
         }
         for j in 0..w {

@@ -8,8 +8,8 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::nn::blocks::{DilConv, FactorizedReduce, SepConv};
-use crate::nn::kernels::{MixSlot, MixTerm, mix};
 use crate::nn::ctx::{BnMode, Forward};
+use crate::nn::kernels::{MixSlot, MixTerm, mix};
 use crate::nn::layers::{
     BatchNorm, Conv2d, ConvShape, Linear, ReluConvBn, avg_pool, avg_pool_3x3_same,
 };

@@ -197,7 +197,12 @@ impl Nb201Supernet {
 /// j is complete when its own out-edges are computed, and each node sums its in-edges in
 /// increasing j, as the official code does. Each edge is one weighted sum ([`mix`]) of its
 /// candidates in op order, added to its target node.
-fn cell_forward(f: &Forward, sources: &[SourceOps], alpha: &Tensor<2>, input: Tensor<4>) -> Tensor<4> {
+fn cell_forward(
+    f: &Forward,
+    sources: &[SourceOps],
+    alpha: &Tensor<2>,
+    input: Tensor<4>,
+) -> Tensor<4> {
     let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(input), None, None, None];
     for (from, src) in sources.iter().enumerate() {
         let x = nodes[from]
