@@ -4,10 +4,11 @@
 //! reduction per weight). NCHW throughout; a term's channels may be a block of a wider tensor
 //! (the fused convolutions of the edges leaving one node).
 //!
-//! Every output element is computed in the order the composite wrote it, `((w_0 T_0 + w_1 T_1)
-//! + ...) `, then `acc +` that, so the forward pass is bit for bit the composite's. The weights'
-//! gradients are dot products summed in float64 in a fixed order (eight lanes per row, one
-//! partial sum per row, added in row order), so they do not depend on the thread count.
+//! Every output element is computed in the order the composite wrote it: the first weighted
+//! term, plus each further weighted term in turn, then the accumulator plus that sum. So the
+//! forward pass is the composite's to the bit. The weights' gradients are dot products summed
+//! in float64 in a fixed order (eight lanes per row, one partial sum per row, added in row
+//! order), so they do not depend on the thread count.
 
 use rayon::prelude::*;
 
@@ -67,7 +68,7 @@ pub fn forward<T: Elem>(g: &MixGeom, acc: Option<&[T]>, terms: &[Term<T>]) -> Ve
         }
         for term in rest {
             for (o, &t) in row.iter_mut().zip(term.row(g, r)) {
-                *o = *o + t * term.weight;
+                *o += t * term.weight;
             }
         }
         if let Some(acc) = acc {

@@ -1,8 +1,8 @@
 //! Kernels of our own behind burn's backend-extension traits, where burn's CPU kernels are the
 //! bottleneck: the 2-D convolution (forward, input and weight gradients; depthwise ones by
-//! direct accumulation) and train-mode BatchNorm (forward and backward), in float32 and
-//! float64, on the flex backend. Every other backend and dtype, and asymmetric padding, falls
-//! through to burn's own operation.
+//! direct accumulation), train-mode BatchNorm (forward and backward), the weighted sum of a
+//! mixed edge and 3x3 average pooling, in float32 and float64, on the flex backend. Every other
+//! backend and dtype, and asymmetric padding, falls through to burn's own operations.
 //!
 //! The extension trait [`Kernels`] is implemented for burn's `Flex` (the kernels, `flex.rs`)
 //! and for its `Autodiff` decorator (backward steps calling the gradient kernels of
@@ -90,11 +90,11 @@ pub fn avg_pool_3x3_same(x: &Tensor<4>) -> Option<Tensor<4>> {
     Some(Tensor::from_dispatch(y))
 }
 
-/// Most terms one [`mix`] call takes through the kernel: the DARTS space's seven parametrised
+/// Most terms one [`mix()`] call takes through the kernel: the DARTS space's seven parametrised
 /// candidates and one spare. Longer sums take burn's operations.
 pub const MIX_TERMS: usize = 8;
 
-/// Where one term of a [`mix`] reads (its channel block starts at `offset`) and which entry
+/// Where one term of a [`mix()`] reads (its channel block starts at `offset`) and which entry
 /// `[row, col]` of the weight matrix scales it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MixSlot {
@@ -103,7 +103,7 @@ pub struct MixSlot {
     pub col: usize,
 }
 
-/// A [`mix`] apart from its tensors: the output's channel count, whether an accumulator is
+/// A [`mix()`] apart from its tensors: the output's channel count, whether an accumulator is
 /// added, and one slot per term.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MixLayout {
@@ -112,7 +112,7 @@ pub struct MixLayout {
     pub slots: Vec<MixSlot>,
 }
 
-/// One term of a [`mix`].
+/// One term of a [`mix()`].
 #[derive(Clone, Debug)]
 pub struct MixTerm {
     pub tensor: Tensor<4>,
@@ -122,7 +122,7 @@ pub struct MixTerm {
 /// `acc + sum_t weights[t.row, t.col] * t.tensor[:, t.offset..t.offset + channels]`: the
 /// weighted sum of a mixed edge, differentiable in every tensor and in the weights. The terms
 /// are summed in their order and `acc` is added last, as the composite of slices, products and
-/// sums would; on the CPU this is one kernel (see [`mix`](self::mix) module).
+/// sums would; on the CPU this is one kernel (module [`mix`](mod@self::mix)).
 pub fn mix(
     acc: Option<Tensor<4>>,
     weights: &Tensor<2>,
@@ -164,7 +164,7 @@ pub fn mix(
     ))
 }
 
-/// [`mix`] through burn's operations (other backends, or more terms than the kernel takes).
+/// [`mix()`] through burn's operations (other backends, or more terms than the kernel takes).
 pub fn mix_composite(
     acc: Option<Tensor<4>>,
     weights: &Tensor<2>,
@@ -268,7 +268,7 @@ pub trait Kernels: Backend {
         Self::avg_pool2d(x, [3, 3], [1, 1], [1, 1], false, false)
     }
 
-    /// The weighted sum of [`mix`]: `layout.slots[k]` places term `t_k` (the terms past the
+    /// The weighted sum of [`mix()`]: `layout.slots[k]` places term `t_k` (the terms past the
     /// slots are fillers and unread), `acc` is added when `layout.accumulate`.
     #[allow(clippy::too_many_arguments)]
     fn fd_mix(

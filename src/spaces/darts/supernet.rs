@@ -347,8 +347,6 @@ pub struct DartsSupernet {
     alphas: Vec<ParamId>,
 }
 
-/// Scalar tensors alpha[e, k] of one alpha matrix (`None` for the `none` column).
-
 impl DartsSupernet {
     pub fn new(config: DartsConfig) -> Self {
         let mut reg = ParamRegistry::new();
@@ -430,7 +428,7 @@ impl DartsSupernet {
 }
 
 /// Node n = sum over its in-edges (in input order) of the mixed op, each mixed op summing its
-/// candidates in PRIMITIVES order (one [`mix`]); output = concat(nodes 2..5).
+/// candidates in PRIMITIVES order (one [`mix()`]); output = concat(nodes 2..5).
 fn cell_forward(
     f: &Forward,
     cell: &Cell,

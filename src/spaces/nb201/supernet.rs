@@ -195,7 +195,7 @@ impl Nb201Supernet {
 /// node_i = sum_j sum_k alpha[row(i<-j), k] * op_k(node_j); the cell output is node 3. The
 /// `none` op contributes an exact zero and is skipped. Sources are visited in order, so node
 /// j is complete when its own out-edges are computed, and each node sums its in-edges in
-/// increasing j, as the official code does. Each edge is one weighted sum ([`mix`]) of its
+/// increasing j, as the official code does. Each edge is one weighted sum ([`mix()`]) of its
 /// candidates in op order, added to its target node.
 fn cell_forward(
     f: &Forward,
