@@ -7,6 +7,11 @@ use std::str::FromStr;
 
 use burn::tensor::Device;
 
+/// Stack size of the threads that run passes (rayon's pool in the command-line tool and the
+/// `score` workers): at least the main thread's, since dropping a deep autodiff graph recurses
+/// through it. Only touched pages take memory.
+pub const COMPUTE_THREAD_STACK: usize = 64 << 20;
+
 /// The backends this build can compute on. `Cuda` and `Wgpu` exist only when the crate is
 /// built with the cargo feature of the same name, which turns on burn's backend.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -54,12 +54,11 @@ fn keep_freed_tensors() {
 /// from a thread outside it, every parallel loop hands its work over to the pool and sleeps
 /// until it is done, a round trip through the scheduler that costs more than a batch-1
 /// convolution. From a thread of the pool the loops run in place and idle threads steal.
-/// The pool's threads get the main thread's stack size or more: dropping a deep autodiff
-/// graph recurses through it.
+/// The pool's threads get a stack of [`freedarts::device::COMPUTE_THREAD_STACK`].
 fn in_thread_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     // Fails only when the pool already exists, which then keeps its settings.
     let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(64 << 20)
+        .stack_size(freedarts::device::COMPUTE_THREAD_STACK)
         .build_global();
     rayon::scope(|_| work())
 }

@@ -82,6 +82,9 @@ pub enum ScoreError {
     /// rerun resumes after them.
     #[error("interrupted after {done} of {total} architectures (the rows written so far are kept)")]
     Interrupted { done: usize, total: usize },
+    /// The operating system refused the worker threads.
+    #[error("could not start {workers} worker thread(s): {reason}; lower --jobs")]
+    Workers { workers: usize, reason: String },
 }
 
 /// What a run did.
@@ -248,6 +251,19 @@ pub fn run_scoring_with(
             }));
         }
     }
+    // The workers are the threads of a pool of their own, so the kernels' parallel loops inside
+    // a worker run in that pool (an idle worker steals from a busy one) instead of handing
+    // each loop over to rayon's global pool and waiting for it; rows are received and written
+    // on this thread, outside the pool.
+    let workers = opts.jobs.max(1).min(mine.len().max(1));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .stack_size(crate::device::COMPUTE_THREAD_STACK)
+        .build()
+        .map_err(|e| ScoreError::Workers {
+            workers,
+            reason: e.to_string(),
+        })?;
     let mut writer = ScoreWriter::open(&opts.output, &header)?;
     let todo: Vec<Architecture> = mine
         .iter()
@@ -271,10 +287,10 @@ pub fn run_scoring_with(
     let mut non_finite = vec![0usize; opts.proxies.len()];
     let (tx, rx) = std::sync::mpsc::channel();
     let batch = batch.as_ref();
-    let outcome = std::thread::scope(|scope| -> Result<(), ScoreError> {
-        for _ in 0..opts.jobs.max(1).min(todo.len().max(1)) {
+    let outcome = pool.in_place_scope(|scope| -> Result<(), ScoreError> {
+        for _ in 0..workers {
             let (tx, next, todo) = (tx.clone(), &next, &todo);
-            scope.spawn(move || {
+            scope.spawn(move |_| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(arch) = todo.get(i) else { break };
