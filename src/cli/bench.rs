@@ -34,8 +34,8 @@ pub struct BenchArgs {
     /// Images in the SNIP batch, 1 to 65536.
     #[arg(long, default_value_t = 64, value_parser = range(1, bounds::BATCH))]
     pub batch_size: usize,
-    /// Time burn's own convolution and BatchNorm instead of freedarts' kernels (the baseline of
-    /// a before/after comparison).
+    /// Time burn's own operations (convolution, BatchNorm, pooling, mixed-edge sums) instead of
+    /// freedarts' kernels (the baseline of a before/after comparison).
     #[arg(long)]
     pub burn_kernels: bool,
     /// Write the timings as JSON.
