@@ -25,7 +25,7 @@ pub struct BenchOptions {
     pub repeats: usize,
     pub snip_repeats: usize,
     pub batch_size: usize,
-    /// Time burn's own convolution and BatchNorm instead of the kernels of
+    /// Time burn's own operations instead of the kernels of
     /// [`crate::nn::kernels`] (the before of a before/after comparison in one build).
     pub burn_kernels: bool,
 }
