@@ -266,6 +266,7 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         };
         (y, Self::from_inner(mean), Self::from_inner(variance))
     }
+
     fn fd_avg_pool_3x3_same(x: FloatTensor<Self>) -> FloatTensor<Self> {
         AvgPoolBackward
             .prepare::<C>([x.node()])
