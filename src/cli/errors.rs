@@ -145,6 +145,7 @@ pub fn score_error(e: ScoreError) -> anyhow::Error {
         ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
             anyhow!("{e}: resume with the same flags or pick another --output")
         }
+        e @ ScoreError::Workers { .. } => anyhow!("{e}; lower --jobs"),
         ScoreError::Batch(source) => anyhow!("{}", saliency_words(&source)),
         ScoreError::Proxy { arch, source } => {
             anyhow!("{arch}: {}", saliency_words(&source))

@@ -83,7 +83,7 @@ pub enum ScoreError {
     #[error("interrupted after {done} of {total} architectures (the rows written so far are kept)")]
     Interrupted { done: usize, total: usize },
     /// The operating system refused the worker threads.
-    #[error("could not start {workers} worker thread(s): {reason}; lower --jobs")]
+    #[error("could not start {workers} worker thread(s) to score in parallel: {reason}")]
     Workers { workers: usize, reason: String },
 }
 

@@ -137,45 +137,31 @@ fn conv_weight_grad<T: Elem>(
     tensor(weight_grad(g, &values::<T>(x), &values::<T>(dy)), w_shape)
 }
 
-fn bn_forward<T: Elem>(
-    g: &BnGeom,
-    x: &FlexTensor,
-    gamma: &FlexTensor,
-    beta: &FlexTensor,
-    epsilon: f64,
-) -> (FlexTensor, FlexTensor, FlexTensor) {
-    let (y, mean, variance) = batch_norm::forward(
-        g,
-        &values::<T>(x),
-        &values::<T>(gamma),
-        &values::<T>(beta),
-        epsilon,
-    );
-    (
-        tensor(y, shape4(x)),
-        tensor(mean, [g.channels]),
-        tensor(variance, [g.channels]),
-    )
-}
+/// A BatchNorm kernel with three inputs and three results: the forward pass (x, gamma, beta
+/// -> y, mean, variance) or the backward pass (x, gamma, dy -> dx, dgamma, dbeta).
+type BnKernel<T> = fn(&BnGeom, &[T], &[T], &[T], f64) -> (Vec<T>, Vec<T>, Vec<T>);
 
-fn bn_backward<T: Elem>(
+/// Runs `kernel` on the values of `x` (4-D) and two more tensors; the first result has the
+/// shape of `x`, the other two one value per channel.
+fn bn_call<T: Elem>(
+    kernel: BnKernel<T>,
     g: &BnGeom,
     x: &FlexTensor,
-    gamma: &FlexTensor,
-    dy: &FlexTensor,
+    a: &FlexTensor,
+    b: &FlexTensor,
     epsilon: f64,
 ) -> (FlexTensor, FlexTensor, FlexTensor) {
-    let (dx, dgamma, dbeta) = batch_norm::backward(
+    let (full, c1, c2) = kernel(
         g,
         &values::<T>(x),
-        &values::<T>(gamma),
-        &values::<T>(dy),
+        &values::<T>(a),
+        &values::<T>(b),
         epsilon,
     );
     (
-        tensor(dx, shape4(x)),
-        tensor(dgamma, [g.channels]),
-        tensor(dbeta, [g.channels]),
+        tensor(full, shape4(x)),
+        tensor(c1, [g.channels]),
+        tensor(c2, [g.channels]),
     )
 }
 
@@ -279,15 +265,8 @@ fn mix_forward<T: Elem>(
         acc.as_deref(),
         &mix_terms(terms, &term_values, &layout.slots, &w),
     );
-    tensor(
-        y,
-        [
-            g.batch,
-            g.channels,
-            shape4(terms[0])[2],
-            shape4(terms[0])[3],
-        ],
-    )
+    let [_, _, h, w] = shape4(terms[0]);
+    tensor(y, [g.batch, g.channels, h, w])
 }
 
 fn mix_term_grad<T: Elem>(
@@ -368,7 +347,10 @@ impl Kernels for Flex {
         _affine: bool,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         match bn_geometry(&x, &[&gamma, &beta]) {
-            Some(g) => by_dtype!(x.dtype(), bn_forward(&g, &x, &gamma, &beta, epsilon)),
+            Some(g) => by_dtype!(
+                x.dtype(),
+                bn_call(batch_norm::forward, &g, &x, &gamma, &beta, epsilon)
+            ),
             None => {
                 let r = Self::batch_norm_train(x, gamma, beta, epsilon);
                 (r.output, r.mean, r.variance)
@@ -458,7 +440,7 @@ impl KernelGrads for Flex {
             // float32 ones back; `mean` and `variance` serve burn's fallback only.
             Some(g) => by_dtype!(
                 x.dtype(),
-                bn_backward(&g, &x, &gamma, &output_grad, epsilon)
+                bn_call(batch_norm::backward, &g, &x, &gamma, &output_grad, epsilon)
             ),
             None => {
                 let r =
