@@ -26,8 +26,9 @@ tensor's .grad; PyTorch >= 1.8 copies a plain tensor's .grad (the DARTS alphas),
 add the step-1 gradient to a'.grad. The script clears it to repeat the notebooks' run, and
 says so.
 
-The supernets are rebuilt from shared/reference/README.md sections 3 and 4 (exact state_dict
-names, loaded with strict=True); no official code is used.
+The supernets are those of bench/pytorch_nb201.py and bench/pytorch_darts.py, rebuilt from
+shared/reference/README.md sections 3 and 4 (exact state_dict names, loaded with strict=True);
+no official code is used.
 
     python bench/grasp_official.py                  # writes tests/data/grasp_official_*.safetensors
     python bench/grasp_official.py --out expected   # into ./expected instead
@@ -39,143 +40,18 @@ from copy import deepcopy
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from pytorch_darts import DartsSearchNet  # noqa: E402
 from pytorch_nb201 import NB201SearchNet  # noqa: E402
 
 REFERENCE = HERE.parent.parent / "shared" / "reference"
 OUT = HERE.parent / "tests" / "data"
 BETAS, WEIGHT_DECAY = (0.5, 0.999), 1e-3
-
-
-# --------------------------------------------------------------------------- DARTS supernet
-class ReLUConvBN(nn.Module):
-    def __init__(self, c_in, c_out, k, stride, pad):
-        super().__init__()
-        self.op = nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, c_out, k, stride, pad, bias=False),
-                                nn.BatchNorm2d(c_out, affine=False))
-
-    def forward(self, x):
-        return self.op(x)
-
-
-class FactorizedReduce(nn.Module):
-    def __init__(self, c_in, c_out):
-        super().__init__()
-        self.relu = nn.ReLU()
-        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
-        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, affine=False)
-
-    def forward(self, x):
-        x = self.relu(x)
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
-
-
-class Zero(nn.Module):
-    def __init__(self, stride):
-        super().__init__()
-        self.stride = stride
-
-    def forward(self, x):
-        return x.mul(0.0) if self.stride == 1 else x[:, :, ::self.stride, ::self.stride].mul(0.0)
-
-
-class Identity(nn.Module):
-    def forward(self, x):
-        return x
-
-
-def sep_conv(c, k, stride, pad):
-    return nn.Sequential(
-        nn.ReLU(), nn.Conv2d(c, c, k, stride, pad, groups=c, bias=False),
-        nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c, affine=False),
-        nn.ReLU(), nn.Conv2d(c, c, k, 1, pad, groups=c, bias=False),
-        nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c, affine=False))
-
-
-def dil_conv(c, k, stride, pad):
-    return nn.Sequential(
-        nn.ReLU(), nn.Conv2d(c, c, k, stride, pad, dilation=2, groups=c, bias=False),
-        nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c, affine=False))
-
-
-class Sep(nn.Module):  # so that the state_dict names read `.op.N`
-    def __init__(self, seq):
-        super().__init__()
-        self.op = seq
-
-    def forward(self, x):
-        return self.op(x)
-
-
-class MixedOp(nn.Module):
-    def __init__(self, c, stride):
-        super().__init__()
-        self._ops = nn.ModuleList([
-            Zero(stride),
-            nn.Sequential(nn.MaxPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False)),
-            nn.Sequential(nn.AvgPool2d(3, stride, 1, count_include_pad=False),
-                          nn.BatchNorm2d(c, affine=False)),
-            Identity() if stride == 1 else FactorizedReduce(c, c),
-            Sep(sep_conv(c, 3, stride, 1)),
-            Sep(sep_conv(c, 5, stride, 2)),
-            Sep(dil_conv(c, 3, stride, 2)),
-            Sep(dil_conv(c, 5, stride, 4)),
-        ])
-
-    def forward(self, x, w):
-        return sum(wk * op(x) for wk, op in zip(w, self._ops))
-
-
-class Cell(nn.Module):
-    def __init__(self, c_pp, c_p, c, reduction, reduction_prev):
-        super().__init__()
-        self.reduction = reduction
-        self.preprocess0 = FactorizedReduce(c_pp, c) if reduction_prev else ReLUConvBN(c_pp, c, 1, 1, 0)
-        self.preprocess1 = ReLUConvBN(c_p, c, 1, 1, 0)
-        self._ops = nn.ModuleList(
-            MixedOp(c, 2 if reduction and j < 2 else 1) for i in range(4) for j in range(2 + i))
-        self._bns = nn.ModuleList()
-
-    def forward(self, s0, s1, weights):
-        states, offset = [self.preprocess0(s0), self.preprocess1(s1)], 0
-        for _ in range(4):
-            s = sum(self._ops[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
-            offset += len(states)
-            states.append(s)
-        return torch.cat(states[-4:], dim=1)
-
-
-class DartsSearchNet(nn.Module):
-    def __init__(self, C, classes, layers):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
-        c_pp, c_p, c = 3 * C, 3 * C, C
-        cells, reduction_prev = [], False
-        for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
-            if reduction:
-                c *= 2
-            cells.append(Cell(c_pp, c_p, c, reduction, reduction_prev))
-            reduction_prev = reduction
-            c_pp, c_p = c_p, 4 * c
-        self.cells = nn.ModuleList(cells)
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_p, classes)
-        self._arch_parameters = []  # plain tensors, as in the official model (not in the state)
-
-    def forward(self, x):
-        normal, reduce = self._arch_parameters
-        s0 = s1 = self.stem(x)
-        for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1, reduce if cell.reduction else normal)
-        return self.classifier(self.global_pooling(s1).flatten(1))
 
 
 # --------------------------------------------------------------------------- helpers

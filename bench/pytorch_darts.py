@@ -1,7 +1,9 @@
 """PyTorch baseline of the DARTS-space FreeDARTS SynFlow search, for `freedarts bench --space darts`.
 
-The search supernet is written here from its definition (shared/docs/METHOD.md 3.2-3.3: the
-DARTS operations and `model_search.py`): stem conv 3x3 + BN, L cells with reductions at L/3 and
+The search supernet (`DartsSearchNet`, which bench/grasp_official.py imports too) is written
+here from its definition (shared/docs/METHOD.md 3.2-3.3: the DARTS operations and
+`model_search.py`) with the state_dict names of shared/reference/README.md section 4: stem conv
+3x3 + BN, L cells with reductions at L/3 and
 2L/3, 4 intermediate nodes over 14 mixed edges of 8 candidate ops, every search BN without
 affine parameters, global average pooling and a linear head. The SynFlow search follows the
 DARTS notebooks (METHOD.md 2.2): train mode, every state entry made absolute (alpha excluded,
@@ -29,31 +31,34 @@ import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 PRIMITIVES = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
               "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"]
 
 
-def relu_conv_bn(c_in, c_out, k, stride, pad):
-    return nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, c_out, k, stride, pad, bias=False),
-                         nn.BatchNorm2d(c_out, affine=False))
+# The search supernet with the official state_dict names (bench/grasp_official.py loads the
+# reference weights into it with strict=True).
+class ReLUConvBN(nn.Module):
+    def __init__(self, c_in, c_out, k, stride, pad):
+        super().__init__()
+        self.op = nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, c_out, k, stride, pad, bias=False),
+                                nn.BatchNorm2d(c_out, affine=False))
+
+    def forward(self, x):
+        return self.op(x)
 
 
-class DilConv(nn.Sequential):
-    """ReLU, depthwise k x k (dilated), pointwise 1x1, BN."""
+class FactorizedReduce(nn.Module):
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=False)
 
-    def __init__(self, c, k, stride, pad, dilation):
-        super().__init__(nn.ReLU(),
-                         nn.Conv2d(c, c, k, stride, pad, dilation=dilation, groups=c, bias=False),
-                         nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c, affine=False))
-
-
-class SepConv(nn.Sequential):
-    """The dilation-1 block twice, the stride on the first."""
-
-    def __init__(self, c, k, stride, pad):
-        super().__init__(DilConv(c, k, stride, pad, 1), DilConv(c, k, 1, pad, 1))
+    def forward(self, x):
+        x = self.relu(x)
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
 
 
 class Zero(nn.Module):
@@ -62,93 +67,99 @@ class Zero(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        return x[:, :, ::self.stride, ::self.stride] * 0.0
+        return x.mul(0.0) if self.stride == 1 else x[:, :, ::self.stride, ::self.stride].mul(0.0)
 
 
-class FactorizedReduce(nn.Module):
-    def __init__(self, c_in, c_out):
+class Identity(nn.Module):
+    def forward(self, x):
+        return x
+
+
+def sep_conv(c, k, stride, pad):
+    return nn.Sequential(
+        nn.ReLU(), nn.Conv2d(c, c, k, stride, pad, groups=c, bias=False),
+        nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c, affine=False),
+        nn.ReLU(), nn.Conv2d(c, c, k, 1, pad, groups=c, bias=False),
+        nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c, affine=False))
+
+
+def dil_conv(c, k, stride, pad):
+    return nn.Sequential(
+        nn.ReLU(), nn.Conv2d(c, c, k, stride, pad, dilation=2, groups=c, bias=False),
+        nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c, affine=False))
+
+
+class Sep(nn.Module):  # so that the state_dict names read `.op.N`
+    def __init__(self, seq):
         super().__init__()
-        self.conv_1 = nn.Conv2d(c_in, c_out // 2, 1, 2, bias=False)
-        self.conv_2 = nn.Conv2d(c_in, c_out // 2, 1, 2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out, affine=False)
+        self.op = seq
 
     def forward(self, x):
-        x = F.relu(x)
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
-
-
-def make_op(name, c, stride):
-    if name == "none":
-        return Zero(stride)
-    if name == "max_pool_3x3":
-        return nn.Sequential(nn.MaxPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False))
-    if name == "avg_pool_3x3":
-        return nn.Sequential(nn.AvgPool2d(3, stride, 1, count_include_pad=False),
-                             nn.BatchNorm2d(c, affine=False))
-    if name == "skip_connect":
-        return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
-    k = 3 if name.endswith("3x3") else 5
-    if name.startswith("sep"):
-        return SepConv(c, k, stride, k // 2)
-    return DilConv(c, k, stride, 2 * (k // 2), 2)
+        return self.op(x)
 
 
 class MixedOp(nn.Module):
     def __init__(self, c, stride):
         super().__init__()
-        self.ops = nn.ModuleList(make_op(p, c, stride) for p in PRIMITIVES)
+        self._ops = nn.ModuleList([
+            Zero(stride),
+            nn.Sequential(nn.MaxPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False)),
+            nn.Sequential(nn.AvgPool2d(3, stride, 1, count_include_pad=False),
+                          nn.BatchNorm2d(c, affine=False)),
+            Identity() if stride == 1 else FactorizedReduce(c, c),
+            Sep(sep_conv(c, 3, stride, 1)),
+            Sep(sep_conv(c, 5, stride, 2)),
+            Sep(dil_conv(c, 3, stride, 2)),
+            Sep(dil_conv(c, 5, stride, 4)),
+        ])
 
-    def forward(self, x, weights):
-        return sum(w * op(x) for w, op in zip(weights, self.ops))
+    def forward(self, x, w):
+        return sum(wk * op(x) for wk, op in zip(w, self._ops))
 
 
 class Cell(nn.Module):
     def __init__(self, c_pp, c_p, c, reduction, reduction_prev):
         super().__init__()
         self.reduction = reduction
-        self.pre0 = FactorizedReduce(c_pp, c) if reduction_prev else relu_conv_bn(c_pp, c, 1, 1, 0)
-        self.pre1 = relu_conv_bn(c_p, c, 1, 1, 0)
-        self.edges = nn.ModuleList()
-        for i in range(4):
-            for j in range(2 + i):
-                self.edges.append(MixedOp(c, 2 if reduction and j < 2 else 1))
+        self.preprocess0 = FactorizedReduce(c_pp, c) if reduction_prev else ReLUConvBN(c_pp, c, 1, 1, 0)
+        self.preprocess1 = ReLUConvBN(c_p, c, 1, 1, 0)
+        self._ops = nn.ModuleList(
+            MixedOp(c, 2 if reduction and j < 2 else 1) for i in range(4) for j in range(2 + i))
+        self._bns = nn.ModuleList()
 
     def forward(self, s0, s1, weights):
-        states = [self.pre0(s0), self.pre1(s1)]
-        offset = 0
-        for i in range(4):
-            node = sum(self.edges[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
+        states, offset = [self.preprocess0(s0), self.preprocess1(s1)], 0
+        for _ in range(4):
+            s = sum(self._ops[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
             offset += len(states)
-            states.append(node)
+            states.append(s)
         return torch.cat(states[-4:], dim=1)
 
 
-class Network(nn.Module):
-    def __init__(self, c, classes, layers):
+class DartsSearchNet(nn.Module):
+    def __init__(self, C, classes, layers):
         super().__init__()
-        c_cur = 3 * c
-        self.stem = nn.Sequential(nn.Conv2d(3, c_cur, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(c_cur))
-        c_pp, c_p, c_cur = c_cur, c_cur, c
-        self.cells = nn.ModuleList()
-        reduction_prev = False
+        self.stem = nn.Sequential(nn.Conv2d(3, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
+        c_pp, c_p, c = 3 * C, 3 * C, C
+        cells, reduction_prev = [], False
         for i in range(layers):
             reduction = i in (layers // 3, 2 * layers // 3)
             if reduction:
-                c_cur *= 2
-            self.cells.append(Cell(c_pp, c_p, c_cur, reduction, reduction_prev))
+                c *= 2
+            cells.append(Cell(c_pp, c_p, c, reduction, reduction_prev))
             reduction_prev = reduction
-            c_pp, c_p = c_p, 4 * c_cur
+            c_pp, c_p = c_p, 4 * c
+        self.cells = nn.ModuleList(cells)
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, classes)
-        self.alphas_normal = (1e-3 * torch.randn(14, len(PRIMITIVES))).requires_grad_()
-        self.alphas_reduce = (1e-3 * torch.randn(14, len(PRIMITIVES))).requires_grad_()
+        self._arch_parameters = []  # plain tensors, as in the official model (not in the state)
 
     def forward(self, x):
+        normal, reduce = self._arch_parameters
         s0 = s1 = self.stem(x)
         for cell in self.cells:
-            alpha = self.alphas_reduce if cell.reduction else self.alphas_normal
-            s0, s1 = s1, cell(s0, s1, alpha)
-        return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
+            s0, s1 = s1, cell(s0, s1, reduce if cell.reduction else normal)
+        return self.classifier(self.global_pooling(s1).flatten(1))
 
 
 def parse_top2(score):
@@ -172,12 +183,12 @@ def synflow_search(model, size, state):
             if v.is_floating_point():
                 v.abs_()
     model.zero_grad()
-    for a in (model.alphas_normal, model.alphas_reduce):
+    for a in model._arch_parameters:
         a.grad = None
     model.train()
     r = model(torch.ones(1, 3, size, size)).sum()
     r.backward()
-    scores = [(a * a.grad).abs().tolist() for a in (model.alphas_normal, model.alphas_reduce)]
+    scores = [(a * a.grad).abs().tolist() for a in model._arch_parameters]
     return [parse_top2(s) for s in scores], r.item()
 
 
@@ -195,7 +206,10 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     print(f"load average at start: {os.getloadavg()[0]:.2f}", file=sys.stderr)
-    model = Network(a.channels, a.classes, a.cells)
+    model = DartsSearchNet(a.channels, a.classes, a.cells)
+    # Drawn after the weights, as the official model does: normal, then reduce.
+    model._arch_parameters = [(1e-3 * torch.randn(14, len(PRIMITIVES))).requires_grad_()
+                              for _ in range(2)]
     params = sum(v.numel() for v in model.parameters())
     state = {k: v.clone() for k, v in model.state_dict().items()}
     t = time.perf_counter()
