@@ -295,7 +295,8 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         };
         if !takes {
             // burn's operations, each with its own backward step.
-            return mix_of_operations::<Self>(weights, acc, all, layout);
+            let acc = layout.accumulate.then_some(acc);
+            return mix_of_operations::<Self>(weights, acc, all, &layout);
         }
         let mut nodes = vec![weights.node(), acc.node()];
         nodes.extend(all.iter().map(|t| t.node()));

@@ -389,7 +389,10 @@ impl Kernels for Flex {
                     mix_forward(&g, &weights, acc, terms, &layout)
                 )
             }
-            _ => mix_of_operations::<Self>(weights, acc, [t0, t1, t2, t3, t4, t5, t6, t7], layout),
+            _ => {
+                let acc = layout.accumulate.then_some(acc);
+                mix_of_operations::<Self>(weights, acc, [t0, t1, t2, t3, t4, t5, t6, t7], &layout)
+            }
         }
     }
 }

@@ -171,36 +171,28 @@ pub fn mix_composite(
     terms: Vec<MixTerm>,
     channels: usize,
 ) -> Tensor<4> {
-    let sum = terms
-        .into_iter()
-        .map(|MixTerm { tensor, slot }| {
-            let [n, c, h, w] = tensor.dims();
-            let block = if slot.offset == 0 && c == channels {
-                tensor
-            } else {
-                tensor.slice([0..n, slot.offset..slot.offset + channels, 0..h, 0..w])
-            };
-            let weight = weights
-                .clone()
-                .slice([slot.row..slot.row + 1, slot.col..slot.col + 1])
-                .reshape([1, 1, 1, 1]);
-            block * weight
-        })
-        .reduce(|a, b| a + b)
-        .expect("a weighted sum needs at least one term");
-    match acc {
-        Some(acc) => acc + sum,
-        None => sum,
-    }
+    let layout = MixLayout {
+        channels,
+        accumulate: acc.is_some(),
+        slots: terms.iter().map(|t| t.slot).collect(),
+    };
+    Tensor::from_dispatch(mix_of_operations::<Dispatch>(
+        weights.clone().into_dispatch(),
+        acc.map(Tensor::into_dispatch),
+        terms.into_iter().map(|t| t.tensor.into_dispatch()),
+        &layout,
+    ))
 }
 
-/// [`Kernels::fd_mix`] through a backend's own operations: the default body, and the flex
-/// kernel's fallback for what it does not take.
+/// The weighted sum through a backend's own operations, in the kernel's order: the default
+/// body of [`Kernels::fd_mix`], the flex and autodiff fallback for what the kernel does not
+/// take, and [`mix_composite`] (on the dispatch backend). The terms past `layout.slots` are
+/// ignored.
 fn mix_of_operations<B: Backend>(
     weights: FloatTensor<B>,
-    acc: FloatTensor<B>,
-    terms: [FloatTensor<B>; MIX_TERMS],
-    layout: MixLayout,
+    acc: Option<FloatTensor<B>>,
+    terms: impl IntoIterator<Item = FloatTensor<B>>,
+    layout: &MixLayout,
 ) -> FloatTensor<B> {
     let c = layout.channels;
     let sum = terms
@@ -208,15 +200,19 @@ fn mix_of_operations<B: Backend>(
         .zip(&layout.slots)
         .map(|(t, slot)| {
             let s = t.shape();
-            let block = B::float_slice(
-                t,
-                &[
-                    Slice::from(0..s[0]),
-                    Slice::from(slot.offset..slot.offset + c),
-                    Slice::from(0..s[2]),
-                    Slice::from(0..s[3]),
-                ],
-            );
+            let block = if slot.offset == 0 && s[1] == c {
+                t
+            } else {
+                B::float_slice(
+                    t,
+                    &[
+                        Slice::from(0..s[0]),
+                        Slice::from(slot.offset..slot.offset + c),
+                        Slice::from(0..s[2]),
+                        Slice::from(0..s[3]),
+                    ],
+                )
+            };
             let weight = B::float_slice(
                 weights.clone(),
                 &[
@@ -228,10 +224,9 @@ fn mix_of_operations<B: Backend>(
         })
         .reduce(B::float_add)
         .expect("a weighted sum needs at least one term");
-    if layout.accumulate {
-        B::float_add(acc, sum)
-    } else {
-        sum
+    match acc {
+        Some(acc) => B::float_add(acc, sum),
+        None => sum,
     }
 }
 
@@ -284,7 +279,8 @@ pub trait Kernels: Backend {
         t7: FloatTensor<Self>,
         layout: MixLayout,
     ) -> FloatTensor<Self> {
-        mix_of_operations::<Self>(weights, acc, [t0, t1, t2, t3, t4, t5, t6, t7], layout)
+        let acc = layout.accumulate.then_some(acc);
+        mix_of_operations::<Self>(weights, acc, [t0, t1, t2, t3, t4, t5, t6, t7], &layout)
     }
 }
 
