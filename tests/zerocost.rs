@@ -174,6 +174,76 @@ fn nwot_kernel_counts_agreeing_relu_units() {
     assert_eq!(score("nwot", &net, Some(&batch), 0), f64::NEG_INFINITY);
 }
 
+/// The kernel from the recorded masks, counted one unit at a time: the definition NASWOT
+/// gives, against the bit-packed counts of [`relu_agreement_kernel`].
+#[test]
+fn nwot_kernel_equals_a_direct_count_of_the_masks() {
+    let device = device();
+    // 3, 6 and 12 channels of 8x8, 4x4 and 2x2: 192, 96 and 48 units, whole and partial
+    // 64-bit words.
+    let config = Nb201Config {
+        channels: 3,
+        ..small()
+    };
+    let net = Nb201Network::new(config, CELLS[0].parse().unwrap());
+    let s = Scoring::new(&net, net.initial_params(0), &device, None, 0);
+    let batch = synthetic_batch(5, 10, 8, 8, 4);
+    let n = batch.n;
+    let mut recorded = weight_grads_f64(&batch, ReluMasks::Record);
+    recorded.precision = Precision::F32;
+    let masks = s.run(recorded).unwrap().masks.relu;
+    let mut direct = vec![0.0f64; n * n];
+    for mask in masks {
+        let units = mask.dims()[1..].iter().product::<usize>();
+        let on = to_host(mask);
+        for i in 0..n {
+            for j in 0..n {
+                direct[i * n + j] += (0..units)
+                    .filter(|&u| on[i * units + u] == on[j * units + u])
+                    .count() as f64;
+            }
+        }
+    }
+    let packed = relu_agreement_kernel(
+        &net,
+        &s.store,
+        &batch,
+        Precision::F32,
+        BnMode::Train,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(packed, direct);
+    // Word boundaries: rows of 1, 63, 64, 65 and 130 units, one row the complement of another.
+    for units in [1usize, 63, 64, 65, 130] {
+        let rows: Vec<Vec<bool>> = (0..4u64)
+            .map(|i| {
+                (0..units as u64)
+                    .map(|u| match i {
+                        0 => (u * 7 + 3) % 5 < 2,
+                        1 => (u * 7 + 3) % 5 >= 2,
+                        2 => true,
+                        _ => u % 3 == 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut counts = vec![0u64; 16];
+        pass::agreement_counts(&rows.concat(), 4, &mut counts);
+        for i in 0..4 {
+            for j in 0..4 {
+                let agree = (0..units).filter(|&u| rows[i][u] == rows[j][u]).count();
+                assert_eq!(
+                    counts[i * 4 + j],
+                    agree as u64,
+                    "{units} units, rows {i} {j}"
+                );
+            }
+        }
+        assert_eq!(counts[1], 0, "complementary rows agree nowhere");
+    }
+}
+
 #[test]
 fn small_linear_algebra() {
     assert!((log_abs_det(&[2.0, 1.0, 1.0, 3.0], 2) - 5f64.ln()).abs() < 1e-12);

@@ -4,7 +4,7 @@
 //! outputs.
 
 use burn::tensor::activation::log_softmax;
-use burn::tensor::{DType, Device, Tensor};
+use burn::tensor::{Device, Tensor};
 
 use crate::data::cifar::ImageBatch;
 use crate::nn::ctx::{
@@ -307,7 +307,9 @@ pub fn run(
 }
 
 /// ReLU on/off kernel of a batch (NASWOT): K[i, j] = sum over ReLUs of the number of units on
-/// which images i and j agree, i.e. c c^T + (1 - c)(1 - c)^T of the binary codes.
+/// which images i and j agree, i.e. c c^T + (1 - c)(1 - c)^T of the binary codes. The codes
+/// are packed into bits and the agreements counted in integers ([`agreement_counts`]): the
+/// same exact integers as the two products in float64, a small part of their arithmetic.
 pub fn relu_agreement_kernel(
     model: &dyn Model,
     store: &ParamStore,
@@ -321,16 +323,49 @@ pub fn relu_agreement_kernel(
     let f = Forward::recording(&params, bn);
     model.forward_logits(&f, x);
     let n = batch.n;
-    // Counts reach millions: accumulate in f64 so they stay exact integers.
-    let mut kernel = tensor_from(vec![0.0; n * n], [n, n], Precision::F64, device);
+    let mut counts = vec![0u64; n * n];
     for mask in f.into_masks() {
-        let [_, c, h, w] = mask.dims();
-        let codes = mask.reshape([n, c * h * w]).cast(DType::F64);
-        let off = codes.clone().neg() + 1.0;
-        kernel =
-            kernel + codes.clone().matmul(codes.transpose()) + off.clone().matmul(off.transpose());
+        let on: Vec<bool> = mask
+            .greater_elem(0.5)
+            .into_data()
+            .try_into_vec::<bool>()
+            .expect("a comparison holds booleans");
+        agreement_counts(&on, n, &mut counts);
     }
-    Ok(to_host(kernel))
+    // Counts stay far below 2^53, so the conversion is exact.
+    Ok(counts.into_iter().map(|c| c as f64).collect())
+}
+
+/// Adds to the `n x n` row-major `counts` the number of units on which each pair of rows of
+/// `codes` (`n` rows of on/off units) agree.
+pub fn agreement_counts(codes: &[bool], n: usize, counts: &mut [u64]) {
+    let units = codes.len() / n.max(1);
+    let words = units.div_ceil(64);
+    let mut bits = vec![0u64; n * words];
+    for (row, code) in bits.chunks_mut(words).zip(codes.chunks(units.max(1))) {
+        for (word, chunk) in row.iter_mut().zip(code.chunks(64)) {
+            *word = chunk
+                .iter()
+                .enumerate()
+                .fold(0, |w, (b, &on)| w | (u64::from(on) << b));
+        }
+    }
+    for i in 0..n {
+        let a = &bits[i * words..(i + 1) * words];
+        for j in i..n {
+            let b = &bits[j * words..(j + 1) * words];
+            let differ: u64 = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| u64::from((x ^ y).count_ones()))
+                .sum();
+            let agree = units as u64 - differ;
+            counts[i * n + j] += agree;
+            if j != i {
+                counts[j * n + i] += agree;
+            }
+        }
+    }
 }
 
 /// What a forward-only pass saw (see [`feature_pass`]).
