@@ -274,10 +274,12 @@ fn results_do_not_depend_on_the_thread_count() {
             );
             // The weighted sum's weight gradient and the pooling, on the same pass.
             let alpha = Tensor::<2>::ones([1, 2], &device).require_grad();
+            // The second term is the first one pooled, recomputed for alpha's gradient.
             let slot = |col| kernels::MixSlot {
                 offset: 0,
                 row: 0,
                 col,
+                pool_of: (col == 1).then_some(0),
             };
             let pooled = kernels::avg_pool_3x3_same(&y).unwrap();
             let terms = vec![
@@ -408,9 +410,11 @@ fn leaf(shape: [usize; 4], seed: u64, grad: bool, device: &Device) -> Tensor<4> 
 }
 
 /// A mixed edge of `c` channels: a tracked accumulator (or none), a full-width term, the
-/// middle block of a fused tensor three blocks wide, an untracked term, and a weight used by
-/// two terms. The kernel against burn's operations: same forward bits, same term and
-/// accumulator gradients, weight gradient to float32 round-off.
+/// middle block of a fused tensor three blocks wide, an untracked term, a weight used by two
+/// terms, and the full-width term pooled. The kernel against burn's operations: same forward
+/// bits, same term and accumulator gradients, weight gradient to float32 round-off. With the
+/// pooled term recomputed from its source ([`kernels::MixSlot::pool_of`]) and with it kept:
+/// the same bits everywhere.
 fn check_mix(batch: usize, c: usize, hw: usize, accumulate: bool) {
     let device = Device::flex().autodiff();
     let alpha = Tensor::<2>::from_data(
@@ -422,7 +426,12 @@ fn check_mix(batch: usize, c: usize, hw: usize, accumulate: bool) {
     let fused = leaf([batch, 3 * c, hw, hw], 2, true, &device);
     let fixed = leaf([batch, c, hw, hw], 3, false, &device);
     let acc = leaf([batch, c, hw, hw], 4, true, &device);
-    let slot = |offset, row, col| kernels::MixSlot { offset, row, col };
+    let slot = |offset, row, col| kernels::MixSlot {
+        offset,
+        row,
+        col,
+        pool_of: None,
+    };
     let terms = vec![
         kernels::MixTerm {
             tensor: full.clone(),
@@ -441,12 +450,21 @@ fn check_mix(batch: usize, c: usize, hw: usize, accumulate: bool) {
             slot: slot(0, 2, 3),
         },
     ];
-    let run = |own: bool| {
+    // The pooling is part of each pass's graph (a backward pass consumes its graph).
+    let run = |own: bool, pool_of: Option<usize>| {
+        let mut terms = terms.clone();
+        terms.push(kernels::MixTerm {
+            tensor: kernels::avg_pool_3x3_same(&full).expect("flex, float32"),
+            slot: kernels::MixSlot {
+                pool_of,
+                ..slot(0, 3, 2)
+            },
+        });
         let added = accumulate.then(|| acc.clone());
         let y = if own {
-            kernels::mix(added, &alpha, terms.clone(), c)
+            kernels::mix(added, &alpha, terms, c)
         } else {
-            kernels::mix_composite(added, &alpha, terms.clone(), c)
+            kernels::mix_composite(added, &alpha, terms, c)
         };
         let n = y.dims().iter().product::<usize>();
         let r: Vec<f32> = (0..n)
@@ -461,8 +479,19 @@ fn check_mix(batch: usize, c: usize, hw: usize, accumulate: bool) {
             Tensor::<2>::from_inner(alpha.grad(&grads).unwrap()),
         )
     };
-    let (y0, g0, dw0) = run(true);
-    let (y1, g1, dw1) = run(false);
+    let (y0, g0, dw0) = run(true, Some(0));
+    let (y1, g1, dw1) = run(false, Some(0));
+    let (y2, g2, dw2) = run(true, None);
+    assert_eq!(
+        (&y0, &g0),
+        (&y2, &g2),
+        "pooled term recomputed or kept, batch {batch}"
+    );
+    assert_eq!(
+        dw0.clone().into_data(),
+        dw2.into_data(),
+        "weight gradient with the pooled term recomputed or kept, batch {batch}"
+    );
     assert_eq!(y0, y1, "forward bits, batch {batch}");
     assert_eq!(g0, g1, "term and accumulator gradients, batch {batch}");
     assert_eq!(g0[2].is_some(), accumulate);
@@ -477,7 +506,7 @@ fn check_mix(batch: usize, c: usize, hw: usize, accumulate: bool) {
     assert!(d < 1e-5, "weight gradient differs by {d}");
     // Only the used entries carry a gradient; (2, 3) is the sum of two terms' products.
     for (k, v) in dw0.iter().enumerate() {
-        assert_eq!(*v != 0.0, [11, 13, 29].contains(&k), "entry {k}: {v}");
+        assert_eq!(*v != 0.0, [11, 13, 17, 29].contains(&k), "entry {k}: {v}");
     }
 }
 

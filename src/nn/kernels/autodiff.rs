@@ -312,10 +312,13 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             })
             .collect();
         let [t0, t1, t2, t3, t4, t5, t6, t7] = all.map(|t| t.into_primitive());
+        // A pooled term is recomputed from its source (kept anyway), so its map can be freed.
         let kept = weights_tracked.then(|| {
-            [&t0, &t1, &t2, &t3, &t4, &t5, &t6, &t7][..used]
+            let all = [&t0, &t1, &t2, &t3, &t4, &t5, &t6, &t7];
+            layout.slots[..used]
                 .iter()
-                .map(|&t| t.clone())
+                .enumerate()
+                .map(|(k, slot)| all[slot.pool_of.unwrap_or(k)].clone())
                 .collect()
         });
         let w = weights.into_primitive();

@@ -218,8 +218,13 @@ fn mix_geometry(
             && s.num_dims() == 4
             && [s[0], s[1], s[2] * s[3]] == [g.batch, g.channels, g.plane]
     };
+    let pool_source_fits = |(k, slot): (usize, &MixSlot)| match slot.pool_of {
+        None => true,
+        Some(s) => s != k && layout.slots.get(s).is_some_and(|src| src.pool_of.is_none()),
+    };
     let fit = terms.len() == layout.slots.len()
         && terms.iter().zip(&layout.slots).all(fits)
+        && layout.slots.iter().enumerate().all(pool_source_fits)
         && (!layout.accumulate || acc_fits());
     fit.then_some(g)
 }
@@ -246,6 +251,7 @@ fn mix_terms<'a, T: Elem>(
             channels: t.layout().shape()[1],
             offset: slot.offset,
             weight,
+            pooled: None,
         })
         .collect()
 }
@@ -301,11 +307,15 @@ fn mix_weights_grad<T: Elem>(
     let refs: Vec<&FlexTensor> = terms.iter().collect();
     let term_values: Vec<Cow<[T]>> = terms.iter().map(|t| values::<T>(t)).collect();
     let ones = vec![T::ONE; terms.len()];
-    let dots = mix::weight_grads(
-        &g,
-        &values::<T>(dy),
-        &mix_terms(&refs, &term_values, &layout.slots, &ones),
-    );
+    let mut mix_terms = mix_terms(&refs, &term_values, &layout.slots, &ones);
+    // A pooled slot was given its source's tensor: read the source's block, pooled per plane.
+    for (term, slot) in mix_terms.iter_mut().zip(&layout.slots) {
+        if let Some(s) = slot.pool_of {
+            term.offset = layout.slots[s].offset;
+            term.pooled = Some((h, w));
+        }
+    }
+    let dots = mix::weight_grads(&g, &values::<T>(dy), &mix_terms);
     let mut dw = vec![0.0f64; weights_shape[0] * weights_shape[1]];
     for (slot, dot) in layout.slots.iter().zip(dots) {
         dw[slot.row * weights_shape[1] + slot.col] += dot;

@@ -13,6 +13,7 @@
 use rayon::prelude::*;
 
 use super::elem::Elem;
+use super::pool;
 
 /// Below this many output elements the rows run on one thread (batch-1 passes).
 const PARALLEL_ELEMENTS: usize = 1 << 15;
@@ -26,13 +27,16 @@ pub struct MixGeom {
 }
 
 /// One term: the values of its tensor (NCHW, `channels` planes per image, of which the block
-/// starting at `offset` is summed) and its weight.
+/// starting at `offset` is summed) and its weight. With `pooled: Some((h, w))` (weight
+/// gradients only) the term is the 3x3 average pooling of that block's `h` x `w` planes,
+/// computed plane by plane as [`pool::forward`] computes it.
 #[derive(Clone, Copy, Debug)]
 pub struct Term<'a, T> {
     pub values: &'a [T],
     pub channels: usize,
     pub offset: usize,
     pub weight: T,
+    pub pooled: Option<(usize, usize)>,
 }
 
 impl<T> Term<'_, T> {
@@ -131,18 +135,30 @@ fn dot<T: Elem>(a: &[T], b: &[T]) -> f64 {
 /// `sum(dy * T_k)` for each term, in float64.
 pub fn weight_grads<T: Elem>(g: &MixGeom, dy: &[T], terms: &[Term<T>]) -> Vec<f64> {
     let rows = g.batch * g.channels;
-    let dot_row =
-        |term: &Term<T>, r: usize| dot(&dy[r * g.plane..(r + 1) * g.plane], term.row(g, r));
+    // Scratch for a pooled term: one plane and one row of it.
+    let scratch = || (vec![T::ZERO; g.plane], Vec::new());
+    let dot_row = |term: &Term<T>, r: usize, (plane, line): &mut (Vec<T>, Vec<T>)| {
+        let dy_row = &dy[r * g.plane..(r + 1) * g.plane];
+        match term.pooled {
+            None => dot(dy_row, term.row(g, r)),
+            Some((h, w)) => {
+                line.resize(w, T::ZERO);
+                pool::pool_plane(term.row(g, r), h, w, plane, line);
+                dot(dy_row, plane)
+            }
+        }
+    };
     terms
         .iter()
         .map(|term| {
             let partials: Vec<f64> = if rows * g.plane >= PARALLEL_ELEMENTS {
                 (0..rows)
                     .into_par_iter()
-                    .map(|r| dot_row(term, r))
+                    .map_init(scratch, |s, r| dot_row(term, r, s))
                     .collect()
             } else {
-                (0..rows).map(|r| dot_row(term, r)).collect()
+                let mut s = scratch();
+                (0..rows).map(|r| dot_row(term, r, &mut s)).collect()
             };
             partials.iter().sum()
         })

@@ -96,11 +96,18 @@ pub const MIX_TERMS: usize = 8;
 
 /// Where one term of a [`mix()`] reads (its channel block starts at `offset`) and which entry
 /// `[row, col]` of the weight matrix scales it.
+///
+/// `pool_of: Some(s)` promises that this term is the 3x3 average pooling (stride 1, padding
+/// outside the count, [`avg_pool_3x3_same`]) of term `s`'s block, which is itself not pooled.
+/// The kernel then does not keep the pooled map for the weights' gradient: it recomputes each
+/// plane from term `s`, which the backward pass keeps anyway, to the same bits. In a supernet
+/// cell that frees one map per node. The fallback through burn's operations ignores it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MixSlot {
     pub offset: usize,
     pub row: usize,
     pub col: usize,
+    pub pool_of: Option<usize>,
 }
 
 /// A [`mix()`] apart from its tensors: the output's channel count, whether an accumulator is
@@ -348,7 +355,7 @@ pub trait KernelGrads: Kernels {
 
     /// Gradient of [`Kernels::fd_mix`] with respect to the weight matrix (of shape
     /// `weights_shape`): the sum of output gradient times term over each term's block, at the
-    /// term's slot.
+    /// term's slot. A slot with [`MixSlot::pool_of`] is given its source term's tensor.
     fn fd_mix_weights_grad(
         output_grad: FloatTensor<Self>,
         terms: Vec<FloatTensor<Self>>,

@@ -65,17 +65,20 @@ fn planes<T: Elem>(
     out
 }
 
+/// The pooling of one `h` x `w` plane `p` into `out`, with a scratch `row` of `w` values.
+pub(super) fn pool_plane<T: Elem>(p: &[T], h: usize, w: usize, out: &mut [T], row: &mut [T]) {
+    window_sums(p, h, w, out, row);
+    for i in 0..h {
+        for j in 0..w {
+            let count = T::from_f64((taps(i, h) * taps(j, w)) as f64);
+            out[i * w + j] = out[i * w + j] / count;
+        }
+    }
+}
+
 /// The pooled planes of `x` (any number of `h` x `w` planes, back to back).
 pub fn forward<T: Elem>(x: &[T], h: usize, w: usize) -> Vec<T> {
-    planes(x, h, w, |p, out, row| {
-        window_sums(p, h, w, out, row);
-        for i in 0..h {
-            for j in 0..w {
-                let count = T::from_f64((taps(i, h) * taps(j, w)) as f64);
-                out[i * w + j] = out[i * w + j] / count;
-            }
-        }
-    })
+    planes(x, h, w, |p, out, row| pool_plane(p, h, w, out, row))
 }
 
 /// The gradient with respect to the input, given the output gradient `dy`.

@@ -483,6 +483,7 @@ fn cell_forward(
                     offset,
                     row: e,
                     col: op.index(),
+                    pool_of: None,
                 },
             };
             let terms = vec![

@@ -221,13 +221,18 @@ fn cell_forward(
                     offset,
                     row: e,
                     col: op.index(),
+                    pool_of: None,
                 },
             };
+            // The pooled map is the pooling of the skip term x: the kernel recomputes it for
+            // alpha's gradient instead of keeping it (one map less per node).
+            let mut pooled = term(&pooled, Nb201Op::AvgPool3x3, 0);
+            pooled.slot.pool_of = Some(0);
             let terms = vec![
                 term(&x, Nb201Op::SkipConnect, 0),
                 term(&conv_1x1, Nb201Op::NorConv1x1, k * c),
                 term(&conv_3x3, Nb201Op::NorConv3x3, k * c),
-                term(&pooled, Nb201Op::AvgPool3x3, 0),
+                pooled,
             ];
             let to = NB201_EDGES[e].0;
             nodes[to] = Some(mix(nodes[to].take(), alpha, terms, c));
