@@ -20,31 +20,75 @@ fn taps(i: usize, len: usize) -> usize {
 }
 
 /// `out[i][j] = (row(j - 1) + row(j)) + row(j + 1)` with `row(j) = (p[i-1][j] + p[i][j]) +
-/// p[i+1][j]`, values outside the plane being zero (the composite's zero padding).
+/// p[i+1][j]`, values outside the plane being zero (the composite's zero padding). The edges
+/// add an explicit zero as the padded composite does (it turns a -0.0 into +0.0); the
+/// interior loops have no branch, so they vectorise.
 fn window_sums<T: Elem>(p: &[T], h: usize, w: usize, out: &mut [T], row: &mut [T]) {
+    let zero = T::ZERO;
     for i in 0..h {
-        for (j, r) in row.iter_mut().enumerate() {
-            let above = if i > 0 { p[(i - 1) * w + j] } else { T::ZERO };
-            let below = if i + 1 < h {
-                p[(i + 1) * w + j]
-            } else {
-                T::ZERO
-            };
-            *r = (above + p[i * w + j]) + below;
+        let centre = &p[i * w..(i + 1) * w];
+        match (i > 0, i + 1 < h) {
+            (true, true) => {
+                let (above, below) = (&p[(i - 1) * w..i * w], &p[(i + 1) * w..(i + 2) * w]);
+                for (((r, &a), &c), &b) in row.iter_mut().zip(above).zip(centre).zip(below) {
+                    *r = (a + c) + b;
+                }
+            }
+            (false, true) => {
+                let below = &p[w..2 * w];
+                for ((r, &c), &b) in row.iter_mut().zip(centre).zip(below) {
+                    *r = (zero + c) + b;
+                }
+            }
+            (true, false) => {
+                let above = &p[(i - 1) * w..i * w];
+                for ((r, &a), &c) in row.iter_mut().zip(above).zip(centre) {
+                    *r = (a + c) + zero;
+                }
+            }
+            (false, false) => {
+                for (r, &c) in row.iter_mut().zip(centre) {
+                    *r = (zero + c) + zero;
+                }
+            }
         }
-        for j in 0..w {
-            let left = if j > 0 { row[j - 1] } else { T::ZERO };
-            let right = if j + 1 < w { row[j + 1] } else { T::ZERO };
-            out[i * w + j] = (left + row[j]) + right;
+        let o = &mut out[i * w..(i + 1) * w];
+        if w == 1 {
+            o[0] = (zero + row[0]) + zero;
+            continue;
+        }
+        o[0] = (zero + row[0]) + row[1];
+        for (j, o) in o[1..w - 1].iter_mut().enumerate() {
+            *o = (row[j] + row[j + 1]) + row[j + 2];
+        }
+        o[w - 1] = (row[w - 2] + row[w - 1]) + zero;
+    }
+}
+
+/// Divides each value of an `h` x `w` plane by its number of in-bounds taps, in place.
+fn divide_by_counts<T: Elem>(plane: &mut [T], h: usize, w: usize) {
+    for i in 0..h {
+        let line = &mut plane[i * w..(i + 1) * w];
+        let ti = taps(i, h);
+        line[0] = line[0] / T::from_f64((ti * taps(0, w)) as f64);
+        if w > 1 {
+            // The same value as the count of any interior column, loop-invariant.
+            let inner = T::from_f64((ti * 3) as f64);
+            for v in &mut line[1..w - 1] {
+                *v = *v / inner;
+            }
+            line[w - 1] = line[w - 1] / T::from_f64((ti * taps(w - 1, w)) as f64);
         }
     }
 }
 
-/// Runs `f(input plane, output plane, scratch row)` over the planes, in parallel when large.
+/// Runs `f(input plane, output plane, scratch)` over the planes, in parallel when large; the
+/// scratch holds `scratch` values.
 fn planes<T: Elem>(
     input: &[T],
     h: usize,
     w: usize,
+    scratch: usize,
     f: impl Fn(&[T], &mut [T], &mut [T]) + Sync + Send,
 ) -> Vec<T> {
     let plane = h * w;
@@ -55,9 +99,9 @@ fn planes<T: Elem>(
     if input.len() >= PARALLEL_ELEMENTS {
         out.par_chunks_mut(plane)
             .zip(input.par_chunks(plane))
-            .for_each_init(|| vec![T::ZERO; w], |row, (o, p)| f(p, o, row));
+            .for_each_init(|| vec![T::ZERO; scratch], |row, (o, p)| f(p, o, row));
     } else {
-        let mut row = vec![T::ZERO; w];
+        let mut row = vec![T::ZERO; scratch];
         for (o, p) in out.chunks_mut(plane).zip(input.chunks(plane)) {
             f(p, o, &mut row);
         }
@@ -68,25 +112,20 @@ fn planes<T: Elem>(
 /// The pooling of one `h` x `w` plane `p` into `out`, with a scratch `row` of `w` values.
 pub(super) fn pool_plane<T: Elem>(p: &[T], h: usize, w: usize, out: &mut [T], row: &mut [T]) {
     window_sums(p, h, w, out, row);
-    for i in 0..h {
-        for j in 0..w {
-            let count = T::from_f64((taps(i, h) * taps(j, w)) as f64);
-            out[i * w + j] = out[i * w + j] / count;
-        }
-    }
+    divide_by_counts(out, h, w);
 }
 
 /// The pooled planes of `x` (any number of `h` x `w` planes, back to back).
 pub fn forward<T: Elem>(x: &[T], h: usize, w: usize) -> Vec<T> {
-    planes(x, h, w, |p, out, row| pool_plane(p, h, w, out, row))
+    planes(x, h, w, w, |p, out, row| pool_plane(p, h, w, out, row))
 }
 
 /// The gradient with respect to the input, given the output gradient `dy`.
 pub fn backward<T: Elem>(dy: &[T], h: usize, w: usize) -> Vec<T> {
-    planes(dy, h, w, |d, out, row| {
-        let scaled: Vec<T> = (0..h * w)
-            .map(|k| d[k] / T::from_f64((taps(k / w, h) * taps(k % w, w)) as f64))
-            .collect();
-        window_sums(&scaled, h, w, out, row);
+    planes(dy, h, w, w + h * w, |d, out, scratch| {
+        let (row, scaled) = scratch.split_at_mut(w);
+        scaled.copy_from_slice(d);
+        divide_by_counts(scaled, h, w);
+        window_sums(scaled, h, w, out, row);
     })
 }
