@@ -13,7 +13,9 @@
 
 use rayon::prelude::*;
 
-use super::elem::Elem;
+use std::mem::MaybeUninit;
+
+use super::elem::{Elem, written};
 
 /// Batch layout: `batch` images of `channels` planes of `plane` values each.
 #[derive(Clone, Copy, Debug)]
@@ -85,14 +87,23 @@ fn stats<T: Elem>(g: &BnGeom, x: &[T], c: usize) -> (T, f64) {
 }
 
 /// Applies `f(channel, in, out)` to every plane, in parallel over images.
-fn per_plane<T: Elem>(g: &BnGeom, out: &mut [T], f: impl Fn(usize, usize, &mut [T]) + Sync) {
-    out.par_chunks_mut(g.channels * g.plane)
-        .enumerate()
-        .for_each(|(n, image)| {
-            for (c, plane) in image.chunks_mut(g.plane).enumerate() {
-                f(c, (n * g.channels + c) * g.plane, plane);
-            }
-        });
+fn per_plane<T: Elem>(
+    g: &BnGeom,
+    len: usize,
+    f: impl Fn(usize, usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
+    let fill = |out: &mut [MaybeUninit<T>]| {
+        out.par_chunks_mut(g.channels * g.plane)
+            .enumerate()
+            .for_each(|(n, image)| {
+                for (c, plane) in image.chunks_mut(g.plane).enumerate() {
+                    f(c, (n * g.channels + c) * g.plane, plane);
+                }
+            });
+    };
+    // SAFETY: every caller's `f` writes each element of the plane it is given, and the planes
+    // cover the output.
+    unsafe { written(len, fill) }
 }
 
 /// `(x - mean) / sqrt(var + eps) * gamma + beta` with the batch's own statistics; returns the
@@ -117,11 +128,10 @@ pub fn forward<T: Elem>(
             (mean, T::from_f64(scale), beta[c])
         })
         .collect();
-    let mut y = vec![T::ZERO; x.len()];
-    per_plane(g, &mut y, |c, at, out| {
+    let y = per_plane(g, x.len(), |c, at, out| {
         let (mean, scale, shift) = affine[c];
         for (o, &v) in out.iter_mut().zip(&x[at..at + g.plane]) {
-            *o = (v - mean) * scale + shift;
+            o.write((v - mean) * scale + shift);
         }
     });
     let mean = stats.iter().map(|&(m, _)| m).collect();
@@ -173,12 +183,11 @@ pub fn backward<T: Elem>(
             (ch.mean, T::from_f64(a), T::from_f64(b), T::from_f64(k))
         })
         .collect();
-    let mut dx = vec![T::ZERO; x.len()];
-    per_plane(g, &mut dx, |c, at, out| {
+    let dx = per_plane(g, x.len(), |c, at, out| {
         let (mean, a, b, k) = coef[c];
         let (xp, dp) = (&x[at..at + g.plane], &dy[at..at + g.plane]);
         for ((o, &v), &d) in out.iter_mut().zip(xp).zip(dp) {
-            *o = d * a + (v - mean) * b + k;
+            o.write(d * a + (v - mean) * b + k);
         }
     });
     let dgamma = per_channel
@@ -215,13 +224,11 @@ pub fn backward_from_output<T: Elem>(
             )
         })
         .collect();
-    let mut dx = vec![T::ZERO; y.len()];
-    per_plane(g, &mut dx, |c, at, out| {
+    per_plane(g, y.len(), |c, at, out| {
         let (a, b, k) = coef[c];
         let (yp, dp) = (&y[at..at + g.plane], &dy[at..at + g.plane]);
         for ((o, &v), &d) in out.iter_mut().zip(yp).zip(dp) {
-            *o = d * a + v * b + k;
+            o.write(d * a + v * b + k);
         }
-    });
-    dx
+    })
 }

@@ -13,7 +13,10 @@
 
 use gemm::Parallelism;
 
-use super::elem::Elem;
+use std::any::TypeId;
+use std::mem::MaybeUninit;
+
+use super::elem::{Elem, written};
 use rayon::prelude::*;
 
 /// Geometry of one 2-D convolution over an NCHW batch.
@@ -240,10 +243,17 @@ impl<T: Elem> Mat<T> {
     }
 }
 
+/// What a product may be written into: values, or memory not written yet (read only to
+/// accumulate, which needs values).
+trait Dst<T>: Send {}
+impl<T: Elem> Dst<T> for T {}
+impl<T: Elem> Dst<T> for MaybeUninit<T> {}
+
 /// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]` for `[m, n, k]`, `dst` row-major and dense;
-/// `accumulate` adds to what `dst` holds.
-fn matmul<T: Elem>(
-    dst: &mut [T],
+/// `accumulate` adds to what `dst` holds. Without it gemm does not read `dst`, so it may be
+/// memory not written yet.
+fn matmul<T: Elem, D: Dst<T> + 'static>(
+    dst: &mut [D],
     [m, n, k]: [usize; 3],
     lhs: Mat<T>,
     rhs: Mat<T>,
@@ -251,6 +261,8 @@ fn matmul<T: Elem>(
     par: Parallelism,
 ) {
     assert!(dst.len() >= m * n && lhs.holds(m, k) && rhs.holds(k, n));
+    assert!(size_of::<D>() == size_of::<T>());
+    assert!(!accumulate || TypeId::of::<D>() == TypeId::of::<T>());
     // SAFETY: the assertion above puts every element gemm reads (lhs, rhs) or writes (dst)
     // inside the slices the views were made from, which outlive the call.
     unsafe {
@@ -258,7 +270,7 @@ fn matmul<T: Elem>(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst.as_mut_ptr().cast::<T>(),
             1,
             n as isize,
             accumulate,
@@ -294,11 +306,11 @@ fn inner_parallelism(g: &ConvGeom) -> Parallelism {
 
 /// Runs `f(src image, dst image, col buffer)` over the images of a batch in parallel, each
 /// worker with one unfolding buffer of [`ConvGeom::col_len`] values.
-fn per_image<T: Elem>(
+fn per_image<T: Elem, D: Send>(
     g: &ConvGeom,
     (src, src_image): (&[T], usize),
-    (dst, dst_image): (&mut [T], usize),
-    f: impl Fn(&[T], &mut [T], &mut Vec<T>) + Sync + Send,
+    (dst, dst_image): (&mut [D], usize),
+    f: impl Fn(&[T], &mut [D], &mut Vec<T>) + Sync + Send,
 ) {
     src.par_chunks(src_image)
         .zip(dst.par_chunks_mut(dst_image))
@@ -310,9 +322,8 @@ fn per_image<T: Elem>(
 pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
-    let mut y = vec![T::ZERO; g.output_len()];
     let par = inner_parallelism(g);
-    let image = |xi: &[T], yi: &mut [T], col: &mut Vec<T>| {
+    let image = |xi: &[T], yi: &mut [MaybeUninit<T>], col: &mut Vec<T>| {
         for grp in 0..g.groups {
             let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
             let rhs = if g.is_pointwise() {
@@ -326,8 +337,12 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
             matmul(yg, [cog, p, k], Mat::rows(wg, k), rhs, false, par);
         }
     };
-    per_image(g, (x, g.c_in * plane_in), (&mut y, g.c_out * p), image);
-    y
+    let fill = |y: &mut [MaybeUninit<T>]| {
+        per_image(g, (x, g.c_in * plane_in), (y, g.c_out * p), image);
+    };
+    // SAFETY: the images and groups cover the output, and each product writes its whole block
+    // (m x n = c_out_group x out_plane) without reading it.
+    unsafe { written(g.output_len(), fill) }
 }
 
 /// Gradient of the loss with respect to the input, from the output gradient `dy`.

@@ -12,7 +12,9 @@
 
 use rayon::prelude::*;
 
-use super::elem::Elem;
+use std::mem::MaybeUninit;
+
+use super::elem::{Elem, assume_written, written};
 use super::pool;
 
 /// Below this many output elements the rows run on one thread (batch-1 passes).
@@ -48,28 +50,33 @@ impl<T> Term<'_, T> {
     }
 }
 
-/// Runs `f(row, out_row)` over the rows of an output of `g`'s size, in parallel when it is
-/// large enough to pay for it.
-fn rows_of<T: Elem>(g: &MixGeom, out: &mut [T], f: impl Fn(usize, &mut [T]) + Sync + Send) {
-    if out.len() >= PARALLEL_ELEMENTS {
-        out.par_chunks_mut(g.plane)
-            .enumerate()
-            .for_each(|(r, row)| f(r, row));
-    } else {
-        out.chunks_mut(g.plane)
-            .enumerate()
-            .for_each(|(r, row)| f(r, row));
-    }
+/// Runs `f(row, out_row)` over the rows of a new output of `g`'s size, in parallel when it is
+/// large enough to pay for it. `f` must write every element of its row.
+fn rows_of<T: Elem>(g: &MixGeom, f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync + Send) -> Vec<T> {
+    let fill = |out: &mut [MaybeUninit<T>]| {
+        if out.len() >= PARALLEL_ELEMENTS {
+            out.par_chunks_mut(g.plane)
+                .enumerate()
+                .for_each(|(r, row)| f(r, row));
+        } else {
+            out.chunks_mut(g.plane)
+                .enumerate()
+                .for_each(|(r, row)| f(r, row));
+        }
+    };
+    // SAFETY: the rows cover the output and every caller's `f` writes its whole row.
+    unsafe { written(g.batch * g.channels * g.plane, fill) }
 }
 
 /// `acc + sum_k w_k * T_k`, summed in term order.
 pub fn forward<T: Elem>(g: &MixGeom, acc: Option<&[T]>, terms: &[Term<T>]) -> Vec<T> {
-    let mut out = vec![T::ZERO; g.batch * g.channels * g.plane];
-    rows_of(g, &mut out, |r, row| {
+    rows_of(g, |r, row| {
         let (first, rest) = terms.split_first().expect("a mix has at least one term");
         for (o, &t) in row.iter_mut().zip(first.row(g, r)) {
-            *o = t * first.weight;
+            o.write(t * first.weight);
         }
+        // SAFETY: the first term's row has the row's length, so the loop wrote all of it.
+        let row = unsafe { assume_written(row) };
         for term in rest {
             for (o, &t) in row.iter_mut().zip(term.row(g, r)) {
                 *o += t * term.weight;
@@ -81,8 +88,7 @@ pub fn forward<T: Elem>(g: &MixGeom, acc: Option<&[T]>, terms: &[Term<T>]) -> Ve
                 *o = a + *o;
             }
         }
-    });
-    out
+    })
 }
 
 /// The gradient of a term's whole tensor (`term_channels` planes per image): `weight * dy` in
@@ -98,18 +104,17 @@ pub fn term_grad<T: Elem>(
         channels: term_channels,
         ..*g
     };
-    let mut out = vec![T::ZERO; g.batch * term_channels * g.plane];
-    rows_of(&tg, &mut out, |r, row| {
+    rows_of(&tg, |r, row| {
         let (n, c) = (r / term_channels, r % term_channels);
         if c < offset || c >= offset + g.channels {
+            row.fill(MaybeUninit::new(T::ZERO));
             return;
         }
         let start = (n * g.channels + c - offset) * g.plane;
         for (o, &d) in row.iter_mut().zip(&dy[start..start + g.plane]) {
-            *o = d * weight;
+            o.write(d * weight);
         }
-    });
-    out
+    })
 }
 
 /// `sum(a * b)` in float64, over eight interleaved partial sums (which the compiler can keep in
@@ -136,15 +141,14 @@ fn dot<T: Elem>(a: &[T], b: &[T]) -> f64 {
 pub fn weight_grads<T: Elem>(g: &MixGeom, dy: &[T], terms: &[Term<T>]) -> Vec<f64> {
     let rows = g.batch * g.channels;
     // Scratch for a pooled term: one plane and one row of it.
-    let scratch = || (vec![T::ZERO; g.plane], Vec::new());
-    let dot_row = |term: &Term<T>, r: usize, (plane, line): &mut (Vec<T>, Vec<T>)| {
+    let scratch = || (vec![MaybeUninit::uninit(); g.plane], Vec::new());
+    let dot_row = |term: &Term<T>, r: usize, (plane, line): &mut (Vec<MaybeUninit<T>>, Vec<T>)| {
         let dy_row = &dy[r * g.plane..(r + 1) * g.plane];
         match term.pooled {
             None => dot(dy_row, term.row(g, r)),
             Some((h, w)) => {
                 line.resize(w, T::ZERO);
-                pool::pool_plane(term.row(g, r), h, w, plane, line);
-                dot(dy_row, plane)
+                dot(dy_row, pool::pool_plane(term.row(g, r), h, w, plane, line))
             }
         }
     };

@@ -9,7 +9,9 @@
 
 use rayon::prelude::*;
 
-use super::elem::Elem;
+use std::mem::MaybeUninit;
+
+use super::elem::{Elem, assume_written, written};
 
 /// Below this many elements the planes run on one thread (batch-1 passes).
 const PARALLEL_ELEMENTS: usize = 1 << 15;
@@ -23,7 +25,7 @@ fn taps(i: usize, len: usize) -> usize {
 /// p[i+1][j]`, values outside the plane being zero (the composite's zero padding). The edges
 /// add an explicit zero as the padded composite does (it turns a -0.0 into +0.0); the
 /// interior loops have no branch, so they vectorise.
-fn window_sums<T: Elem>(p: &[T], h: usize, w: usize, out: &mut [T], row: &mut [T]) {
+fn window_sums<T: Elem>(p: &[T], h: usize, w: usize, out: &mut [MaybeUninit<T>], row: &mut [T]) {
     let zero = T::ZERO;
     for i in 0..h {
         let centre = &p[i * w..(i + 1) * w];
@@ -54,14 +56,14 @@ fn window_sums<T: Elem>(p: &[T], h: usize, w: usize, out: &mut [T], row: &mut [T
         }
         let o = &mut out[i * w..(i + 1) * w];
         if w == 1 {
-            o[0] = (zero + row[0]) + zero;
+            o[0].write((zero + row[0]) + zero);
             continue;
         }
-        o[0] = (zero + row[0]) + row[1];
+        o[0].write((zero + row[0]) + row[1]);
         for (j, o) in o[1..w - 1].iter_mut().enumerate() {
-            *o = (row[j] + row[j + 1]) + row[j + 2];
+            o.write((row[j] + row[j + 1]) + row[j + 2]);
         }
-        o[w - 1] = (row[w - 2] + row[w - 1]) + zero;
+        o[w - 1].write((row[w - 2] + row[w - 1]) + zero);
     }
 }
 
@@ -83,41 +85,56 @@ fn divide_by_counts<T: Elem>(plane: &mut [T], h: usize, w: usize) {
 }
 
 /// Runs `f(input plane, output plane, scratch)` over the planes, in parallel when large; the
-/// scratch holds `scratch` values.
+/// scratch holds `scratch` values. `f` must write every element of its output plane.
 fn planes<T: Elem>(
     input: &[T],
     h: usize,
     w: usize,
     scratch: usize,
-    f: impl Fn(&[T], &mut [T], &mut [T]) + Sync + Send,
+    f: impl Fn(&[T], &mut [MaybeUninit<T>], &mut [T]) + Sync + Send,
 ) -> Vec<T> {
     let plane = h * w;
-    let mut out = vec![T::ZERO; input.len()];
     if plane == 0 {
-        return out;
+        return Vec::new();
     }
-    if input.len() >= PARALLEL_ELEMENTS {
-        out.par_chunks_mut(plane)
-            .zip(input.par_chunks(plane))
-            .for_each_init(|| vec![T::ZERO; scratch], |row, (o, p)| f(p, o, row));
-    } else {
-        let mut row = vec![T::ZERO; scratch];
-        for (o, p) in out.chunks_mut(plane).zip(input.chunks(plane)) {
-            f(p, o, &mut row);
+    let fill = |out: &mut [MaybeUninit<T>]| {
+        if input.len() >= PARALLEL_ELEMENTS {
+            out.par_chunks_mut(plane)
+                .zip(input.par_chunks(plane))
+                .for_each_init(|| vec![T::ZERO; scratch], |row, (o, p)| f(p, o, row));
+        } else {
+            let mut row = vec![T::ZERO; scratch];
+            for (o, p) in out.chunks_mut(plane).zip(input.chunks(plane)) {
+                f(p, o, &mut row);
+            }
         }
-    }
-    out
+    };
+    // SAFETY: the planes cover the output, and both callers' `f` write a whole plane
+    // ([`window_sums`] writes each element once).
+    unsafe { written(input.len(), fill) }
 }
 
-/// The pooling of one `h` x `w` plane `p` into `out`, with a scratch `row` of `w` values.
-pub(super) fn pool_plane<T: Elem>(p: &[T], h: usize, w: usize, out: &mut [T], row: &mut [T]) {
+/// The pooling of one `h` x `w` plane `p` into `out`, with a scratch `row` of `w` values;
+/// returns `out`, written.
+pub(super) fn pool_plane<'a, T: Elem>(
+    p: &[T],
+    h: usize,
+    w: usize,
+    out: &'a mut [MaybeUninit<T>],
+    row: &mut [T],
+) -> &'a mut [T] {
     window_sums(p, h, w, out, row);
+    // SAFETY: window_sums wrote every element of the plane.
+    let out = unsafe { assume_written(out) };
     divide_by_counts(out, h, w);
+    out
 }
 
 /// The pooled planes of `x` (any number of `h` x `w` planes, back to back).
 pub fn forward<T: Elem>(x: &[T], h: usize, w: usize) -> Vec<T> {
-    planes(x, h, w, w, |p, out, row| pool_plane(p, h, w, out, row))
+    planes(x, h, w, w, |p, out, row| {
+        pool_plane(p, h, w, out, row);
+    })
 }
 
 /// The gradient with respect to the input, given the output gradient `dy`.
