@@ -86,8 +86,12 @@ fn stats<T: Elem>(g: &BnGeom, x: &[T], c: usize) -> (T, f64) {
     (mean, var)
 }
 
-/// Applies `f(channel, in, out)` to every plane, in parallel over images.
-fn per_plane<T: Elem>(
+/// A new output of `len` values, `f(channel, in, out)` applied to every plane, in parallel
+/// over images.
+///
+/// # Safety
+/// `f` must write every element of the plane it is given.
+unsafe fn per_plane<T: Elem>(
     g: &BnGeom,
     len: usize,
     f: impl Fn(usize, usize, &mut [MaybeUninit<T>]) + Sync,
@@ -101,8 +105,7 @@ fn per_plane<T: Elem>(
                 }
             });
     };
-    // SAFETY: every caller's `f` writes each element of the plane it is given, and the planes
-    // cover the output.
+    // SAFETY: the planes cover the output and `f` writes each of them whole.
     unsafe { written(len, fill) }
 }
 
@@ -128,12 +131,14 @@ pub fn forward<T: Elem>(
             (mean, T::from_f64(scale), beta[c])
         })
         .collect();
-    let y = per_plane(g, x.len(), |c, at, out| {
+    let normalise = |c: usize, at: usize, out: &mut [MaybeUninit<T>]| {
         let (mean, scale, shift) = affine[c];
         for (o, &v) in out.iter_mut().zip(&x[at..at + g.plane]) {
             o.write((v - mean) * scale + shift);
         }
-    });
+    };
+    // SAFETY: normalise writes every element of the plane.
+    let y = unsafe { per_plane(g, x.len(), normalise) };
     let mean = stats.iter().map(|&(m, _)| m).collect();
     let variance = stats.iter().map(|&(_, v)| T::from_f64(v)).collect();
     (y, mean, variance)
@@ -183,13 +188,15 @@ pub fn backward<T: Elem>(
             (ch.mean, T::from_f64(a), T::from_f64(b), T::from_f64(k))
         })
         .collect();
-    let dx = per_plane(g, x.len(), |c, at, out| {
+    let input_grad = |c: usize, at: usize, out: &mut [MaybeUninit<T>]| {
         let (mean, a, b, k) = coef[c];
         let (xp, dp) = (&x[at..at + g.plane], &dy[at..at + g.plane]);
         for ((o, &v), &d) in out.iter_mut().zip(xp).zip(dp) {
             o.write(d * a + (v - mean) * b + k);
         }
-    });
+    };
+    // SAFETY: input_grad writes every element of the plane.
+    let dx = unsafe { per_plane(g, x.len(), input_grad) };
     let dgamma = per_channel
         .iter()
         .map(|ch| T::from_f64(ch.sum_dy_xhat))
@@ -224,11 +231,13 @@ pub fn backward_from_output<T: Elem>(
             )
         })
         .collect();
-    per_plane(g, y.len(), |c, at, out| {
+    let input_grad = |c: usize, at: usize, out: &mut [MaybeUninit<T>]| {
         let (a, b, k) = coef[c];
         let (yp, dp) = (&y[at..at + g.plane], &dy[at..at + g.plane]);
         for ((o, &v), &d) in out.iter_mut().zip(yp).zip(dp) {
             o.write(d * a + v * b + k);
         }
-    })
+    };
+    // SAFETY: input_grad writes every element of the plane.
+    unsafe { per_plane(g, y.len(), input_grad) }
 }

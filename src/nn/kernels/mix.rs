@@ -51,8 +51,14 @@ impl<T> Term<'_, T> {
 }
 
 /// Runs `f(row, out_row)` over the rows of a new output of `g`'s size, in parallel when it is
-/// large enough to pay for it. `f` must write every element of its row.
-fn rows_of<T: Elem>(g: &MixGeom, f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync + Send) -> Vec<T> {
+/// large enough to pay for it.
+///
+/// # Safety
+/// `f` must write every element of its row.
+unsafe fn rows_of<T: Elem>(
+    g: &MixGeom,
+    f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync + Send,
+) -> Vec<T> {
     let fill = |out: &mut [MaybeUninit<T>]| {
         if out.len() >= PARALLEL_ELEMENTS {
             out.par_chunks_mut(g.plane)
@@ -64,13 +70,13 @@ fn rows_of<T: Elem>(g: &MixGeom, f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync
                 .for_each(|(r, row)| f(r, row));
         }
     };
-    // SAFETY: the rows cover the output and every caller's `f` writes its whole row.
+    // SAFETY: the rows cover the output and `f` writes each of them whole.
     unsafe { written(g.batch * g.channels * g.plane, fill) }
 }
 
 /// `acc + sum_k w_k * T_k`, summed in term order.
 pub fn forward<T: Elem>(g: &MixGeom, acc: Option<&[T]>, terms: &[Term<T>]) -> Vec<T> {
-    rows_of(g, |r, row| {
+    let row_of_sums = |r: usize, row: &mut [MaybeUninit<T>]| {
         let (first, rest) = terms.split_first().expect("a mix has at least one term");
         for (o, &t) in row.iter_mut().zip(first.row(g, r)) {
             o.write(t * first.weight);
@@ -88,7 +94,9 @@ pub fn forward<T: Elem>(g: &MixGeom, acc: Option<&[T]>, terms: &[Term<T>]) -> Ve
                 *o = a + *o;
             }
         }
-    })
+    };
+    // SAFETY: row_of_sums writes the whole row with its first term.
+    unsafe { rows_of(g, row_of_sums) }
 }
 
 /// The gradient of a term's whole tensor (`term_channels` planes per image): `weight * dy` in
@@ -104,7 +112,7 @@ pub fn term_grad<T: Elem>(
         channels: term_channels,
         ..*g
     };
-    rows_of(&tg, |r, row| {
+    let row_of_grads = |r: usize, row: &mut [MaybeUninit<T>]| {
         let (n, c) = (r / term_channels, r % term_channels);
         if c < offset || c >= offset + g.channels {
             row.fill(MaybeUninit::new(T::ZERO));
@@ -114,7 +122,9 @@ pub fn term_grad<T: Elem>(
         for (o, &d) in row.iter_mut().zip(&dy[start..start + g.plane]) {
             o.write(d * weight);
         }
-    })
+    };
+    // SAFETY: a row outside the term's block is filled with zeros, one inside with dy's row.
+    unsafe { rows_of(&tg, row_of_grads) }
 }
 
 /// `sum(a * b)` in float64, over eight interleaved partial sums (which the compiler can keep in

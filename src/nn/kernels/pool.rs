@@ -85,8 +85,11 @@ fn divide_by_counts<T: Elem>(plane: &mut [T], h: usize, w: usize) {
 }
 
 /// Runs `f(input plane, output plane, scratch)` over the planes, in parallel when large; the
-/// scratch holds `scratch` values. `f` must write every element of its output plane.
-fn planes<T: Elem>(
+/// scratch holds `scratch` values.
+///
+/// # Safety
+/// `f` must write every element of its output plane.
+unsafe fn planes<T: Elem>(
     input: &[T],
     h: usize,
     w: usize,
@@ -109,8 +112,7 @@ fn planes<T: Elem>(
             }
         }
     };
-    // SAFETY: the planes cover the output, and both callers' `f` write a whole plane
-    // ([`window_sums`] writes each element once).
+    // SAFETY: the planes cover the output and `f` writes each of them whole.
     unsafe { written(input.len(), fill) }
 }
 
@@ -132,17 +134,21 @@ pub(super) fn pool_plane<'a, T: Elem>(
 
 /// The pooled planes of `x` (any number of `h` x `w` planes, back to back).
 pub fn forward<T: Elem>(x: &[T], h: usize, w: usize) -> Vec<T> {
-    planes(x, h, w, w, |p, out, row| {
+    let pool = |p: &[T], out: &mut [MaybeUninit<T>], row: &mut [T]| {
         pool_plane(p, h, w, out, row);
-    })
+    };
+    // SAFETY: pool_plane writes every element of the plane (window_sums does).
+    unsafe { planes(x, h, w, w, pool) }
 }
 
 /// The gradient with respect to the input, given the output gradient `dy`.
 pub fn backward<T: Elem>(dy: &[T], h: usize, w: usize) -> Vec<T> {
-    planes(dy, h, w, w + h * w, |d, out, scratch| {
+    let transpose = |d: &[T], out: &mut [MaybeUninit<T>], scratch: &mut [T]| {
         let (row, scaled) = scratch.split_at_mut(w);
         scaled.copy_from_slice(d);
         divide_by_counts(scaled, h, w);
         window_sums(scaled, h, w, out, row);
-    })
+    };
+    // SAFETY: window_sums writes every element of the plane.
+    unsafe { planes(dy, h, w, w + h * w, transpose) }
 }
