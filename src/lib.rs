@@ -6,7 +6,7 @@
 //! search space: ops, architecture text, supernet, standalone network, derivation) -> [`data`] ->
 //! [`saliency`] (the engine: one differentiated pass over any selection of tensors, one
 //! Hessian-vector product, one file per measure) -> [`diagnostics`] -> [`search`],
-//! [`scoring`], [`correlate`], [`seeds`], [`benchmark`], [`sizes`], [`bench`] -> [`report`].
+//! [`scoring`], [`correlate`], [`seeds`], [`benchmark`], [`sizes`], [`bench`](mod@bench) -> [`report`].
 //! The command line lives in the binary and is the only place that knows about flags.
 
 pub mod bench;

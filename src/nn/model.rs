@@ -1,6 +1,6 @@
 //! What every network is to the saliency engine: named tensors, a forward pass, and, for a
 //! supernet, the architecture parameters among those tensors. A supernet is a network whose
-//! registry also holds alpha (kind [`ParamKind::Alpha`]), so one engine differentiates
+//! registry also holds alpha (kind [`ParamKind::Alpha`](super::params::ParamKind::Alpha)), so one engine differentiates
 //! either.
 
 use std::path::Path;

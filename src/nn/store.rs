@@ -333,7 +333,7 @@ impl ParamStore {
     }
 
     /// Writes the running statistics a train-mode pass computed (see
-    /// [`super::ctx::Forward::bn_updates`]) into the store, in the order they were computed.
+    /// [`super::ctx::Forward::take_bn_updates`]) into the store, in the order they were computed.
     pub fn apply_bn_updates(&mut self, updates: Vec<(TensorRef, Tensor<1>)>) {
         for (r, value) in updates {
             let s = self.layout.storage_of(r);
