@@ -555,3 +555,108 @@ fn average_pooling_matches_the_separable_sum_and_burn() {
         );
     }
 }
+
+/// Output, input gradient and weight gradient, as bits, of `kernels::relu_conv2d(x)` (`fused`)
+/// or of our convolution of burn's `relu(x)`; `grad_x` / `grad_w` choose what is tracked.
+fn relu_conv_bits(
+    fused: bool,
+    x: &Tensor<4>,
+    w: &Tensor<4>,
+    options: &ConvOptions<2>,
+    (grad_x, grad_w): (bool, bool),
+) -> [Vec<u64>; 3] {
+    let x = if grad_x {
+        x.clone().require_grad()
+    } else {
+        x.clone()
+    };
+    let w = if grad_w {
+        w.clone().require_grad()
+    } else {
+        w.clone()
+    };
+    let y = if fused {
+        kernels::relu_conv2d(&x, w.clone(), options.clone()).expect("served by our kernels")
+    } else {
+        kernels::conv2d(
+            burn::tensor::activation::relu(x.clone()),
+            w.clone(),
+            options.clone(),
+        )
+    };
+    let n = y.dims().iter().product::<usize>();
+    let r: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919) % 13) as f64 / 13.0 - 0.4)
+        .collect();
+    let r = Tensor::<4>::from_data(TensorData::new(r, y.dims()), &x.device()).cast(y.dtype());
+    let grads = (y.clone() * r).sum().backward();
+    let bits = |t: Option<Tensor<4>>| {
+        t.map_or_else(Vec::new, |t| {
+            values64(t).into_iter().map(f64::to_bits).collect()
+        })
+    };
+    let dx = grad_x.then(|| Tensor::<4>::from_inner(x.grad(&grads).expect("input gradient")));
+    let dw = grad_w.then(|| Tensor::<4>::from_inner(w.grad(&grads).expect("weight gradient")));
+    [bits(Some(y.inner())), bits(dx), bits(dw)]
+}
+
+#[test]
+fn relu_convolution_equals_the_convolution_of_the_relu() {
+    // The ReLU applied while unfolding (and its mask taken from x in the backward pass) gives
+    // the bits of a convolution of a stored relu(x): output, input gradient through the ReLU
+    // and weight gradient, in float32 and float64, for 1x1 (unfolded only because of the
+    // ReLU), strided, dilated, grouped and depthwise (burn's relu first) geometries, batch 1
+    // and 64, and with only one of x and the weight tracked. A tenth of x is +0 or -0, where
+    // the ReLU must not pass the gradient.
+    let device = Device::flex().autodiff();
+    let cases = [
+        case(2, 6, 5, 7, 1, 1, 0),
+        case(1, 6, 5, 7, 3, 1, 1),
+        case(64, 4, 8, 6, 3, 1, 1),
+        case(3, 6, 4, 9, 3, 2, 1),
+        case(2, 4, 6, 8, 1, 2, 0),
+        Case {
+            dilation: [2, 2],
+            ..case(2, 4, 4, 9, 3, 1, 2)
+        },
+        Case {
+            groups: 2,
+            ..case(2, 4, 6, 7, 3, 1, 1)
+        },
+        Case {
+            groups: 4,
+            ..case(2, 4, 4, 7, 3, 1, 1)
+        },
+    ];
+    for (i, c) in cases.into_iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(60 + i as u64);
+        let xs = [c.batch, c.c_in, c.hw[0], c.hw[1]];
+        let x: Vec<f32> = (0..xs.iter().product::<usize>())
+            .map(|k| match k % 10 {
+                0 => 0.0,
+                5 => -0.0,
+                _ => rng.random_range(-1.0..1.0f32) * 0.3,
+            })
+            .collect();
+        let x = Tensor::<4>::from_data(TensorData::new(x, xs), &device);
+        let w = random(
+            [c.c_out, c.c_in / c.groups, c.kernel[0], c.kernel[1]],
+            &mut rng,
+            &device,
+        );
+        let options = ConvOptions::new(c.stride, c.padding, c.dilation, c.groups);
+        for dtype in [burn::tensor::DType::F32, burn::tensor::DType::F64] {
+            let (x, w) = (x.clone().cast(dtype), w.clone().cast(dtype));
+            for tracked in [(true, true), (true, false), (false, true)] {
+                let fused = relu_conv_bits(true, &x, &w, &options, tracked);
+                let stored = relu_conv_bits(false, &x, &w, &options, tracked);
+                for (what, (a, b)) in ["y", "dx", "dw"].iter().zip(fused.iter().zip(&stored)) {
+                    assert!(
+                        a == b,
+                        "{c:?} {dtype:?} tracked {tracked:?}: {what} differs"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -492,6 +492,12 @@ impl<'a> Forward<'a> {
         }
     }
 
+    /// Whether ReLUs are plain (no mask tape), so a kernel may apply one inside another
+    /// operation ([`crate::nn::layers::ReluConvBn::forward_shared`]).
+    pub fn plain_relu(&self) -> bool {
+        matches!(*self.relu.borrow(), ReluTape::Off)
+    }
+
     /// ReLU, subject to the mask tape.
     pub fn relu(&self, x: Tensor<4>) -> Tensor<4> {
         let mut tape = self.relu.borrow_mut();

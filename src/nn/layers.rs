@@ -97,15 +97,37 @@ impl Conv2d {
     }
 
     pub fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
-        let options = ConvOptions::new(
+        let weight = f.params.r4(self.weight);
+        let y = super::kernels::conv2d(x, weight, self.options());
+        self.finish(f, y)
+    }
+
+    /// The convolution of relu(x) without storing relu(x) ([`super::kernels::relu_conv2d`]);
+    /// `None` where ReLUs are taped, the kernels do not serve x, or the weight is constant.
+    /// Only the weight's gradient needs the convolution's input: with a constant weight (the
+    /// alpha-only passes of a search) relu(x) is not kept anyway (burn's ReLU keeps x), and
+    /// unfolding through the ReLU would only add work.
+    fn forward_of_relu(&self, f: &Forward, x: &Tensor<4>) -> Option<Tensor<4>> {
+        let weight = f.params.r4(self.weight);
+        if !f.plain_relu() || !weight.is_require_grad() {
+            return None;
+        }
+        let y = super::kernels::relu_conv2d(x, weight, self.options())?;
+        Some(self.finish(f, y))
+    }
+
+    fn options(&self) -> ConvOptions<2> {
+        ConvOptions::new(
             [self.stride; 2],
             [self.padding; 2],
             [self.dilation; 2],
             self.groups,
-        );
-        let weight = f.params.r4(self.weight);
-        let [c_out, c_in_group, kh, kw] = weight.dims();
-        let y = super::kernels::conv2d(x, weight, options);
+        )
+    }
+
+    /// Counts the multiply-adds of the output `y` and probes it.
+    fn finish(&self, f: &Forward, y: Tensor<4>) -> Tensor<4> {
+        let [c_out, c_in_group, kh, kw] = f.params.r4(self.weight).dims();
         let [n, _, h, w] = y.dims();
         f.add_macs((n * h * w * c_out * c_in_group * kh * kw) as u64);
         f.probe(y, None)
@@ -310,12 +332,27 @@ impl ReluConvBn {
     }
 
     pub fn forward(&self, f: &Forward, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(f, self.conv.forward(f, f.relu(x)))
+        let [y] = Self::forward_shared(f, &x, [self]);
+        y
     }
 
-    /// Conv -> BN on an input that is already through its ReLU (for shared-input fusions).
-    pub fn forward_after_relu(&self, f: &Forward, relu_x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(f, self.conv.forward(f, relu_x))
+    /// ReLU -> conv -> BN of each of `layers` on the same input. On our CPU kernels with plain
+    /// ReLUs each convolution applies the ReLU itself, so relu(x) is never stored (x is: a
+    /// cell's node, kept by its other readers); otherwise one ReLU, one map and one entry of
+    /// the mask tape serve them all.
+    pub fn forward_shared<const N: usize>(
+        f: &Forward,
+        x: &Tensor<4>,
+        layers: [&ReluConvBn; N],
+    ) -> [Tensor<4>; N] {
+        let mut relu_x: Option<Tensor<4>> = None;
+        layers.map(|layer| {
+            let y = layer.conv.forward_of_relu(f, x).unwrap_or_else(|| {
+                let relu_x = relu_x.get_or_insert_with(|| f.relu(x.clone()));
+                layer.conv.forward(f, relu_x.clone())
+            });
+            layer.bn.forward(f, y)
+        })
     }
 
     /// One layer computing all of `members` on a shared input.

@@ -16,14 +16,14 @@ use burn::tensor::ops::ConvOptions;
 
 use super::{KernelGrads, Kernels, MIX_TERMS, MixLayout, mix_of_operations};
 
-/// The backward step of [`Kernels::fd_conv2d`].
+/// The backward step of [`Kernels::fd_conv2d`] and [`Kernels::fd_relu_conv2d`].
 #[derive(Debug)]
 struct ConvBackward;
 
 impl<B: KernelGrads> Backward<B, 2> for ConvBackward {
-    /// The input (checkpointed only when the weight needs a gradient), the weight, the input's
-    /// shape and the options.
-    type State = (Option<NodeId>, NodeId, [usize; 4], ConvOptions<2>);
+    /// The input (checkpointed only when a gradient needs it), the weight, the input's shape,
+    /// the options and whether the convolution reads relu(input).
+    type State = (Option<NodeId>, NodeId, [usize; 4], ConvOptions<2>, bool);
 
     fn backward(
         self,
@@ -33,16 +33,22 @@ impl<B: KernelGrads> Backward<B, 2> for ConvBackward {
     ) {
         let [node_x, node_weight] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x_state, weight_state, x_shape, options) = ops.state;
+        let (x_state, weight_state, x_shape, options, relu) = ops.state;
         let weight = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weight_state);
+        let x = x_state.map(|s| checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(s));
         if let Some(node) = node_x {
-            let dx =
-                B::fd_conv2d_x_backward(x_shape, weight.clone(), grad.clone(), options.clone());
+            let relu_of = relu.then(|| x.clone().expect("kept for the ReLU mask"));
+            let dx = B::fd_conv2d_x_backward(
+                x_shape,
+                weight.clone(),
+                grad.clone(),
+                options.clone(),
+                relu_of,
+            );
             grads.register::<B>(node.id, dx);
         }
-        if let (Some(node), Some(x_state)) = (node_weight, x_state) {
-            let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(x_state);
-            let dw = B::fd_conv2d_weight_backward(x, weight, grad, options);
+        if let (Some(node), Some(x)) = (node_weight, x) {
+            let dw = B::fd_conv2d_weight_backward(x, weight, grad, options, relu);
             grads.register::<B>(node.id, dw);
         }
     }
@@ -190,33 +196,59 @@ impl<B: KernelGrads> Backward<B, MIX_PARENTS> for MixBackward {
     }
 }
 
+/// A convolution of x (or of relu(x)) as one graph node.
+fn tracked_conv<B: KernelGrads, C: CheckpointStrategy>(
+    x: FloatTensor<Autodiff<B, C>>,
+    weight: FloatTensor<Autodiff<B, C>>,
+    options: ConvOptions<2>,
+    relu: bool,
+) -> FloatTensor<Autodiff<B, C>> {
+    let forward = |x, weight, options| {
+        if relu {
+            B::fd_relu_conv2d(x, weight, options)
+        } else {
+            B::fd_conv2d(x, weight, options)
+        }
+    };
+    match ConvBackward
+        .prepare::<C>([x.node(), weight.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            // The input serves the weight's gradient, and the ReLU's mask: not kept for a
+            // plain convolution with a constant weight (the alpha-only passes of a search).
+            let needs_x = weight.is_tracked() || (relu && x.is_tracked());
+            let x_state = needs_x.then(|| prep.checkpoint(&x));
+            let weight_state = prep.checkpoint(&weight);
+            let s = x.primitive().shape();
+            let x_shape = [s[0], s[1], s[2], s[3]];
+            let y = forward(x.into_primitive(), weight.into_primitive(), options.clone());
+            prep.finish((x_state, weight_state, x_shape, options, relu), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(
+            x.into_primitive(),
+            weight.into_primitive(),
+            options,
+        )),
+    }
+}
+
 impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     fn fd_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        match ConvBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                // The input serves only the weight's gradient: not kept for a constant weight
-                // (the alpha-only passes of a search).
-                let x_state = weight.is_tracked().then(|| prep.checkpoint(&x));
-                let weight_state = prep.checkpoint(&weight);
-                let s = x.primitive().shape();
-                let x_shape = [s[0], s[1], s[2], s[3]];
-                let y = B::fd_conv2d(x.into_primitive(), weight.into_primitive(), options.clone());
-                prep.finish((x_state, weight_state, x_shape, options), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::fd_conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                options,
-            )),
-        }
+        tracked_conv::<B, C>(x, weight, options, false)
+    }
+
+    fn fd_relu_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        tracked_conv::<B, C>(x, weight, options, true)
     }
 
     fn fd_batch_norm_train(

@@ -32,6 +32,10 @@ pub struct ConvGeom {
     pub padding: [usize; 2],
     pub dilation: [usize; 2],
     pub groups: usize,
+    /// The convolution reads relu(x): the ReLU is applied while the input is unfolded (and the
+    /// input gradient masked by [`input_grad`]'s caller), so relu(x) is never stored. The
+    /// depthwise kernels do not take it.
+    pub relu_input: bool,
 }
 
 impl ConvGeom {
@@ -64,9 +68,9 @@ impl ConvGeom {
         self.c_in_group() * self.kernel[0] * self.kernel[1]
     }
 
-    /// Values of one group's unfolded input; none when [`Self::is_pointwise`].
+    /// Values of one group's unfolded input; none when [`Self::reads_planes`].
     fn col_len(&self) -> usize {
-        if self.is_pointwise() {
+        if self.reads_planes() {
             0
         } else {
             self.col_rows() * self.out_plane()
@@ -76,6 +80,12 @@ impl ConvGeom {
     /// A 1x1 convolution with unit stride and no padding reads the input planes as they are.
     fn is_pointwise(&self) -> bool {
         self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
+    }
+
+    /// Whether the products read the input planes as they are: a pointwise convolution of x
+    /// itself (relu(x) is unfolded, which for 1x1 is a copy through the ReLU).
+    fn reads_planes(&self) -> bool {
+        self.is_pointwise() && !self.relu_input
     }
 
     pub fn input_len(&self) -> usize {
@@ -172,11 +182,21 @@ fn im2col<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T]) {
             return;
         }
         let src = &x[base + ix0..];
-        if sx == 1 {
-            dst[x_lo..x_hi].copy_from_slice(&src[..x_hi - x_lo]);
-        } else {
-            for (i, d) in dst[x_lo..x_hi].iter_mut().enumerate() {
-                *d = src[i * sx];
+        match (sx, g.relu_input) {
+            (1, false) => dst[x_lo..x_hi].copy_from_slice(&src[..x_hi - x_lo]),
+            (1, true) => {
+                for (d, s) in dst[x_lo..x_hi].iter_mut().zip(src) {
+                    *d = s.relu();
+                }
+            }
+            _ => {
+                for (i, d) in dst[x_lo..x_hi].iter_mut().enumerate() {
+                    *d = if g.relu_input {
+                        src[i * sx].relu()
+                    } else {
+                        src[i * sx]
+                    };
+                }
             }
         }
     });
@@ -326,7 +346,7 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     let image = |xi: &[T], yi: &mut [MaybeUninit<T>], col: &mut Vec<T>| {
         for grp in 0..g.groups {
             let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
-            let rhs = if g.is_pointwise() {
+            let rhs = if g.reads_planes() {
                 Mat::rows(xg, p)
             } else {
                 im2col(g, xg, col);
@@ -345,8 +365,16 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     unsafe { written(g.output_len(), fill) }
 }
 
-/// Gradient of the loss with respect to the input, from the output gradient `dy`.
-pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T]) -> Vec<T> {
+/// Gradient of the loss with respect to the input, from the output gradient `dy`. With
+/// [`ConvGeom::relu_input`] the caller passes the input `x` as `relu_of`, and the gradient is
+/// zero where the ReLU did not pass x (burn's `relu_backward`, decided on x instead of
+/// relu(x), which is positive or NaN exactly where x is).
+pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], relu_of: Option<&[T]>) -> Vec<T> {
+    assert_eq!(
+        g.relu_input,
+        relu_of.is_some(),
+        "the ReLU mask needs the input"
+    );
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
     let mut dx = vec![T::ZERO; g.input_len()];
@@ -370,6 +398,17 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T]) -> Vec<T> {
         }
     };
     per_image(g, (dy, g.c_out * p), (&mut dx, g.c_in * plane_in), image);
+    if let Some(x) = relu_of {
+        assert_eq!(x.len(), dx.len());
+        let image = (g.c_in * plane_in).max(1);
+        dx.par_chunks_mut(image)
+            .zip(x.par_chunks(image))
+            .for_each(|(d, x)| {
+                for (d, &x) in d.iter_mut().zip(x) {
+                    *d = if x.passes_relu() { *d } else { T::ZERO };
+                }
+            });
+    }
     dx
 }
 
@@ -390,7 +429,7 @@ pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
             let dyi = &dy[i * g.c_out * p..(i + 1) * g.c_out * p];
             for grp in 0..g.groups {
                 let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
-                let rhs = if g.is_pointwise() {
+                let rhs = if g.reads_planes() {
                     Mat::transposed(xg, p)
                 } else {
                     im2col(g, xg, &mut col);

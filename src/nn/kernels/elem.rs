@@ -24,6 +24,13 @@ pub trait Elem:
     const ONE: Self;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
+    /// Whether a ReLU passes this input (and its gradient) through: positive or NaN, as burn's
+    /// `relu` and `relu_backward` decide (NaN propagates, as in PyTorch).
+    fn passes_relu(self) -> bool;
+    /// burn's `relu`: the value where [`Elem::passes_relu`], else +0.
+    fn relu(self) -> Self {
+        if self.passes_relu() { self } else { Self::ZERO }
+    }
 }
 
 impl Elem for f32 {
@@ -35,6 +42,9 @@ impl Elem for f32 {
     fn from_f64(v: f64) -> Self {
         v as f32
     }
+    fn passes_relu(self) -> bool {
+        self.is_nan() || self > 0.0
+    }
 }
 
 impl Elem for f64 {
@@ -45,6 +55,9 @@ impl Elem for f64 {
     }
     fn from_f64(v: f64) -> Self {
         v
+    }
+    fn passes_relu(self) -> bool {
+        self.is_nan() || self > 0.0
     }
 }
 

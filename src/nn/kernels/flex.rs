@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::{FloatTensorOps, ModuleOps};
+use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, TensorData};
 
@@ -24,12 +24,14 @@ fn ours(dtype: DType) -> bool {
 }
 
 /// The geometry of a convolution our kernels take: float32 or float64 input and weight of the
-/// same type, symmetric padding. `None` sends the call to burn's operation.
+/// same type, symmetric padding; with `relu_input`, not depthwise. `None` sends the call to
+/// burn's operations.
 fn conv_geometry(
     xs: [usize; 4],
     weight: &FlexTensor,
     dtype: DType,
     options: &ConvOptions<2>,
+    relu_input: bool,
 ) -> Option<ConvGeom> {
     let ws = weight.layout().shape();
     if !ours(dtype) || weight.dtype() != dtype || ws.num_dims() != 4 {
@@ -46,6 +48,7 @@ fn conv_geometry(
         padding: options.padding_begin(),
         dilation: options.dilation,
         groups: options.groups,
+        relu_input,
     };
     let consistent = g.groups > 0
         && g.c_in.is_multiple_of(g.groups)
@@ -55,7 +58,8 @@ fn conv_geometry(
         && g.dilation.iter().all(|&d| d > 0)
         && g.kernel.iter().all(|&k| k > 0)
         && g.out_hw().is_some_and(|[h, w]| h > 0 && w > 0);
-    (consistent && !options.is_asymmetric()).then_some(g)
+    let served = !(relu_input && g.is_depthwise());
+    (consistent && served && !options.is_asymmetric()).then_some(g)
 }
 
 /// The layout of a 4-D batch whose per-channel tensors have its element type and one value
@@ -113,13 +117,20 @@ fn conv_forward<T: Elem>(g: &ConvGeom, x: &FlexTensor, w: &FlexTensor) -> FlexTe
     )
 }
 
-fn conv_input_grad<T: Elem>(g: &ConvGeom, w: &FlexTensor, dy: &FlexTensor) -> FlexTensor {
-    let input_grad = if g.is_depthwise() {
-        depthwise::input_grad
+/// `relu_of`: the input, for a convolution of its ReLU ([`ConvGeom::relu_input`]).
+fn conv_input_grad<T: Elem>(
+    g: &ConvGeom,
+    w: &FlexTensor,
+    dy: &FlexTensor,
+    relu_of: Option<&FlexTensor>,
+) -> FlexTensor {
+    let (w, dy) = (values::<T>(w), values::<T>(dy));
+    let dx = if g.is_depthwise() {
+        depthwise::input_grad(g, &w, &dy)
     } else {
-        conv::input_grad
+        let x = relu_of.map(values::<T>);
+        conv::input_grad(g, &w, &dy, x.as_deref())
     };
-    let dx = input_grad(g, &values::<T>(w), &values::<T>(dy));
     tensor(dx, [g.batch, g.c_in, g.in_h, g.in_w])
 }
 
@@ -343,9 +354,16 @@ fn avg_pool<T: Elem>(x: &FlexTensor, backward: bool) -> FlexTensor {
 
 impl Kernels for Flex {
     fn fd_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
-        match conv_geometry(shape4(&x), &weight, x.dtype(), &options) {
+        match conv_geometry(shape4(&x), &weight, x.dtype(), &options, false) {
             Some(g) => by_dtype!(x.dtype(), conv_forward(&g, &x, &weight)),
             None => Self::conv2d(x, weight, None, options),
+        }
+    }
+
+    fn fd_relu_conv2d(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
+        match conv_geometry(shape4(&x), &weight, x.dtype(), &options, true) {
+            Some(g) => by_dtype!(x.dtype(), conv_forward(&g, &x, &weight)),
+            None => Self::fd_conv2d(Self::relu(x), weight, options),
         }
     }
 
@@ -413,10 +431,21 @@ impl KernelGrads for Flex {
         weight: FlexTensor,
         output_grad: FlexTensor,
         options: ConvOptions<2>,
+        relu_of: Option<FlexTensor>,
     ) -> FlexTensor {
         let dtype = output_grad.dtype();
-        match conv_geometry(x_shape, &weight, dtype, &options) {
-            Some(g) => by_dtype!(dtype, conv_input_grad(&g, &weight, &output_grad)),
+        let relu = relu_of.is_some();
+        match conv_geometry(x_shape, &weight, dtype, &options, relu) {
+            Some(g) => by_dtype!(
+                dtype,
+                conv_input_grad(&g, &weight, &output_grad, relu_of.as_ref())
+            ),
+            None if relu => {
+                let x = relu_of.expect("relu is set by it");
+                let dx = Self::fd_conv2d_x_backward(x_shape, weight, output_grad, options, None);
+                // Masked by x instead of relu(x): positive or NaN at the same elements.
+                Self::relu_backward(x, dx)
+            }
             None => {
                 // burn's gradient reads only the shape of the input, so a blank one serves.
                 let x = FlexTensor::empty(x_shape.into(), dtype);
@@ -430,12 +459,16 @@ impl KernelGrads for Flex {
         weight: FlexTensor,
         output_grad: FlexTensor,
         options: ConvOptions<2>,
+        relu_input: bool,
     ) -> FlexTensor {
-        match conv_geometry(shape4(&x), &weight, x.dtype(), &options) {
+        match conv_geometry(shape4(&x), &weight, x.dtype(), &options, relu_input) {
             Some(g) => by_dtype!(
                 x.dtype(),
                 conv_weight_grad(&g, &x, &output_grad, shape4(&weight))
             ),
+            None if relu_input => {
+                Self::fd_conv2d_weight_backward(Self::relu(x), weight, output_grad, options, false)
+            }
             None => Self::conv2d_weight_backward(x, weight, output_grad, options),
         }
     }

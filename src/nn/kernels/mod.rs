@@ -53,6 +53,22 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tenso
     Tensor::from_dispatch(y)
 }
 
+/// `conv2d(relu(x), weight)` without storing relu(x): the ReLU is applied as the input is
+/// unfolded, and its gradient mask is taken from x, which the backward pass keeps instead
+/// (in a cell, x is a node that other ops keep anyway). `None` where these kernels do not
+/// serve the tensor.
+pub fn relu_conv2d(x: &Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Option<Tensor<4>> {
+    if !ours(x) {
+        return None;
+    }
+    let y = <Dispatch as Kernels>::fd_relu_conv2d(
+        x.clone().into_dispatch(),
+        weight.into_dispatch(),
+        options,
+    );
+    Some(Tensor::from_dispatch(y))
+}
+
 /// Train-mode BatchNorm with the batch's own statistics, differentiable in the input, gamma and
 /// beta; `None` where these kernels do not serve the tensor (another backend, or switched off).
 /// `affine = false` promises gamma = 1 and beta = 0 (see [`Kernels::fd_batch_norm_train`]).
@@ -250,6 +266,16 @@ pub trait Kernels: Backend {
         Self::conv2d(x, weight, None, options)
     }
 
+    /// Forward convolution without bias of relu(x) (burn's `relu`), which the kernel does not
+    /// store: the backward pass masks by x itself, kept anyway by the input's other readers.
+    fn fd_relu_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d(Self::relu(x), weight, None, options)
+    }
+
     /// Train-mode BatchNorm: (output, batch mean, biased batch variance). `affine = false`
     /// promises gamma = 1 and beta = 0, so the output is the normalised input and the backward
     /// pass can work from it alone: the input is then not kept.
@@ -295,20 +321,24 @@ pub trait Kernels: Backend {
 /// so a plain trait).
 pub trait KernelGrads: Kernels {
     /// Gradient of the convolution with respect to its input (of shape `x_shape`), given the
-    /// output gradient.
+    /// output gradient; `relu_of: Some(x)` for [`Kernels::fd_relu_conv2d`] of that x (the
+    /// gradient with respect to x, through the ReLU).
     fn fd_conv2d_x_backward(
         x_shape: [usize; 4],
         weight: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
+        relu_of: Option<FloatTensor<Self>>,
     ) -> FloatTensor<Self>;
 
-    /// Gradient of the convolution with respect to its weight, given the output gradient.
+    /// Gradient of the convolution with respect to its weight, given the output gradient;
+    /// `relu_input` for [`Kernels::fd_relu_conv2d`] of `x`.
     fn fd_conv2d_weight_backward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
+        relu_input: bool,
     ) -> FloatTensor<Self>;
 
     /// Gradients of train-mode BatchNorm with respect to (input, gamma, beta), given the

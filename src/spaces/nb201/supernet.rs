@@ -209,9 +209,8 @@ fn cell_forward(
             .clone()
             .expect("node is complete before its out-edges");
         let c = x.dims()[1];
-        let relu_x = f.relu(x.clone());
-        let conv_1x1 = src.conv_1x1.forward_after_relu(f, relu_x.clone());
-        let conv_3x3 = src.conv_3x3.forward_after_relu(f, relu_x);
+        let [conv_1x1, conv_3x3] =
+            ReluConvBn::forward_shared(f, &x, [&src.conv_1x1, &src.conv_3x3]);
         let pooled = avg_pool_3x3_same(x.clone());
         for (k, &e) in src.edges.iter().enumerate() {
             // The fused convolutions hold this edge's outputs in channel block k.
