@@ -286,6 +286,46 @@ fn data_proxies_are_finite_and_seeded() {
 }
 
 #[test]
+fn layer_probes_only_where_fisher_reads_them_and_the_same_values() {
+    // The shared cross-entropy pass probes layer outputs (a zero map added to each) only when
+    // an announced measure reads their gradients. snip and grad_norm get the same bits with
+    // and without probes, and fisher asked for after a pass without probes reruns it with them.
+    let net = Nb201Network::new(small(), CELLS[0].parse().unwrap());
+    let batch = synthetic_batch(8, 10, 8, 8, 5);
+    let device = device();
+    let [snip, grad_norm, fisher] =
+        ["snip", "grad_norm", "fisher"].map(|p| measure_by_name(p).expect("known proxy"));
+    let run = |announced: &[&dyn freedarts::saliency::Measure],
+               order: &[&dyn freedarts::saliency::Measure]| {
+        let mut s = Scoring::new(&net, net.initial_params(2), &device, Some(&batch), 2);
+        s.expect_measures(announced);
+        let values: Vec<f64> = order
+            .iter()
+            .map(|m| score_network(*m, &mut s).expect("scores").value)
+            .collect();
+        let probed = s
+            .cross_entropy_pass("snip", false)
+            .expect("cached pass")
+            .probe_sum
+            .is_some();
+        (values, probed)
+    };
+    let (with, probed) = run(&[snip, grad_norm, fisher], &[snip, grad_norm, fisher]);
+    assert!(probed, "fisher was announced");
+    let (without, probed) = run(&[snip, grad_norm], &[snip, grad_norm]);
+    assert!(!probed, "no measure reads layer gradients");
+    assert_eq!(with[..2], without[..], "probes changed snip or grad_norm");
+    let (late, probed) = run(&[snip], &[snip, fisher]);
+    assert!(probed, "fisher reran the pass with probes");
+    assert_eq!(
+        [with[0], with[2]],
+        late[..],
+        "fisher after an unprobed pass"
+    );
+    assert!(with[2] > 0.0);
+}
+
+#[test]
 fn a_cell_cut_off_from_its_input_has_zero_synflow() {
     let net = Nb201Network::new(
         Nb201Config::default(),

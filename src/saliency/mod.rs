@@ -159,6 +159,11 @@ pub trait Measure: Sync {
     fn network_precision(&self) -> Option<Precision> {
         None
     }
+    /// Whether it reads the layer outputs' gradients that the shared cross-entropy pass
+    /// probes ([`Scoring::cross_entropy_pass`]); only Fisher does.
+    fn reads_layer_gradients(&self) -> bool {
+        false
+    }
     fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError>;
 }
 
@@ -190,6 +195,9 @@ pub struct Scoring<'a> {
     /// Defined or official procedure (alpha targets only; [`Scoring::new`] picks defined).
     pub procedure: Procedure,
     cross_entropy: Option<PassResult>,
+    /// Whether the shared cross-entropy pass probes every layer output (see
+    /// [`Scoring::expect_measures`]).
+    probe_layers: bool,
 }
 
 impl<'a> Scoring<'a> {
@@ -221,6 +229,7 @@ impl<'a> Scoring<'a> {
             seed,
             procedure: Procedure::Defined,
             cross_entropy: None,
+            probe_layers: true,
         }
     }
 
@@ -234,6 +243,14 @@ impl<'a> Scoring<'a> {
         self.batch.ok_or(SaliencyError::NeedsData { measure })
     }
 
+    /// Announces the measures this scoring will run, so the shared cross-entropy pass probes
+    /// layer outputs only when one of them reads their gradients. A probe is a zero map added
+    /// to each conv and linear output (burn exposes gradients of leaves only): per layer two
+    /// maps more to keep, and about 8 % of the pass. Without an announcement the pass probes.
+    pub fn expect_measures(&mut self, measures: &[&dyn Measure]) {
+        self.probe_layers = measures.iter().any(|m| m.reads_layer_gradients());
+    }
+
     /// Forgets the passes shared between measures: the store changed.
     pub fn reset_passes(&mut self) {
         self.cross_entropy = None;
@@ -245,12 +262,19 @@ impl<'a> Scoring<'a> {
     }
 
     /// The cross-entropy pass of the batch through the network (float32, train-mode BN,
-    /// weight gradients, layer outputs probed for Fisher), shared by snip, grad_norm and
-    /// fisher as in the zero-cost-proxy code.
+    /// weight gradients, layer outputs probed for Fisher unless the announced measures do not
+    /// need it), shared by snip, grad_norm and fisher as in the zero-cost-proxy code. A
+    /// measure that `needs_probes` gets a pass that has them (rerun if the shared one has not).
     pub fn cross_entropy_pass(
         &mut self,
         measure: &'static str,
+        needs_probes: bool,
     ) -> Result<&PassResult, SaliencyError> {
+        let probed = |p: &PassResult| p.probe_sum.is_some();
+        if needs_probes && !self.cross_entropy.as_ref().is_none_or(probed) {
+            self.probe_layers = true;
+            self.cross_entropy = None;
+        }
         if self.cross_entropy.is_none() {
             let spec = PassSpec {
                 precision: Precision::F32,
@@ -260,7 +284,7 @@ impl<'a> Scoring<'a> {
                 input: Input::Batch(self.batch(measure)?),
                 objective: Objective::CrossEntropy,
                 input_grad: false,
-                probe: Some(ProbeSum::Fisher),
+                probe: self.probe_layers.then_some(ProbeSum::Fisher),
                 relu: ReluMasks::Plain,
             };
             self.cross_entropy = Some(self.run(spec)?);

@@ -66,6 +66,7 @@ pub fn score_all(
     s: &mut Scoring,
     measures: &[&dyn Measure],
 ) -> Result<Vec<(NetworkScore, f64)>, SaliencyError> {
+    s.expect_measures(measures);
     measures
         .iter()
         .map(|m| {

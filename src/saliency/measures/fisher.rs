@@ -26,8 +26,12 @@ impl Measure for Fisher {
         Some(Precision::F32)
     }
 
+    fn reads_layer_gradients(&self) -> bool {
+        true
+    }
+
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
-        let pass = s.cross_entropy_pass(self.name())?;
+        let pass = s.cross_entropy_pass(self.name(), true)?;
         Ok(Saliency::total(
             pass.probe_sum
                 .expect("the cross-entropy pass probes layer outputs"),

@@ -27,7 +27,7 @@ impl Measure for GradNorm {
     }
 
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
-        let tensors = per_element(s.cross_entropy_pass(self.name())?, |_, _| 0.0);
+        let tensors = per_element(s.cross_entropy_pass(self.name(), false)?, |_, _| 0.0);
         let value = by_member(s, &tensors, |t| &t.grad)
             .iter()
             .map(|g| g.iter().map(|v| v * v).sum::<f64>().sqrt())

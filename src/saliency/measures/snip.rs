@@ -82,7 +82,7 @@ impl Measure for Snip {
                 })
             }
             Target::Network => {
-                let result = s.cross_entropy_pass(self.name())?;
+                let result = s.cross_entropy_pass(self.name(), false)?;
                 Ok(Saliency {
                     objective: Some(("L", result.objective)),
                     tensors: per_element(result, abs_product),
