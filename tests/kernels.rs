@@ -280,6 +280,7 @@ fn results_do_not_depend_on_the_thread_count() {
                 row: 0,
                 col,
                 pool_of: (col == 1).then_some(0),
+                preweighted: false,
             };
             let pooled = kernels::avg_pool_3x3_same(&y).unwrap();
             let terms = vec![
@@ -431,6 +432,7 @@ fn check_mix(batch: usize, c: usize, hw: usize, accumulate: bool) {
         row,
         col,
         pool_of: None,
+        preweighted: false,
     };
     let terms = vec![
         kernels::MixTerm {
@@ -457,6 +459,7 @@ fn check_mix(batch: usize, c: usize, hw: usize, accumulate: bool) {
             tensor: kernels::avg_pool_3x3_same(&full).expect("flex, float32"),
             slot: kernels::MixSlot {
                 pool_of,
+                preweighted: false,
                 ..slot(0, 3, 2)
             },
         });

@@ -357,6 +357,11 @@ impl<'a> Forward<'a> {
         self
     }
 
+    /// Whether layer outputs are probed ([`Forward::probe`]).
+    pub fn probing(&self) -> bool {
+        self.probes.borrow().is_some()
+    }
+
     /// Adds a tracked zero leaf to a layer output (which includes `bias`, if any) when
     /// probing is on.
     pub fn probe(&self, y: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {

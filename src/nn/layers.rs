@@ -336,6 +336,59 @@ impl ReluConvBn {
         y
     }
 
+    /// Conv -> BN of an input already through its ReLU.
+    pub fn forward_after_relu(&self, f: &Forward, relu_x: Tensor<4>) -> Tensor<4> {
+        self.bn.forward(f, self.conv.forward(f, relu_x))
+    }
+
+    /// This layer (a fused 1x1 ReLU-conv-BN without affine parameters, one block of
+    /// `alpha_entries.len()` per out-edge) with block k scaled by alpha at `alpha_entries[k]`,
+    /// through [`super::kernels::scaled_conv_bn`], which keeps neither relu(x) nor the
+    /// normalised map for the backward pass. Returns the scaled blocks (for
+    /// [`super::kernels::MixSlot::preweighted`] terms) and relu(x); `None` where that operation
+    /// does not apply: another BatchNorm mode, statistics or probes recorded, a ReLU tape, a
+    /// weight with a gradient, or a backend our kernels do not serve.
+    pub fn forward_scaled(
+        &self,
+        f: &Forward,
+        x: &Tensor<4>,
+        alpha: &Tensor<2>,
+        alpha_entries: Vec<(usize, usize)>,
+    ) -> Option<(Tensor<4>, Tensor<4>)> {
+        let weight = f.params.r4(self.conv.weight);
+        let [c_out, c_in, kh, kw] = weight.dims();
+        let plain_1x1 = [
+            kh,
+            kw,
+            self.conv.stride,
+            self.conv.dilation,
+            self.conv.groups,
+        ] == [1, 1, 1, 1, 1]
+            && self.conv.padding == 0;
+        let eligible = plain_1x1
+            && f.bn == BnMode::Train
+            && self.bn.gamma.is_none()
+            && !f.keeps_stats()
+            && !f.tracks_bn()
+            && !f.probing()
+            && f.plain_relu()
+            && !weight.is_require_grad()
+            && c_out % alpha_entries.len().max(1) == 0;
+        if !eligible {
+            return None;
+        }
+        let relu_x = f.relu(x.clone());
+        let layout = super::kernels::ScaledBlocks {
+            channels: c_out / alpha_entries.len(),
+            blocks: alpha_entries,
+            epsilon: BN_EPS,
+        };
+        let out = super::kernels::scaled_conv_bn(&relu_x, x, weight, alpha, layout)?;
+        let [n, _, h, w] = out.output.dims();
+        f.add_macs((n * h * w * c_out * c_in) as u64);
+        Some((out.output, relu_x))
+    }
+
     /// ReLU -> conv -> BN of each of `layers` on the same input. On our CPU kernels with plain
     /// ReLUs each convolution applies the ReLU itself, so relu(x) is never stored (x is: a
     /// cell's node, kept by its other readers); otherwise one ReLU, one map and one entry of

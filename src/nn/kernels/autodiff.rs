@@ -14,7 +14,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::ops::ConvOptions;
 
-use super::{KernelGrads, Kernels, MIX_TERMS, MixLayout, mix_of_operations};
+use super::{KernelGrads, Kernels, MIX_TERMS, MixLayout, ScaledBlocks, mix_of_operations};
 
 /// The backward step of [`Kernels::fd_conv2d`] and [`Kernels::fd_relu_conv2d`].
 #[derive(Debug)]
@@ -196,6 +196,38 @@ impl<B: KernelGrads> Backward<B, MIX_PARENTS> for MixBackward {
     }
 }
 
+/// The backward step of [`Kernels::fd_scaled_conv_bn`]: it keeps x (the node, kept anyway),
+/// the constant weight and the weight matrix, and recomputes the rest.
+#[derive(Debug)]
+struct ScaledConvBnBackward;
+
+impl<B: KernelGrads> Backward<B, 4> for ScaledConvBnBackward {
+    /// x, the weight and the weight matrix (checkpointed), the blocks.
+    type State = (NodeId, NodeId, NodeId, ScaledBlocks);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 4>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_relu_x, _, _, node_weights] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight, weights, layout) = ops.state;
+        let x = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(x);
+        let weight = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weight);
+        let weights = checkpointer.retrieve_node_output::<B::FloatTensorPrimitive>(weights);
+        let (d_relu_x, d_weights) =
+            B::fd_scaled_conv_bn_backward(x, weight, weights, grad, &layout);
+        if let Some(node) = node_relu_x {
+            grads.register::<B>(node.id, d_relu_x);
+        }
+        if let Some(node) = node_weights {
+            grads.register::<B>(node.id, d_weights);
+        }
+    }
+}
+
 /// A convolution of x (or of relu(x)) as one graph node.
 fn tracked_conv<B: KernelGrads, C: CheckpointStrategy>(
     x: FloatTensor<Autodiff<B, C>>,
@@ -306,6 +338,67 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             .stateless(B::fd_avg_pool_3x3_same(x.into_primitive()))
     }
 
+    fn fd_scaled_conv_bn(
+        relu_x: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        layout: ScaledBlocks,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let takes = !weight.is_tracked()
+            && B::fd_scaled_conv_bn_takes(
+                relu_x.primitive(),
+                weight.primitive(),
+                weights.primitive(),
+                &layout,
+            );
+        if !takes {
+            // burn's operations (and ours beneath them), each with its own backward step.
+            return super::scaled_conv_bn_of_operations::<Self>(relu_x, weight, weights, &layout);
+        }
+        let nodes = [relu_x.node(), x.node(), weight.node(), weights.node()];
+        match ScaledConvBnBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (
+                    prep.checkpoint(&x),
+                    prep.checkpoint(&weight),
+                    prep.checkpoint(&weights),
+                    layout.clone(),
+                );
+                let (y, mean, variance) = B::fd_scaled_conv_bn(
+                    relu_x.into_primitive(),
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    weights.into_primitive(),
+                    layout,
+                );
+                (
+                    prep.finish(state, y),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (y, mean, variance) = B::fd_scaled_conv_bn(
+                    relu_x.into_primitive(),
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    weights.into_primitive(),
+                    layout,
+                );
+                (
+                    prep.finish(y),
+                    Self::from_inner(mean),
+                    Self::from_inner(variance),
+                )
+            }
+        }
+    }
+
     fn fd_mix(
         weights: FloatTensor<Self>,
         acc: FloatTensor<Self>,
@@ -344,16 +437,23 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             })
             .collect();
         let [t0, t1, t2, t3, t4, t5, t6, t7] = all.map(|t| t.into_primitive());
-        // A pooled term is recomputed from its source (kept anyway), so its map can be freed.
+        let w = weights.into_primitive();
+        // A pooled term is recomputed from its source (kept anyway), so its map can be freed;
+        // a preweighted one is not read (the weights stand in for it).
         let kept = weights_tracked.then(|| {
             let all = [&t0, &t1, &t2, &t3, &t4, &t5, &t6, &t7];
             layout.slots[..used]
                 .iter()
                 .enumerate()
-                .map(|(k, slot)| all[slot.pool_of.unwrap_or(k)].clone())
+                .map(|(k, slot)| {
+                    if slot.preweighted {
+                        w.clone()
+                    } else {
+                        all[slot.pool_of.unwrap_or(k)].clone()
+                    }
+                })
                 .collect()
         });
-        let w = weights.into_primitive();
         let forward = |w: B::FloatTensorPrimitive| {
             B::fd_mix(
                 w,

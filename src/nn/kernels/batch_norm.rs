@@ -118,12 +118,32 @@ pub fn forward<T: Elem>(
     beta: &[T],
     eps: f64,
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let n = normaliser(g, x, gamma, beta, eps);
+    (normalise(g, x, &n.affine), n.mean, n.variance)
+}
+
+/// What the forward pass computes before it writes the output: per channel the (mean, scale,
+/// shift) it applies, the mean and the biased variance it returns.
+pub struct Normaliser<T> {
+    pub affine: Vec<(T, T, T)>,
+    pub mean: Vec<T>,
+    pub variance: Vec<T>,
+}
+
+/// The statistics of `x` and the per-channel affine map of [`forward`].
+pub fn normaliser<T: Elem>(
+    g: &BnGeom,
+    x: &[T],
+    gamma: &[T],
+    beta: &[T],
+    eps: f64,
+) -> Normaliser<T> {
     let stats: Vec<(T, f64)> = (0..g.channels)
         .into_par_iter()
         .map(|c| stats(g, x, c))
         .collect();
     // Centred first, then scaled: no cancellation when the mean is large against the spread.
-    let affine: Vec<(T, T, T)> = stats
+    let affine = stats
         .iter()
         .enumerate()
         .map(|(c, &(mean, var))| {
@@ -131,6 +151,16 @@ pub fn forward<T: Elem>(
             (mean, T::from_f64(scale), beta[c])
         })
         .collect();
+    Normaliser {
+        affine,
+        mean: stats.iter().map(|&(m, _)| m).collect(),
+        variance: stats.iter().map(|&(_, v)| T::from_f64(v)).collect(),
+    }
+}
+
+/// `(x - mean) * scale + shift` per channel: [`forward`]'s output from its [`Normaliser`], to
+/// the bit (a backward step that did not keep the output recomputes it so).
+pub fn normalise<T: Elem>(g: &BnGeom, x: &[T], affine: &[(T, T, T)]) -> Vec<T> {
     let normalise = |c: usize, at: usize, out: &mut [MaybeUninit<T>]| {
         let (mean, scale, shift) = affine[c];
         for (o, &v) in out.iter_mut().zip(&x[at..at + g.plane]) {
@@ -138,10 +168,7 @@ pub fn forward<T: Elem>(
         }
     };
     // SAFETY: normalise writes every element of the plane.
-    let y = unsafe { per_plane(g, x.len(), normalise) };
-    let mean = stats.iter().map(|&(m, _)| m).collect();
-    let variance = stats.iter().map(|&(_, v)| T::from_f64(v)).collect();
-    (y, mean, variance)
+    unsafe { per_plane(g, x.len(), normalise) }
 }
 
 /// Gradients of the forward pass: (dx, dgamma, dbeta) from the output gradient `dy`. The

@@ -11,12 +11,16 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, TensorData};
 
 use super::batch_norm::{self, BnGeom};
+use super::branch::{self, BranchGeom};
 use super::conv::{self, ConvGeom};
 use super::depthwise;
 use super::elem::Elem;
 use super::mix::{self, MixGeom};
 use super::pool;
-use super::{KernelGrads, Kernels, MIX_TERMS, MixLayout, MixSlot, mix_of_operations};
+use super::{
+    KernelGrads, Kernels, MIX_TERMS, MixLayout, MixSlot, ScaledBlocks, mix_of_operations,
+    scaled_conv_bn_of_operations,
+};
 
 /// The element types the kernels serve.
 fn ours(dtype: DType) -> bool {
@@ -240,11 +244,111 @@ fn mix_geometry(
     fit.then_some(g)
 }
 
-/// The weight of each slot, in the kernels' element type.
+/// The weight of each slot, in the kernels' element type (1 for a preweighted one, whose
+/// product `t * 1` is `t`).
 fn slot_weights<T: Elem>(weights: &FlexTensor, slots: &[MixSlot]) -> Vec<T> {
     let cols = weights.layout().shape()[1];
     let w = values::<T>(weights);
-    slots.iter().map(|s| w[s.row * cols + s.col]).collect()
+    slots
+        .iter()
+        .map(|s| {
+            if s.preweighted {
+                T::ONE
+            } else {
+                w[s.row * cols + s.col]
+            }
+        })
+        .collect()
+}
+
+/// The geometry of a [`super::scaled_conv_bn`] our kernels take: a 1x1 convolution our
+/// convolution kernels take, its output channels whole blocks, the weight matrix of the same
+/// element type with every block's entry in range.
+fn branch_geometry(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    weights: &FlexTensor,
+    layout: &ScaledBlocks,
+) -> Option<BranchGeom> {
+    let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    let g = conv_geometry(shape4(x), weight, x.dtype(), &options, false)?;
+    let ws = weights.layout().shape();
+    let fits = g.kernel == [1, 1]
+        && layout.channels > 0
+        && g.c_out == layout.channels * layout.blocks.len()
+        && weights.dtype() == x.dtype()
+        && ws.num_dims() == 2
+        && layout.blocks.iter().all(|&(r, c)| r < ws[0] && c < ws[1]);
+    fits.then_some(BranchGeom {
+        conv: g,
+        block: layout.channels,
+    })
+}
+
+/// Each block's entry of the weight matrix.
+fn block_scales<T: Elem>(weights: &FlexTensor, layout: &ScaledBlocks) -> Vec<T> {
+    let cols = weights.layout().shape()[1];
+    let w = values::<T>(weights);
+    layout
+        .blocks
+        .iter()
+        .map(|&(r, c)| w[r * cols + c])
+        .collect()
+}
+
+fn branch_forward<T: Elem>(
+    g: &BranchGeom,
+    relu_x: &FlexTensor,
+    weight: &FlexTensor,
+    weights: &FlexTensor,
+    layout: &ScaledBlocks,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let scales = block_scales::<T>(weights, layout);
+    let (y, mean, variance) = branch::forward(
+        g,
+        &values::<T>(relu_x),
+        &values::<T>(weight),
+        &scales,
+        layout.epsilon,
+    );
+    let c = g.conv.c_out;
+    (
+        tensor(y, [g.conv.batch, c, g.conv.in_h, g.conv.in_w]),
+        tensor(mean, [c]),
+        tensor(variance, [c]),
+    )
+}
+
+fn branch_backward<T: Elem>(
+    g: &BranchGeom,
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    weights: &FlexTensor,
+    dy: &FlexTensor,
+    layout: &ScaledBlocks,
+) -> (FlexTensor, FlexTensor) {
+    let scales = block_scales::<T>(weights, layout);
+    let (dx, dots) = branch::backward(
+        g,
+        &values::<T>(x),
+        &values::<T>(weight),
+        &scales,
+        &values::<T>(dy),
+        layout.epsilon,
+    );
+    // As the weighted sum assembles its weights' gradient: float64 zeros plus each dot.
+    let ws = shape2(weights);
+    let mut dw = vec![0.0f64; ws[0] * ws[1]];
+    for (&(r, c), dot) in layout.blocks.iter().zip(dots) {
+        dw[r * ws[1] + c] += dot;
+    }
+    let dw: Vec<T> = dw.into_iter().map(T::from_f64).collect();
+    (tensor(dx, shape4(x)), tensor(dw, ws))
+}
+
+fn shape2(t: &FlexTensor) -> [usize; 2] {
+    let s = t.layout().shape();
+    [s[0], s[1]]
 }
 
 fn mix_terms<'a, T: Elem>(
@@ -326,9 +430,16 @@ fn mix_weights_grad<T: Elem>(
             term.pooled = Some((h, w));
         }
     }
+    // A preweighted slot's weight gets its gradient from the operation that scaled it.
+    let (slots, mix_terms): (Vec<&MixSlot>, Vec<mix::Term<T>>) = layout
+        .slots
+        .iter()
+        .zip(mix_terms)
+        .filter(|(slot, _)| !slot.preweighted)
+        .unzip();
     let dots = mix::weight_grads(&g, &values::<T>(dy), &mix_terms);
     let mut dw = vec![0.0f64; weights_shape[0] * weights_shape[1]];
-    for (slot, dot) in layout.slots.iter().zip(dots) {
+    for (slot, dot) in slots.into_iter().zip(dots) {
         dw[slot.row * weights_shape[1] + slot.col] += dot;
     }
     tensor(
@@ -421,6 +532,23 @@ impl Kernels for Flex {
                 let acc = layout.accumulate.then_some(acc);
                 mix_of_operations::<Self>(weights, acc, [t0, t1, t2, t3, t4, t5, t6, t7], &layout)
             }
+        }
+    }
+
+    fn fd_scaled_conv_bn(
+        relu_x: FlexTensor,
+        x: FlexTensor,
+        weight: FlexTensor,
+        weights: FlexTensor,
+        layout: ScaledBlocks,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let _ = x;
+        match branch_geometry(&relu_x, &weight, &weights, &layout) {
+            Some(g) => by_dtype!(
+                relu_x.dtype(),
+                branch_forward(&g, &relu_x, &weight, &weights, &layout)
+            ),
+            None => scaled_conv_bn_of_operations::<Self>(relu_x, weight, weights, &layout),
         }
     }
 }
@@ -542,6 +670,30 @@ impl KernelGrads for Flex {
             let x = FlexTensor::empty(output_grad.layout().shape().clone(), output_grad.dtype());
             Self::avg_pool2d_backward(x, output_grad, [3, 3], [1, 1], [1, 1], false, false)
         }
+    }
+
+    fn fd_scaled_conv_bn_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        weights: FlexTensor,
+        output_grad: FlexTensor,
+        layout: &ScaledBlocks,
+    ) -> (FlexTensor, FlexTensor) {
+        let g = branch_geometry(&x, &weight, &weights, layout)
+            .expect("called only where fd_scaled_conv_bn_takes");
+        by_dtype!(
+            x.dtype(),
+            branch_backward(&g, &x, &weight, &weights, &output_grad, layout)
+        )
+    }
+
+    fn fd_scaled_conv_bn_takes(
+        x: &FlexTensor,
+        weight: &FlexTensor,
+        weights: &FlexTensor,
+        layout: &ScaledBlocks,
+    ) -> bool {
+        branch_geometry(x, weight, weights, layout).is_some()
     }
 
     fn fd_mix_takes(

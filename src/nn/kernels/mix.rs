@@ -149,11 +149,24 @@ fn dot<T: Elem>(a: &[T], b: &[T]) -> f64 {
 
 /// `sum(dy * T_k)` for each term, in float64.
 pub fn weight_grads<T: Elem>(g: &MixGeom, dy: &[T], terms: &[Term<T>]) -> Vec<f64> {
+    let dy = Term {
+        values: dy,
+        channels: g.channels,
+        offset: 0,
+        weight: T::ONE,
+        pooled: None,
+    };
+    terms.iter().map(|term| weight_grad(g, &dy, term)).collect()
+}
+
+/// `sum(dy * T)` in float64, `dy` read as a term is (a block of a wider tensor): one partial
+/// sum per row of `g`, added in row order.
+pub fn weight_grad<T: Elem>(g: &MixGeom, dy: &Term<T>, term: &Term<T>) -> f64 {
     let rows = g.batch * g.channels;
     // Scratch for a pooled term: one plane and one row of it.
     let scratch = || (vec![MaybeUninit::uninit(); g.plane], Vec::new());
-    let dot_row = |term: &Term<T>, r: usize, (plane, line): &mut (Vec<MaybeUninit<T>>, Vec<T>)| {
-        let dy_row = &dy[r * g.plane..(r + 1) * g.plane];
+    let dot_row = |r: usize, (plane, line): &mut (Vec<MaybeUninit<T>>, Vec<T>)| {
+        let dy_row = dy.row(g, r);
         match term.pooled {
             None => dot(dy_row, term.row(g, r)),
             Some((h, w)) => {
@@ -162,19 +175,14 @@ pub fn weight_grads<T: Elem>(g: &MixGeom, dy: &[T], terms: &[Term<T>]) -> Vec<f6
             }
         }
     };
-    terms
-        .iter()
-        .map(|term| {
-            let partials: Vec<f64> = if rows * g.plane >= PARALLEL_ELEMENTS {
-                (0..rows)
-                    .into_par_iter()
-                    .map_init(scratch, |s, r| dot_row(term, r, s))
-                    .collect()
-            } else {
-                let mut s = scratch();
-                (0..rows).map(|r| dot_row(term, r, &mut s)).collect()
-            };
-            partials.iter().sum()
-        })
-        .collect()
+    let partials: Vec<f64> = if rows * g.plane >= PARALLEL_ELEMENTS {
+        (0..rows)
+            .into_par_iter()
+            .map_init(scratch, |s, r| dot_row(r, s))
+            .collect()
+    } else {
+        let mut s = scratch();
+        (0..rows).map(|r| dot_row(r, &mut s)).collect()
+    };
+    partials.iter().sum()
 }

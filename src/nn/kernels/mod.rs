@@ -10,6 +10,7 @@
 
 mod autodiff;
 pub mod batch_norm;
+pub mod branch;
 pub mod conv;
 pub mod depthwise;
 mod elem;
@@ -118,12 +119,17 @@ pub const MIX_TERMS: usize = 8;
 /// The kernel then does not keep the pooled map for the weights' gradient: it recomputes each
 /// plane from term `s`, which the backward pass keeps anyway, to the same bits. In a supernet
 /// cell that frees one map per node. The fallback through burn's operations ignores it.
+///
+/// `preweighted` promises that the block already holds `weights[row, col]` times the term
+/// ([`scaled_conv_bn`]): it is added as it is, its gradient is the output gradient, it is not
+/// kept, and the weight's gradient is left to the operation that scaled it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MixSlot {
     pub offset: usize,
     pub row: usize,
     pub col: usize,
     pub pool_of: Option<usize>,
+    pub preweighted: bool,
 }
 
 /// A [`mix()`] apart from its tensors: the output's channel count, whether an accumulator is
@@ -236,6 +242,9 @@ fn mix_of_operations<B: Backend>(
                     ],
                 )
             };
+            if slot.preweighted {
+                return block;
+            }
             let weight = B::float_slice(
                 weights.clone(),
                 &[
@@ -251,6 +260,87 @@ fn mix_of_operations<B: Backend>(
         Some(acc) => B::float_add(acc, sum),
         None => sum,
     }
+}
+
+/// The blocks of a [`scaled_conv_bn`]: each `channels` wide, block `k` scaled by
+/// `weights[blocks[k]]` (row, column); BatchNorm's epsilon.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaledBlocks {
+    pub channels: usize,
+    pub blocks: Vec<(usize, usize)>,
+    pub epsilon: f64,
+}
+
+/// `w[b] * BN(conv2d(relu_x, weight))` block by block (BatchNorm in train mode without affine
+/// parameters, block `b` scaled by `weights[layout.blocks[b]]`): the convolutions of one
+/// node's out-edges that [`mix()`] adds as [`MixSlot::preweighted`] terms. Returns the
+/// scaled blocks, the batch mean and the biased batch variance.
+///
+/// What it saves: the normalised map, which alpha's gradient and BatchNorm's backward step
+/// read, is not kept; the backward step recomputes it from `x` (relu(x) = `relu_x`, which is
+/// not kept either) with the same kernels and the same bits. In an NB201 supernet cell that
+/// frees six of the fifteen maps of the alpha-only passes. `weight` must be constant (no
+/// gradient is taken for it). `None` where these kernels do not serve the tensors.
+pub fn scaled_conv_bn(
+    relu_x: &Tensor<4>,
+    x: &Tensor<4>,
+    weight: Tensor<4>,
+    weights: &Tensor<2>,
+    layout: ScaledBlocks,
+) -> Option<BatchNormTrainOutput<4>> {
+    if !ours(x) || weight.is_require_grad() {
+        return None;
+    }
+    let (output, mean, variance) = <Dispatch as Kernels>::fd_scaled_conv_bn(
+        relu_x.clone().into_dispatch(),
+        x.clone().into_dispatch(),
+        weight.into_dispatch(),
+        weights.clone().into_dispatch(),
+        layout,
+    );
+    Some(BatchNormTrainOutput {
+        output: Tensor::from_dispatch(output),
+        mean: Tensor::from_dispatch(mean),
+        variance: Tensor::from_dispatch(variance),
+    })
+}
+
+/// [`scaled_conv_bn`] through a backend's own operations (the default body of
+/// [`Kernels::fd_scaled_conv_bn`]).
+fn scaled_conv_bn_of_operations<B: Kernels>(
+    relu_x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    weights: FloatTensor<B>,
+    layout: &ScaledBlocks,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let y = B::fd_conv2d(relu_x, weight, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+    let s = y.shape();
+    let (n, c, h, w) = (s[0], s[1], s[2], s[3]);
+    let ones = B::float_ones([c].into(), &y.device(), y.dtype().into());
+    let zeros = B::float_zeros([c].into(), &y.device(), y.dtype().into());
+    let (xhat, mean, variance) = B::fd_batch_norm_train(y, ones, zeros, layout.epsilon, false);
+    let blocks = layout
+        .blocks
+        .iter()
+        .enumerate()
+        .map(|(k, &(row, col))| {
+            let block = B::float_slice(
+                xhat.clone(),
+                &[
+                    Slice::from(0..n),
+                    Slice::from(k * layout.channels..(k + 1) * layout.channels),
+                    Slice::from(0..h),
+                    Slice::from(0..w),
+                ],
+            );
+            let weight = B::float_slice(
+                weights.clone(),
+                &[Slice::from(row..row + 1), Slice::from(col..col + 1)],
+            );
+            B::float_mul(block, B::float_reshape(weight, [1, 1, 1, 1].into()))
+        })
+        .collect();
+    (B::float_cat(blocks, 1), mean, variance)
 }
 
 /// The kernels as a backend extension. The default bodies are burn's own operations, so a
@@ -315,6 +405,19 @@ pub trait Kernels: Backend {
         let acc = layout.accumulate.then_some(acc);
         mix_of_operations::<Self>(weights, acc, [t0, t1, t2, t3, t4, t5, t6, t7], &layout)
     }
+
+    /// [`scaled_conv_bn`]: a 1x1 convolution of `relu_x` (= relu(`x`)), train-mode
+    /// BatchNorm without affine parameters, blocks scaled by entries of `weights`.
+    fn fd_scaled_conv_bn(
+        relu_x: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        layout: ScaledBlocks,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let _ = x;
+        scaled_conv_bn_of_operations::<Self>(relu_x, weight, weights, &layout)
+    }
 }
 
 /// The gradient kernels the autodiff steps call on the inner backend (never through dispatch,
@@ -360,6 +463,25 @@ pub trait KernelGrads: Kernels {
         epsilon: f64,
         output_grad: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
+
+    /// Gradients of [`Kernels::fd_scaled_conv_bn`] with respect to `relu_x` and the weight
+    /// matrix, given its output gradient, recomputing the forward pass from `x`.
+    fn fd_scaled_conv_bn_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        weights: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        layout: &ScaledBlocks,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Whether [`Kernels::fd_scaled_conv_bn`] of this backend computes this call itself (and
+    /// so [`KernelGrads::fd_scaled_conv_bn_backward`] applies).
+    fn fd_scaled_conv_bn_takes(
+        x: &FloatTensor<Self>,
+        weight: &FloatTensor<Self>,
+        weights: &FloatTensor<Self>,
+        layout: &ScaledBlocks,
+    ) -> bool;
 
     /// Gradient of [`Kernels::fd_avg_pool_3x3_same`] with respect to its input.
     fn fd_avg_pool_3x3_same_backward(output_grad: FloatTensor<Self>) -> FloatTensor<Self>;

@@ -484,6 +484,7 @@ fn cell_forward(
                     row: e,
                     col: op.index(),
                     pool_of: None,
+                    preweighted: false,
                 },
             };
             let terms = vec![

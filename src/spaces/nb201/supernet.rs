@@ -209,8 +209,23 @@ fn cell_forward(
             .clone()
             .expect("node is complete before its out-edges");
         let c = x.dims()[1];
-        let [conv_1x1, conv_3x3] =
-            ReluConvBn::forward_shared(f, &x, [&src.conv_1x1, &src.conv_3x3]);
+        // The 1x1 branches come scaled by alpha when the scaled operation applies (it keeps
+        // neither relu(x) nor their normalised maps), else as the other branches do.
+        let alpha_entries = src
+            .edges
+            .iter()
+            .map(|&e| (e, Nb201Op::NorConv1x1.index()))
+            .collect();
+        let (conv_1x1, conv_3x3, preweighted) =
+            match src.conv_1x1.forward_scaled(f, &x, alpha, alpha_entries) {
+                Some((scaled, relu_x)) => {
+                    (scaled, src.conv_3x3.forward_after_relu(f, relu_x), true)
+                }
+                None => {
+                    let [a, b] = ReluConvBn::forward_shared(f, &x, [&src.conv_1x1, &src.conv_3x3]);
+                    (a, b, false)
+                }
+            };
         let pooled = avg_pool_3x3_same(x.clone());
         for (k, &e) in src.edges.iter().enumerate() {
             // The fused convolutions hold this edge's outputs in channel block k.
@@ -221,15 +236,18 @@ fn cell_forward(
                     row: e,
                     col: op.index(),
                     pool_of: None,
+                    preweighted: false,
                 },
             };
             // The pooled map is the pooling of the skip term x: the kernel recomputes it for
             // alpha's gradient instead of keeping it (one map less per node).
             let mut pooled = term(&pooled, Nb201Op::AvgPool3x3, 0);
             pooled.slot.pool_of = Some(0);
+            let mut branch_1x1 = term(&conv_1x1, Nb201Op::NorConv1x1, k * c);
+            branch_1x1.slot.preweighted = preweighted;
             let terms = vec![
                 term(&x, Nb201Op::SkipConnect, 0),
-                term(&conv_1x1, Nb201Op::NorConv1x1, k * c),
+                branch_1x1,
                 term(&conv_3x3, Nb201Op::NorConv3x3, k * c),
                 pooled,
             ];
