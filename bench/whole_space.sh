@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Scores all 15,625 NAS-Bench-201 cells with the six data proxies, in 16 shards one after
+# another, and correlates what is done with the benchmark. Resumable: run it again after a
+# kill or a reboot and finished shards are skipped, a partial shard keeps its complete rows.
+# The README's whole-space table comes from this. Usage: bench/whole_space.sh OUTDIR
+# (default runs/nb201-data6); NICE=19 runs it at the lowest priority.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/nb201-data6}
+data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
+benchmark=${BENCHMARK:-../shared/data/nb201/accuracies.csv}
+fd=./target/release/freedarts
+mkdir -p "$out"
+for i in $(seq 0 15); do
+    shard=$(printf '%s/shard-%02d-of-16.jsonl' "$out" "$i")
+    echo "shard $i start $(date -u +%FT%TZ)" >> "$out/times.log"
+    nice -n "${NICE:-0}" $fd score --archs all --shard "$i/16" \
+        --proxy snip,grasp,fisher,grad_norm,jacob_cov,nwot --data "$data" -o "$shard" -j 2 -q
+    echo "shard $i end $(date -u +%FT%TZ)" >> "$out/times.log"
+done
+$fd correlate "$out"/shard-*-of-16.jsonl --benchmark "$benchmark" -o "$out/correlation.json"
