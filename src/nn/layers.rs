@@ -341,10 +341,10 @@ impl ReluConvBn {
         self.bn.forward(f, self.conv.forward(f, relu_x))
     }
 
-    /// This layer (a fused 1x1 ReLU-conv-BN without affine parameters, one block of
-    /// `alpha_entries.len()` per out-edge) with block k scaled by alpha at `alpha_entries[k]`,
-    /// through [`super::kernels::scaled_conv_bn`], which keeps neither relu(x) nor the
-    /// normalised map for the backward pass. Returns the scaled blocks (for
+    /// This layer (a fused 1x1 ReLU-conv-BN without affine parameters whose output channels
+    /// are one block per out-edge) with block k scaled by alpha at `alpha_entries[k]`, through
+    /// [`super::kernels::scaled_conv_bn`], which keeps neither relu(x) nor the normalised map
+    /// for the backward pass. Returns the scaled blocks (for
     /// [`super::kernels::MixSlot::preweighted`] terms) and relu(x); `None` where that operation
     /// does not apply: another BatchNorm mode, statistics or probes recorded, a ReLU tape, a
     /// weight with a gradient, or a backend our kernels do not serve.
@@ -373,6 +373,7 @@ impl ReluConvBn {
             && !f.probing()
             && f.plain_relu()
             && !weight.is_require_grad()
+            && super::kernels::serves(x)
             && c_out % alpha_entries.len().max(1) == 0;
         if !eligible {
             return None;
@@ -389,10 +390,11 @@ impl ReluConvBn {
         Some((out.output, relu_x))
     }
 
-    /// ReLU -> conv -> BN of each of `layers` on the same input. On our CPU kernels with plain
-    /// ReLUs each convolution applies the ReLU itself, so relu(x) is never stored (x is: a
-    /// cell's node, kept by its other readers); otherwise one ReLU, one map and one entry of
-    /// the mask tape serve them all.
+    /// ReLU -> conv -> BN of each of `layers` on the same input. Where a weight needs a
+    /// gradient (on our CPU kernels, with plain ReLUs) its convolution applies the ReLU itself
+    /// and keeps x instead of relu(x): in a cell x is a node its other readers keep anyway.
+    /// Otherwise one ReLU, one entry of the mask tape and (for the weights' gradients) one map
+    /// serve them all.
     pub fn forward_shared<const N: usize>(
         f: &Forward,
         x: &Tensor<4>,

@@ -45,6 +45,12 @@ fn ours(x: &Tensor<4>) -> bool {
     own_kernels() && x.device() == Device::flex()
 }
 
+/// Whether the kernels of this module serve operations on `x` (the flex backend, not switched
+/// off); the element type is checked per call.
+pub fn serves(x: &Tensor<4>) -> bool {
+    ours(x)
+}
+
 /// A 2-D convolution without bias, differentiable in the input and the weight.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
     if !ours(&x) {
