@@ -10,6 +10,8 @@ out=${1:-runs/nb201-data6}
 data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
 benchmark=${BENCHMARK:-../shared/data/nb201/accuracies.csv}
 fd=./target/release/freedarts
+[ -x "$fd" ] || { echo "error: $fd not found: run cargo build --release first" >&2; exit 1; }
+[ -e "$data" ] || { echo "error: $data not found: set DATA to a CIFAR-10 batch file or folder" >&2; exit 1; }
 mkdir -p "$out"
 for i in $(seq 0 15); do
     shard=$(printf '%s/shard-%02d-of-16.jsonl' "$out" "$i")

@@ -356,7 +356,7 @@ impl ReluConvBn {
         alpha_entries: Vec<(usize, usize)>,
     ) -> Option<(Tensor<4>, Tensor<4>)> {
         let weight = f.params.r4(self.conv.weight);
-        let [c_out, c_in, kh, kw] = weight.dims();
+        let [c_out, _, kh, kw] = weight.dims();
         let plain_1x1 = [
             kh,
             kw,
@@ -385,9 +385,8 @@ impl ReluConvBn {
             epsilon: BN_EPS,
         };
         let out = super::kernels::scaled_conv_bn(&relu_x, x, weight, alpha, layout)?;
-        let [n, _, h, w] = out.output.dims();
-        f.add_macs((n * h * w * c_out * c_in) as u64);
-        Some((out.output, relu_x))
+        // No probe is taken (checked above): finish only counts the multiply-adds.
+        Some((self.conv.finish(f, out.output), relu_x))
     }
 
     /// ReLU -> conv -> BN of each of `layers` on the same input. Where a weight needs a

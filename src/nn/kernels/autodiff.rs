@@ -357,6 +357,19 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             return super::scaled_conv_bn_of_operations::<Self>(relu_x, weight, weights, &layout);
         }
         let nodes = [relu_x.node(), x.node(), weight.node(), weights.node()];
+        let forward = |relu_x: FloatTensor<Self>,
+                       x: FloatTensor<Self>,
+                       weight: FloatTensor<Self>,
+                       weights: FloatTensor<Self>,
+                       layout| {
+            B::fd_scaled_conv_bn(
+                relu_x.into_primitive(),
+                x.into_primitive(),
+                weight.into_primitive(),
+                weights.into_primitive(),
+                layout,
+            )
+        };
         match ScaledConvBnBackward
             .prepare::<C>(nodes)
             .compute_bound()
@@ -369,13 +382,7 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
                     prep.checkpoint(&weights),
                     layout.clone(),
                 );
-                let (y, mean, variance) = B::fd_scaled_conv_bn(
-                    relu_x.into_primitive(),
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    weights.into_primitive(),
-                    layout,
-                );
+                let (y, mean, variance) = forward(relu_x, x, weight, weights, layout);
                 (
                     prep.finish(state, y),
                     Self::from_inner(mean),
@@ -383,13 +390,7 @@ impl<B: KernelGrads, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
                 )
             }
             OpsKind::UnTracked(prep) => {
-                let (y, mean, variance) = B::fd_scaled_conv_bn(
-                    relu_x.into_primitive(),
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    weights.into_primitive(),
-                    layout,
-                );
+                let (y, mean, variance) = forward(relu_x, x, weight, weights, layout);
                 (
                     prep.finish(y),
                     Self::from_inner(mean),

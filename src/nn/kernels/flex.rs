@@ -247,18 +247,19 @@ fn mix_geometry(
 /// The weight of each slot, in the kernels' element type (1 for a preweighted one, whose
 /// product `t * 1` is `t`).
 fn slot_weights<T: Elem>(weights: &FlexTensor, slots: &[MixSlot]) -> Vec<T> {
-    let cols = weights.layout().shape()[1];
-    let w = values::<T>(weights);
+    let entries = entries::<T>(weights, slots.iter().map(|s| (s.row, s.col)));
     slots
         .iter()
-        .map(|s| {
-            if s.preweighted {
-                T::ONE
-            } else {
-                w[s.row * cols + s.col]
-            }
-        })
+        .zip(entries)
+        .map(|(s, w)| if s.preweighted { T::ONE } else { w })
         .collect()
+}
+
+/// The entries (row, column) of a 2-D tensor, in the kernels' element type.
+fn entries<T: Elem>(t: &FlexTensor, at: impl Iterator<Item = (usize, usize)>) -> Vec<T> {
+    let cols = t.layout().shape()[1];
+    let v = values::<T>(t);
+    at.map(|(r, c)| v[r * cols + c]).collect()
 }
 
 /// The geometry of a [`super::scaled_conv_bn`] our kernels take: a 1x1 convolution our
@@ -285,17 +286,6 @@ fn branch_geometry(
     })
 }
 
-/// Each block's entry of the weight matrix.
-fn block_scales<T: Elem>(weights: &FlexTensor, layout: &ScaledBlocks) -> Vec<T> {
-    let cols = weights.layout().shape()[1];
-    let w = values::<T>(weights);
-    layout
-        .blocks
-        .iter()
-        .map(|&(r, c)| w[r * cols + c])
-        .collect()
-}
-
 fn branch_forward<T: Elem>(
     g: &BranchGeom,
     relu_x: &FlexTensor,
@@ -303,7 +293,7 @@ fn branch_forward<T: Elem>(
     weights: &FlexTensor,
     layout: &ScaledBlocks,
 ) -> (FlexTensor, FlexTensor, FlexTensor) {
-    let scales = block_scales::<T>(weights, layout);
+    let scales = entries::<T>(weights, layout.blocks.iter().copied());
     let (y, mean, variance) = branch::forward(
         g,
         &values::<T>(relu_x),
@@ -327,7 +317,7 @@ fn branch_backward<T: Elem>(
     dy: &FlexTensor,
     layout: &ScaledBlocks,
 ) -> (FlexTensor, FlexTensor) {
-    let scales = block_scales::<T>(weights, layout);
+    let scales = entries::<T>(weights, layout.blocks.iter().copied());
     let (dx, dots) = branch::backward(
         g,
         &values::<T>(x),
