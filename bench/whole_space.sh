@@ -3,13 +3,15 @@
 # another, and correlates what is done with the benchmark. Resumable: run it again after a
 # kill or a reboot and finished shards are skipped, a partial shard keeps its complete rows.
 # The README's whole-space table comes from this. Usage: bench/whole_space.sh OUTDIR
-# (default runs/nb201-data6); NICE=19 runs it at the lowest priority.
+# (default bench/results/nb201-data6, where finished shards are committed, so that the run
+# continues on another machine); NICE=19 runs it at the lowest priority, FREEDARTS=PATH with
+# another binary (a copy, so that rebuilding does not change it mid-run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-runs/nb201-data6}
+out=${1:-bench/results/nb201-data6}
 data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
 benchmark=${BENCHMARK:-../shared/data/nb201/accuracies.csv}
-fd=./target/release/freedarts
+fd=${FREEDARTS:-./target/release/freedarts}
 [ -x "$fd" ] || { echo "error: $fd not found: run cargo build --release first" >&2; exit 1; }
 [ -e "$data" ] || { echo "error: $data not found: set DATA to a CIFAR-10 batch file or folder" >&2; exit 1; }
 mkdir -p "$out"

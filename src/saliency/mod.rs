@@ -159,12 +159,41 @@ pub trait Measure: Sync {
     fn network_precision(&self) -> Option<Precision> {
         None
     }
-    /// Whether it reads the layer outputs' gradients that the shared cross-entropy pass
-    /// probes ([`Scoring::cross_entropy_pass`]); only Fisher does.
-    fn reads_layer_gradients(&self) -> bool {
-        false
+    /// What it reads from the shared cross-entropy pass ([`Scoring::cross_entropy_pass`])
+    /// beyond the weights' gradients: layer-output gradients (Fisher), ReLU masks (GraSP).
+    fn shared_reads(&self) -> SharedReads {
+        SharedReads::default()
     }
     fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError>;
+}
+
+/// What measures read from the shared cross-entropy pass beyond the weights' gradients; each
+/// costs memory and time, so the pass keeps only what the announced measures read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SharedReads {
+    /// The gradient of every conv and linear output, probed (Fisher). A probe is a zero map
+    /// added to each output (burn exposes gradients of leaves only): per layer two maps more
+    /// to keep, and about 8 % of the pass.
+    pub layer_gradients: bool,
+    /// The ReLU masks and max-pool winners, recorded for GraSP's Hessian product, which
+    /// starts from this pass's point and gradient.
+    pub relu_masks: bool,
+}
+
+impl SharedReads {
+    /// Both reads.
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            layer_gradients: self.layer_gradients || other.layer_gradients,
+            relu_masks: self.relu_masks || other.relu_masks,
+        }
+    }
+
+    /// Whether `pass` provides these reads.
+    fn served_by(self, pass: &PassResult) -> bool {
+        (!self.layer_gradients || pass.probe_sum.is_some())
+            && (!self.relu_masks || !pass.masks.relu.is_empty() || !pass.masks.pool.is_empty())
+    }
 }
 
 /// Storage precision for scoring a network with `measures`: float64 when any of them runs
@@ -195,9 +224,8 @@ pub struct Scoring<'a> {
     /// Defined or official procedure (alpha targets only; [`Scoring::new`] picks defined).
     pub procedure: Procedure,
     cross_entropy: Option<PassResult>,
-    /// Whether the shared cross-entropy pass probes every layer output (see
-    /// [`Scoring::expect_measures`]).
-    probe_layers: bool,
+    /// What the shared cross-entropy pass keeps (see [`Scoring::expect_measures`]).
+    shared_reads: SharedReads,
 }
 
 impl<'a> Scoring<'a> {
@@ -229,7 +257,10 @@ impl<'a> Scoring<'a> {
             seed,
             procedure: Procedure::Defined,
             cross_entropy: None,
-            probe_layers: true,
+            shared_reads: SharedReads {
+                layer_gradients: true,
+                relu_masks: false,
+            },
         }
     }
 
@@ -243,12 +274,13 @@ impl<'a> Scoring<'a> {
         self.batch.ok_or(SaliencyError::NeedsData { measure })
     }
 
-    /// Announces the measures this scoring will run, so the shared cross-entropy pass probes
-    /// layer outputs only when one of them reads their gradients. A probe is a zero map added
-    /// to each conv and linear output (burn exposes gradients of leaves only): per layer two
-    /// maps more to keep, and about 8 % of the pass. Without an announcement the pass probes.
+    /// Announces the measures this scoring will run, so the shared cross-entropy pass keeps
+    /// only what they read ([`SharedReads`]). Without an announcement it probes the layer
+    /// outputs and records no masks.
     pub fn expect_measures(&mut self, measures: &[&dyn Measure]) {
-        self.probe_layers = measures.iter().any(|m| m.reads_layer_gradients());
+        self.shared_reads = measures
+            .iter()
+            .fold(SharedReads::default(), |r, m| r.union(m.shared_reads()));
     }
 
     /// Forgets the passes shared between measures: the store changed.
@@ -262,20 +294,24 @@ impl<'a> Scoring<'a> {
     }
 
     /// The cross-entropy pass of the batch through the network (float32, train-mode BN,
-    /// weight gradients, layer outputs probed for Fisher unless the announced measures do not
-    /// need it), shared by snip, grad_norm and fisher as in the zero-cost-proxy code. A
-    /// measure that `needs_probes` gets a pass that has them (rerun if the shared one has not).
+    /// weight gradients, and what the announced measures read), shared by snip, grad_norm,
+    /// fisher and grasp as in the zero-cost-proxy code. A measure whose `reads` the shared
+    /// pass lacks gets a pass that has them (rerun, keeping what it had).
     pub fn cross_entropy_pass(
         &mut self,
         measure: &'static str,
-        needs_probes: bool,
+        reads: SharedReads,
     ) -> Result<&PassResult, SaliencyError> {
-        let probed = |p: &PassResult| p.probe_sum.is_some();
-        if needs_probes && !self.cross_entropy.as_ref().is_none_or(probed) {
-            self.probe_layers = true;
+        if self
+            .cross_entropy
+            .as_ref()
+            .is_some_and(|p| !reads.served_by(p))
+        {
+            self.shared_reads = self.shared_reads.union(reads);
             self.cross_entropy = None;
         }
         if self.cross_entropy.is_none() {
+            let reads = self.shared_reads.union(reads);
             let spec = PassSpec {
                 precision: Precision::F32,
                 bn: BnMode::Train,
@@ -284,12 +320,21 @@ impl<'a> Scoring<'a> {
                 input: Input::Batch(self.batch(measure)?),
                 objective: Objective::CrossEntropy,
                 input_grad: false,
-                probe: self.probe_layers.then_some(ProbeSum::Fisher),
-                relu: ReluMasks::Plain,
+                probe: reads.layer_gradients.then_some(ProbeSum::Fisher),
+                relu: if reads.relu_masks {
+                    ReluMasks::Record
+                } else {
+                    ReluMasks::Plain
+                },
             };
             self.cross_entropy = Some(self.run(spec)?);
         }
         Ok(self.cross_entropy.as_ref().expect("computed above"))
+    }
+
+    /// The shared cross-entropy pass, if one has run since the last reset.
+    pub fn shared_cross_entropy(&self) -> Option<&PassResult> {
+        self.cross_entropy.as_ref()
     }
 }
 

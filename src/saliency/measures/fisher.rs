@@ -4,7 +4,7 @@
 
 use crate::nn::ctx::Precision;
 
-use super::super::{Measure, Saliency, SaliencyError, Scoring, Target};
+use super::super::{Measure, Saliency, SaliencyError, Scoring, SharedReads, Target};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fisher;
@@ -26,12 +26,15 @@ impl Measure for Fisher {
         Some(Precision::F32)
     }
 
-    fn reads_layer_gradients(&self) -> bool {
-        true
+    fn shared_reads(&self) -> SharedReads {
+        SharedReads {
+            layer_gradients: true,
+            relu_masks: false,
+        }
     }
 
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
-        let pass = s.cross_entropy_pass(self.name(), true)?;
+        let pass = s.cross_entropy_pass(self.name(), self.shared_reads())?;
         Ok(Saliency::total(
             pass.probe_sum
                 .expect("the cross-entropy pass probes layer outputs"),

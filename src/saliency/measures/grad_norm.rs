@@ -4,7 +4,7 @@
 use crate::nn::ctx::Precision;
 
 use super::super::network::by_member;
-use super::super::{Measure, Saliency, SaliencyError, Scoring, Target, per_element};
+use super::super::{Measure, Saliency, SaliencyError, Scoring, SharedReads, Target, per_element};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GradNorm;
@@ -27,7 +27,10 @@ impl Measure for GradNorm {
     }
 
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
-        let tensors = per_element(s.cross_entropy_pass(self.name(), false)?, |_, _| 0.0);
+        let tensors = per_element(
+            s.cross_entropy_pass(self.name(), SharedReads::default())?,
+            |_, _| 0.0,
+        );
         let value = by_member(s, &tensors, |t| &t.grad)
             .iter()
             .map(|g| g.iter().map(|v| v * v).sum::<f64>().sqrt())

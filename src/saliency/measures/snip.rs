@@ -12,7 +12,8 @@ use crate::nn::ctx::Precision;
 
 use super::super::pass::{self, Input, Objective, PassSpec, ReluMasks};
 use super::super::{
-    Measure, OfficialCode, Procedure, Saliency, SaliencyError, Scoring, Target, per_element,
+    Measure, OfficialCode, Procedure, Saliency, SaliencyError, Scoring, SharedReads, Target,
+    per_element,
 };
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -82,7 +83,7 @@ impl Measure for Snip {
                 })
             }
             Target::Network => {
-                let result = s.cross_entropy_pass(self.name(), false)?;
+                let result = s.cross_entropy_pass(self.name(), SharedReads::default())?;
                 Ok(Saliency {
                     objective: Some(("L", result.objective)),
                     tensors: per_element(result, abs_product),
