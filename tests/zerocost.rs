@@ -327,6 +327,55 @@ fn layer_probes_only_where_fisher_reads_them_and_the_same_values() {
 }
 
 #[test]
+fn nwot_reads_the_jacobian_pass_only_when_jacob_cov_runs_and_gets_the_same_values() {
+    // With jacob_cov announced, nwot takes its ReLU codes from the input-Jacobian pass (the
+    // same forward) instead of a forward pass of its own: the same kernel to the bit, in
+    // either order, and jacob_cov's value does not change when the pass records masks.
+    let batch = synthetic_batch(8, 10, 8, 8, 6);
+    let device = device();
+    let [jacob_cov, nwot] = ["jacob_cov", "nwot"].map(|p| measure_by_name(p).expect("known proxy"));
+    for cell in CELLS {
+        let net = Nb201Network::new(small(), cell.parse().unwrap());
+        let run = |announced: &[&dyn freedarts::saliency::Measure],
+                   order: &[&dyn freedarts::saliency::Measure]| {
+            let mut s = Scoring::new(&net, net.initial_params(3), &device, Some(&batch), 3);
+            s.expect_measures(announced);
+            let values: Vec<f64> = order
+                .iter()
+                .map(|m| score_network(*m, &mut s).expect("scores").value)
+                .collect();
+            (values, s.expects_input_jacobian())
+        };
+        let (alone_nwot, shared) = run(&[nwot], &[nwot]);
+        assert!(!shared, "{cell}: nwot alone runs its own forward pass");
+        let (alone_jacob, _) = run(&[jacob_cov], &[jacob_cov]);
+        let (both, shared) = run(&[jacob_cov, nwot], &[jacob_cov, nwot]);
+        assert!(shared);
+        let (reversed, _) = run(&[nwot, jacob_cov], &[nwot, jacob_cov]);
+        assert_eq!(both[1].to_bits(), alone_nwot[0].to_bits(), "{cell}: nwot");
+        assert_eq!(
+            reversed[0].to_bits(),
+            alone_nwot[0].to_bits(),
+            "{cell}: nwot first"
+        );
+        assert_eq!(
+            both[0].to_bits(),
+            alone_jacob[0].to_bits(),
+            "{cell}: jacob_cov"
+        );
+        assert_eq!(
+            reversed[1].to_bits(),
+            alone_jacob[0].to_bits(),
+            "{cell}: jacob_cov"
+        );
+        assert!(
+            alone_nwot[0].is_finite() && alone_nwot[0] > 0.0,
+            "{cell}: nwot {alone_nwot:?}"
+        );
+    }
+}
+
+#[test]
 fn a_cell_cut_off_from_its_input_has_zero_synflow() {
     let net = Nb201Network::new(
         Nb201Config::default(),

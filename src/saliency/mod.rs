@@ -178,6 +178,13 @@ pub struct SharedReads {
     /// The ReLU masks and max-pool winners, recorded for GraSP's Hessian product, which
     /// starts from this pass's point and gradient.
     pub relu_masks: bool,
+    /// The input's gradient of the summed logits (jacob_cov): a second shared pass,
+    /// [`Scoring::input_jacobian_pass`].
+    pub input_jacobian: bool,
+    /// The ReLU masks of a forward pass of the batch (nwot): taken from the input-Jacobian
+    /// pass, which has the same forward, when a measure reads that pass; else a forward pass
+    /// of their own.
+    pub relu_codes: bool,
 }
 
 impl SharedReads {
@@ -186,10 +193,12 @@ impl SharedReads {
         Self {
             layer_gradients: self.layer_gradients || other.layer_gradients,
             relu_masks: self.relu_masks || other.relu_masks,
+            input_jacobian: self.input_jacobian || other.input_jacobian,
+            relu_codes: self.relu_codes || other.relu_codes,
         }
     }
 
-    /// Whether `pass` provides these reads.
+    /// Whether the cross-entropy `pass` provides these reads.
     fn served_by(self, pass: &PassResult) -> bool {
         (!self.layer_gradients || pass.probe_sum.is_some())
             && (!self.relu_masks || !pass.masks.relu.is_empty() || !pass.masks.pool.is_empty())
@@ -224,7 +233,8 @@ pub struct Scoring<'a> {
     /// Defined or official procedure (alpha targets only; [`Scoring::new`] picks defined).
     pub procedure: Procedure,
     cross_entropy: Option<PassResult>,
-    /// What the shared cross-entropy pass keeps (see [`Scoring::expect_measures`]).
+    input_jacobian: Option<PassResult>,
+    /// What the shared passes keep (see [`Scoring::expect_measures`]).
     shared_reads: SharedReads,
 }
 
@@ -257,9 +267,10 @@ impl<'a> Scoring<'a> {
             seed,
             procedure: Procedure::Defined,
             cross_entropy: None,
+            input_jacobian: None,
             shared_reads: SharedReads {
                 layer_gradients: true,
-                relu_masks: false,
+                ..SharedReads::default()
             },
         }
     }
@@ -286,6 +297,13 @@ impl<'a> Scoring<'a> {
     /// Forgets the passes shared between measures: the store changed.
     pub fn reset_passes(&mut self) {
         self.cross_entropy = None;
+        self.input_jacobian = None;
+    }
+
+    /// Whether an announced measure reads the input-Jacobian pass, so that nwot's ReLU codes
+    /// come from it instead of a forward pass of their own.
+    pub fn expects_input_jacobian(&self) -> bool {
+        self.shared_reads.input_jacobian
     }
 
     /// Runs one pass on this model.
@@ -330,6 +348,42 @@ impl<'a> Scoring<'a> {
             self.cross_entropy = Some(self.run(spec)?);
         }
         Ok(self.cross_entropy.as_ref().expect("computed above"))
+    }
+
+    /// The pass of the batch that differentiates the summed logits with respect to the input
+    /// (float32, train-mode BN, nothing else differentiated), shared by jacob_cov and nwot:
+    /// its ReLU masks are recorded when an announced measure reads them (`reads.relu_codes`),
+    /// and a pass without them is rerun when a measure asks for them.
+    pub fn input_jacobian_pass(
+        &mut self,
+        measure: &'static str,
+        reads: SharedReads,
+    ) -> Result<&PassResult, SaliencyError> {
+        let recorded = |p: &PassResult| !p.masks.relu.is_empty() || !p.masks.pool.is_empty();
+        if reads.relu_codes && self.input_jacobian.as_ref().is_some_and(|p| !recorded(p)) {
+            self.shared_reads.relu_codes = true;
+            self.input_jacobian = None;
+        }
+        if self.input_jacobian.is_none() {
+            let record = self.shared_reads.relu_codes || reads.relu_codes;
+            let spec = PassSpec {
+                precision: Precision::F32,
+                bn: BnMode::Train,
+                transform: &pass::untouched,
+                select: pass::nothing,
+                input: Input::Batch(self.batch(measure)?),
+                objective: Objective::SumLogits,
+                input_grad: true,
+                probe: None,
+                relu: if record {
+                    ReluMasks::Record
+                } else {
+                    ReluMasks::Plain
+                },
+            };
+            self.input_jacobian = Some(self.run(spec)?);
+        }
+        Ok(self.input_jacobian.as_ref().expect("computed above"))
     }
 
     /// The shared cross-entropy pass, if one has run since the last reset.

@@ -322,10 +322,16 @@ pub fn relu_agreement_kernel(
     let x = upload_input(model, Input::Batch(batch), precision, device)?;
     let f = Forward::recording(&params, bn);
     model.forward_logits(&f, x);
-    let n = batch.n;
+    Ok(agreement_kernel(&f.into_masks(), batch.n))
+}
+
+/// The agreement kernel of [`relu_agreement_kernel`] from the ReLU masks a recording pass of
+/// an `n`-image batch kept (any pass whose forward is the same: the same masks).
+pub fn agreement_kernel(masks: &[Tensor<4>], n: usize) -> Vec<f64> {
     let mut counts = vec![0u64; n * n];
-    for mask in f.into_masks() {
+    for mask in masks {
         let on: Vec<bool> = mask
+            .clone()
             .greater_elem(0.5)
             .into_data()
             .try_into_vec::<bool>()
@@ -333,7 +339,7 @@ pub fn relu_agreement_kernel(
         agreement_counts(&on, n, &mut counts);
     }
     // Counts stay far below 2^53, so the conversion is exact.
-    Ok(counts.into_iter().map(|c| c as f64).collect())
+    counts.into_iter().map(|c| c as f64).collect()
 }
 
 /// Adds to the `n x n` row-major `counts` the number of units on which each pair of rows of

@@ -29,7 +29,7 @@ impl Measure for Fisher {
     fn shared_reads(&self) -> SharedReads {
         SharedReads {
             layer_gradients: true,
-            relu_masks: false,
+            ..SharedReads::default()
         }
     }
 

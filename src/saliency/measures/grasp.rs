@@ -178,8 +178,8 @@ impl Measure for Grasp {
 
     fn shared_reads(&self) -> SharedReads {
         SharedReads {
-            layer_gradients: false,
             relu_masks: true,
+            ..SharedReads::default()
         }
     }
 

@@ -2,11 +2,10 @@
 //! gradients J of the summed logits, one row per image; with v the eigenvalues of the
 //! correlation matrix of those rows, score = -sum(ln(v + k) + 1 / (v + k)), k = 1e-5.
 
-use crate::nn::ctx::{BnMode, Precision};
+use crate::nn::ctx::Precision;
 
 use super::super::linalg::{correlation_matrix, symmetric_eigenvalues};
-use super::super::pass::{self, Input, Objective, PassSpec, ReluMasks};
-use super::super::{Measure, Saliency, SaliencyError, Scoring, Target};
+use super::super::{Measure, Saliency, SaliencyError, Scoring, SharedReads, Target};
 
 const K: f64 = 1e-5;
 
@@ -38,23 +37,18 @@ impl Measure for JacobCov {
         Some(Precision::F32)
     }
 
+    fn shared_reads(&self) -> SharedReads {
+        SharedReads {
+            input_jacobian: true,
+            ..SharedReads::default()
+        }
+    }
+
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
-        let batch = s.batch(self.name())?;
-        let spec = PassSpec {
-            precision: Precision::F32,
-            bn: BnMode::Train,
-            transform: &pass::untouched,
-            select: pass::nothing,
-            input: Input::Batch(batch),
-            objective: Objective::SumLogits,
-            input_grad: true,
-            probe: None,
-            relu: ReluMasks::Plain,
-        };
-        let result = s.run(spec)?;
-        let jacobian = result.input_grad.unwrap_or_default();
-        let n = batch.n;
-        let corr = correlation_matrix(&jacobian, n);
+        let n = s.batch(self.name())?.n;
+        let result = s.input_jacobian_pass(self.name(), self.shared_reads())?;
+        let jacobian = result.input_grad.as_deref().unwrap_or_default();
+        let corr = correlation_matrix(jacobian, n);
         Ok(Saliency::total(jacob_cov_score(&symmetric_eigenvalues(
             &corr, n,
         ))))

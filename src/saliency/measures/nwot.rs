@@ -4,8 +4,8 @@
 use crate::nn::ctx::{BnMode, Precision};
 
 use super::super::linalg::log_abs_det;
-use super::super::pass::relu_agreement_kernel;
-use super::super::{Measure, Saliency, SaliencyError, Scoring, Target};
+use super::super::pass::{agreement_kernel, relu_agreement_kernel};
+use super::super::{Measure, Saliency, SaliencyError, Scoring, SharedReads, Target};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Nwot;
@@ -27,16 +27,30 @@ impl Measure for Nwot {
         Some(Precision::F32)
     }
 
+    fn shared_reads(&self) -> SharedReads {
+        SharedReads {
+            relu_codes: true,
+            ..SharedReads::default()
+        }
+    }
+
     fn score(&self, s: &mut Scoring, _: Target) -> Result<Saliency, SaliencyError> {
         let batch = s.batch(self.name())?;
-        let kernel = relu_agreement_kernel(
-            s.model,
-            &s.store,
-            batch,
-            Precision::F32,
-            BnMode::Train,
-            s.device,
-        )?;
+        // With jacob_cov the codes come from its pass (the same forward); alone, a forward
+        // pass without a graph is cheaper.
+        let kernel = if s.expects_input_jacobian() {
+            let pass = s.input_jacobian_pass(self.name(), self.shared_reads())?;
+            agreement_kernel(&pass.masks.relu, batch.n)
+        } else {
+            relu_agreement_kernel(
+                s.model,
+                &s.store,
+                batch,
+                Precision::F32,
+                BnMode::Train,
+                s.device,
+            )?
+        };
         Ok(Saliency::total(log_abs_det(&kernel, batch.n)))
     }
 }
