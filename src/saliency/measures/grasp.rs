@@ -282,7 +282,8 @@ fn on_network(s: &mut Scoring, reads: SharedReads) -> Result<Saliency, SaliencyE
         objective: Some(("L", at.objective)),
         logits: at.logits.clone(),
         precision: Some(Precision::F64),
-        total: Some(-form),
+        // 0 - form, not -form: a network whose loss ignores its weights scores +0, not -0.
+        total: Some(0.0 - form),
         notes: vec![
             "-theta^T H g by a float64 four-point difference of the loss (relative step 1e-5) \
              at the point, gradient and ReLU masks of the shared cross-entropy pass"
