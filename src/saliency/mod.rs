@@ -198,10 +198,9 @@ impl SharedReads {
         }
     }
 
-    /// Whether the cross-entropy `pass` provides these reads.
-    fn served_by(self, pass: &PassResult) -> bool {
-        (!self.layer_gradients || pass.probe_sum.is_some())
-            && (!self.relu_masks || !pass.masks.relu.is_empty() || !pass.masks.pool.is_empty())
+    /// Whether every read of `other` is one of these.
+    pub fn covers(self, other: Self) -> bool {
+        self.union(other) == self
     }
 }
 
@@ -232,8 +231,9 @@ pub struct Scoring<'a> {
     pub seed: u64,
     /// Defined or official procedure (alpha targets only; [`Scoring::new`] picks defined).
     pub procedure: Procedure,
-    cross_entropy: Option<PassResult>,
-    input_jacobian: Option<PassResult>,
+    /// The shared passes, each with the reads it was run for.
+    cross_entropy: Option<(PassResult, SharedReads)>,
+    input_jacobian: Option<(PassResult, SharedReads)>,
     /// What the shared passes keep (see [`Scoring::expect_measures`]).
     shared_reads: SharedReads,
 }
@@ -323,7 +323,7 @@ impl<'a> Scoring<'a> {
         if self
             .cross_entropy
             .as_ref()
-            .is_some_and(|p| !reads.served_by(p))
+            .is_some_and(|(_, had)| !had.covers(reads))
         {
             self.shared_reads = self.shared_reads.union(reads);
             self.cross_entropy = None;
@@ -345,9 +345,9 @@ impl<'a> Scoring<'a> {
                     ReluMasks::Plain
                 },
             };
-            self.cross_entropy = Some(self.run(spec)?);
+            self.cross_entropy = Some((self.run(spec)?, reads));
         }
-        Ok(self.cross_entropy.as_ref().expect("computed above"))
+        Ok(&self.cross_entropy.as_ref().expect("computed above").0)
     }
 
     /// The pass of the batch that differentiates the summed logits with respect to the input
@@ -359,13 +359,16 @@ impl<'a> Scoring<'a> {
         measure: &'static str,
         reads: SharedReads,
     ) -> Result<&PassResult, SaliencyError> {
-        let recorded = |p: &PassResult| !p.masks.relu.is_empty() || !p.masks.pool.is_empty();
-        if reads.relu_codes && self.input_jacobian.as_ref().is_some_and(|p| !recorded(p)) {
-            self.shared_reads.relu_codes = true;
+        if self
+            .input_jacobian
+            .as_ref()
+            .is_some_and(|(_, had)| !had.covers(reads))
+        {
+            self.shared_reads = self.shared_reads.union(reads);
             self.input_jacobian = None;
         }
         if self.input_jacobian.is_none() {
-            let record = self.shared_reads.relu_codes || reads.relu_codes;
+            let reads = self.shared_reads.union(reads);
             let spec = PassSpec {
                 precision: Precision::F32,
                 bn: BnMode::Train,
@@ -375,20 +378,20 @@ impl<'a> Scoring<'a> {
                 objective: Objective::SumLogits,
                 input_grad: true,
                 probe: None,
-                relu: if record {
+                relu: if reads.relu_codes {
                     ReluMasks::Record
                 } else {
                     ReluMasks::Plain
                 },
             };
-            self.input_jacobian = Some(self.run(spec)?);
+            self.input_jacobian = Some((self.run(spec)?, reads));
         }
-        Ok(self.input_jacobian.as_ref().expect("computed above"))
+        Ok(&self.input_jacobian.as_ref().expect("computed above").0)
     }
 
     /// The shared cross-entropy pass, if one has run since the last reset.
     pub fn shared_cross_entropy(&self) -> Option<&PassResult> {
-        self.cross_entropy.as_ref()
+        self.cross_entropy.as_ref().map(|(pass, _)| pass)
     }
 }
 
