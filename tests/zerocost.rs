@@ -9,7 +9,6 @@ use freedarts::correlate::metrics::spearman;
 use freedarts::data::cifar::{ImageBatch, synthetic_batch};
 use freedarts::nn::ctx::{BnMode, Precision, Shift, tensor_from, to_host};
 use freedarts::nn::model::Model;
-use freedarts::saliency::hvp::hessian_form;
 use freedarts::saliency::linalg::{correlation_matrix, log_abs_det, symmetric_eigenvalues};
 use freedarts::saliency::network::{score_network, sum_by_tensor};
 use freedarts::saliency::pass::{
@@ -453,17 +452,37 @@ fn synflow_params_and_flops_rank_like_the_published_scores() {
 }
 
 /// The Hessian is symmetric, so GraSP's -W . (H g) equals -g . (H W): a second route that
-/// differentiates the gradient along W (central difference) instead of taking the loss's mixed
-/// difference along W and g. At the same float64 point the two routes agree to the form's
-/// truncation; the network GraSP starts from the float32 cross-entropy pass (its gradient and
-/// masks), which moves it by float32 round-off of the gradient only.
+/// differentiates the gradient along W (central difference) instead of along g. Checked on
+/// NB201 cells and on a small DARTS network (max-pool winners replayed). The bound is tight on
+/// purpose: a GraSP that took g and the masks from the float32 cross-entropy pass and H g from
+/// four float64 losses (tried 2026-12-04) was 1e-6 to 7e-6 off here, and on 20-cell DARTS
+/// networks at batch 8 off by factors of 4 and 38.
 #[test]
 fn grasp_agrees_with_the_hessian_taken_along_the_weights() {
+    use freedarts::spaces::darts::darts_v2;
+    use freedarts::spaces::darts::network::{DartsEvalNet, EvalConfig};
     let device = device();
     let batch = synthetic_batch(4, 10, 8, 8, 3);
-    for cell in CELLS {
-        let net = Nb201Network::new(small(), cell.parse().unwrap());
-        let s = Scoring::new(&net, net.initial_params(0), &device, None, 0);
+    let mut nets: Vec<(String, Box<dyn Model>)> = CELLS
+        .iter()
+        .map(|cell| {
+            let net = Nb201Network::new(small(), cell.parse().unwrap());
+            (cell.to_string(), Box::new(net) as Box<dyn Model>)
+        })
+        .collect();
+    let darts = EvalConfig {
+        channels: 4,
+        cells: 3,
+        input_size: 8,
+        ..EvalConfig::cifar()
+    };
+    nets.push((
+        "DARTS_V2, C=4, 3 cells".into(),
+        Box::new(DartsEvalNet::new(darts, &darts_v2())),
+    ));
+    for (name, net) in &nets {
+        let net = net.as_ref();
+        let s = Scoring::new(net, net.initial_params(0), &device, None, 0);
         let spec = |relu| weight_grads_f64(&batch, relu);
         let at = s.run(spec(ReluMasks::Record)).unwrap();
         // Along W itself: theta + step * theta = theta * (1 + step).
@@ -478,7 +497,7 @@ fn grasp_agrees_with_the_hessian_taken_along_the_weights() {
                 direction: &direction,
             };
             let replay = ReluMasks::Replay(at.masks.clone());
-            let pass = pass::run(&net, &s.store, spec(replay), Some(&shift), &device).unwrap();
+            let pass = pass::run(net, &s.store, spec(replay), Some(&shift), &device).unwrap();
             pass.selected
                 .iter()
                 .map(|d| to_host(d.grad.clone()))
@@ -492,26 +511,10 @@ fn grasp_agrees_with_the_hessian_taken_along_the_weights() {
                 g_hw += g * (p - m) / (2.0 * h);
             }
         }
-        // The form at the same float64 point, by objectives alone.
-        let host = |ts: &[&burn::tensor::Tensor<1>]| -> Vec<Vec<f64>> {
-            ts.iter().map(|t| to_host((*t).clone())).collect()
-        };
-        let theta = host(&at.selected.iter().map(|d| &d.value).collect::<Vec<_>>());
-        let g = host(&at.selected.iter().map(|d| &d.grad).collect::<Vec<_>>());
-        let forward_only = |relu| PassSpec {
-            select: pass::nothing,
-            ..weight_grads_f64(&batch, relu)
-        };
-        let form = hessian_form(&net, &s.store, forward_only, &at, &theta, &g, &device).unwrap();
-        let rel_form = (form - g_hw).abs() / g_hw.abs();
-        let got = score("grasp", &net, Some(&batch), 0);
+        let got = score("grasp", net, Some(&batch), 0);
         let rel = (got + g_hw).abs() / g_hw.abs();
-        eprintln!(
-            "{cell}: -g.HW {:e}; the form at that point rel {rel_form:e}; grasp {got:e}, rel {rel:e}",
-            -g_hw
-        );
-        assert!(rel_form < 2e-5, "{cell}: W.Hg {form} vs g.HW {g_hw}");
-        assert!(rel < 5e-5, "{cell}: grasp {got} vs -g.HW {}", -g_hw);
+        eprintln!("{name}: grasp {got:e}, -g.HW {:e}, rel {rel:e}", -g_hw);
+        assert!(rel < 5e-6, "{name}: grasp {got} vs -g.HW {}", -g_hw);
     }
 }
 

@@ -255,20 +255,6 @@ pub struct Tape {
     pub pool: Vec<Tensor<4, Int>>,
 }
 
-impl Tape {
-    /// The same choices for a pass in `precision` (the masks are 0 and 1, exact in both).
-    pub fn cast(&self, precision: Precision) -> Self {
-        Self {
-            relu: self
-                .relu
-                .iter()
-                .map(|m| m.clone().cast(precision.dtype()))
-                .collect(),
-            pool: self.pool.clone(),
-        }
-    }
-}
-
 /// What ReLUs and max-pools do with their choices.
 enum ReluTape {
     /// Plain ReLU and max-pool.

@@ -159,25 +159,23 @@ pub trait Measure: Sync {
     fn network_precision(&self) -> Option<Precision> {
         None
     }
-    /// What it reads from the shared cross-entropy pass ([`Scoring::cross_entropy_pass`])
-    /// beyond the weights' gradients: layer-output gradients (Fisher), ReLU masks (GraSP).
+    /// What it reads from the passes several measures share ([`Scoring::cross_entropy_pass`],
+    /// [`Scoring::input_jacobian_pass`]) beyond what every reader of the pass gets.
     fn shared_reads(&self) -> SharedReads {
         SharedReads::default()
     }
     fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError>;
 }
 
-/// What measures read from the shared cross-entropy pass beyond the weights' gradients; each
-/// costs memory and time, so the pass keeps only what the announced measures read.
+/// What measures read from the shared passes beyond what every reader gets (the weights'
+/// gradients of the cross-entropy pass, the input's gradient of the input-Jacobian pass); each
+/// costs memory and time, so a pass keeps only what the announced measures read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SharedReads {
     /// The gradient of every conv and linear output, probed (Fisher). A probe is a zero map
     /// added to each output (burn exposes gradients of leaves only): per layer two maps more
     /// to keep, and about 8 % of the pass.
     pub layer_gradients: bool,
-    /// The ReLU masks and max-pool winners, recorded for GraSP's Hessian product, which
-    /// starts from this pass's point and gradient.
-    pub relu_masks: bool,
     /// The input's gradient of the summed logits (jacob_cov): a second shared pass,
     /// [`Scoring::input_jacobian_pass`].
     pub input_jacobian: bool,
@@ -192,7 +190,6 @@ impl SharedReads {
     pub fn union(self, other: Self) -> Self {
         Self {
             layer_gradients: self.layer_gradients || other.layer_gradients,
-            relu_masks: self.relu_masks || other.relu_masks,
             input_jacobian: self.input_jacobian || other.input_jacobian,
             relu_codes: self.relu_codes || other.relu_codes,
         }
@@ -312,8 +309,8 @@ impl<'a> Scoring<'a> {
     }
 
     /// The cross-entropy pass of the batch through the network (float32, train-mode BN,
-    /// weight gradients, and what the announced measures read), shared by snip, grad_norm,
-    /// fisher and grasp as in the zero-cost-proxy code. A measure whose `reads` the shared
+    /// weight gradients, and what the announced measures read), shared by snip, grad_norm and
+    /// fisher as in the zero-cost-proxy code. A measure whose `reads` the shared
     /// pass lacks gets a pass that has them (rerun, keeping what it had).
     pub fn cross_entropy_pass(
         &mut self,
@@ -339,11 +336,7 @@ impl<'a> Scoring<'a> {
                 objective: Objective::CrossEntropy,
                 input_grad: false,
                 probe: reads.layer_gradients.then_some(ProbeSum::Fisher),
-                relu: if reads.relu_masks {
-                    ReluMasks::Record
-                } else {
-                    ReluMasks::Plain
-                },
+                relu: ReluMasks::Plain,
             };
             self.cross_entropy = Some((self.run(spec)?, reads));
         }
@@ -387,11 +380,6 @@ impl<'a> Scoring<'a> {
             self.input_jacobian = Some((self.run(spec)?, reads));
         }
         Ok(&self.input_jacobian.as_ref().expect("computed above").0)
-    }
-
-    /// The shared cross-entropy pass, if one has run since the last reset.
-    pub fn shared_cross_entropy(&self) -> Option<&PassResult> {
-        self.cross_entropy.as_ref().map(|(pass, _)| pass)
     }
 }
 

@@ -1,10 +1,7 @@
 //! GraSP (Wang et al.): saliency -theta * (H g), g = dL/dtheta, H the Hessian of the batch
-//! cross-entropy in theta, at the initial values (no optimiser step). H g is a difference
-//! quotient ([`crate::saliency::hvp`]). On alpha: the search's BatchNorm mode, float64. On a
-//! network: the conv/linear weights with train-mode BatchNorm, as the zero-cost-proxy library,
-//! in float32 from the shared cross-entropy pass (its point, gradient and ReLU masks), so two
-//! float32 passes more instead of three float64 ones: about 4x faster, with a median relative
-//! error of 5e-4 against float64 (docs in `hvp`; the README has the measurement).
+//! cross-entropy in theta, at the initial values (no optimiser step). Always float64: H g is a
+//! difference quotient ([`crate::saliency::hvp`]). On alpha: the search's BatchNorm mode; on a
+//! network: the conv/linear weights with train-mode BatchNorm, as the zero-cost-proxy library.
 //!
 //! The official procedures ([`Procedure::Official`], alpha only; docs/METHOD.md 2.4) take one
 //! Adam step on alpha first, from g at the initial alpha, and take the Hessian product at the
@@ -14,13 +11,16 @@
 //!   d/da' sum(dL/da' * a') = H(a') a' + g(a') (alpha is not detached there), and
 //!   score = |alpha * (H(a') a' + g(a'))|.
 
-use crate::nn::ctx::{BnMode, Precision, to_host};
+use burn::tensor::Device;
 
-use super::super::hvp::{hessian_form, hessian_vector, with_values};
-use super::super::pass::{self, Input, Objective, PassResult, PassSpec, ReluMasks};
+use crate::nn::ctx::{BnMode, Precision, to_host};
+use crate::nn::store::{DeviceTensor, ParamStore};
+
+use super::super::hvp::hessian_vector;
+use super::super::pass::{self, Input, Objective, PassSpec, ReluMasks, Selection};
 use super::super::{
-    Measure, OfficialCode, Procedure, Saliency, SaliencyError, Scoring, SharedReads, Target,
-    TensorSaliency, per_element,
+    Measure, OfficialCode, Procedure, Saliency, SaliencyError, Scoring, Target, TensorSaliency,
+    per_element,
 };
 
 /// The notebooks' architecture optimiser: `torch.optim.Adam(lr, betas=(0.5, 0.999),
@@ -68,6 +68,28 @@ impl AdamStep {
     }
 }
 
+/// A copy of `store` with the selected tensors of a pass replaced by `values` (float64).
+fn with_values(
+    store: &ParamStore,
+    selected: &[TensorSaliency],
+    values: &[Vec<f64>],
+    device: &Device,
+) -> ParamStore {
+    let mut moved = store.clone();
+    for (t, v) in selected.iter().zip(values) {
+        let shape = match store.get(t.storage) {
+            DeviceTensor::R1(x) => x.dims().to_vec(),
+            DeviceTensor::R2(x) => x.dims().to_vec(),
+            DeviceTensor::R4(x) => x.dims().to_vec(),
+        };
+        moved.set(
+            t.storage,
+            DeviceTensor::from_values(v.clone(), &shape, Precision::F64, device),
+        );
+    }
+    moved
+}
+
 /// The official GraSP of `code` on alpha (see the module notes).
 fn official(s: &Scoring, bn: BnMode, code: OfficialCode) -> Result<Saliency, SaliencyError> {
     let batch = s.batch("grasp")?;
@@ -93,12 +115,7 @@ fn official(s: &Scoring, bn: BnMode, code: OfficialCode) -> Result<Saliency, Sal
         .iter()
         .map(|t| adam.first_step(&t.value, &t.grad))
         .collect();
-    let store = with_values(
-        &s.store,
-        tensors.iter().map(|t| t.storage),
-        &moved,
-        s.device,
-    );
+    let store = with_values(&s.store, &tensors, &moved, s.device);
     // The deep copy: loss, gradient and Hessian product at the updated alpha.
     let at = super::super::pass::run(s.model, &store, spec(ReluMasks::Record), None, s.device)?;
     let v: Vec<Vec<f64>> = match code {
@@ -160,7 +177,7 @@ impl Measure for Grasp {
     }
 
     fn description(&self) -> &'static str {
-        "sum -W * (H g) over conv/linear weights, g = dL/dW on one batch, W^T H g a float64 difference of the loss (larger is better)"
+        "sum -W * (H g) over conv/linear weights, g = dL/dW on one batch, float64 (larger is better)"
     }
 
     fn needs_data(&self) -> bool {
@@ -172,123 +189,62 @@ impl Measure for Grasp {
     }
 
     fn network_precision(&self) -> Option<Precision> {
-        // The shared float32 pass runs first; the four float64 passes cast the store.
-        Some(Precision::F32)
-    }
-
-    fn shared_reads(&self) -> SharedReads {
-        SharedReads {
-            relu_masks: true,
-            ..SharedReads::default()
-        }
+        Some(Precision::F64)
     }
 
     fn score(&self, s: &mut Scoring, target: Target) -> Result<Saliency, SaliencyError> {
-        match (target, s.procedure) {
-            (Target::Alpha { precision, bn, .. }, Procedure::Official(code)) => {
-                let mut out = official(s, bn, code)?;
-                ignored_dtype(&mut out, precision);
-                Ok(out)
+        if let (Target::Alpha { precision, bn, .. }, Procedure::Official(code)) =
+            (target, s.procedure)
+        {
+            let mut out = official(s, bn, code)?;
+            if precision != Precision::F64 {
+                out.notes
+                    .push("GraSP always runs in float64; --dtype was ignored".into());
             }
-            (Target::Alpha { precision, bn, .. }, Procedure::Defined) => {
-                let mut out = on_alpha(s, bn)?;
-                ignored_dtype(&mut out, precision);
-                Ok(out)
-            }
-            (Target::Network, _) => on_network(s, self.shared_reads()),
+            return Ok(out);
         }
-    }
-}
-
-fn ignored_dtype(out: &mut Saliency, asked: Precision) {
-    if asked != Precision::F64 {
-        out.notes
-            .push("GraSP always runs in float64; --dtype was ignored".into());
-    }
-}
-
-/// -theta * (H g) for every selected tensor of the pass `at`, H g at its point along its g.
-fn saliency<'a>(
-    s: &Scoring,
-    spec: impl Fn(ReluMasks) -> PassSpec<'a>,
-    at: &PassResult,
-) -> Result<Vec<TensorSaliency>, SaliencyError> {
-    let g: Vec<Vec<f64>> = at
-        .selected
-        .iter()
-        .map(|d| to_host(d.grad.clone()))
-        .collect();
-    let hg = hessian_vector(s.model, &s.store, spec, at, &g, s.device)?;
-    let mut tensors = per_element(at, |_, _| 0.0);
-    for (t, hg) in tensors.iter_mut().zip(hg) {
-        t.score = t.value.iter().zip(&hg).map(|(a, h)| -a * h).collect();
-        t.hessian_grad = Some(hg);
-    }
-    Ok(tensors)
-}
-
-/// The defined GraSP on alpha, in float64.
-fn on_alpha(s: &Scoring, bn: BnMode) -> Result<Saliency, SaliencyError> {
-    let batch = s.batch("grasp")?;
-    let spec = |relu| PassSpec {
-        precision: Precision::F64,
-        bn,
-        transform: &pass::untouched,
-        select: pass::alpha,
-        input: Input::Batch(batch),
-        objective: Objective::CrossEntropy,
-        input_grad: false,
-        probe: None,
-        relu,
-    };
-    let at = s.run(spec(ReluMasks::Record))?;
-    let tensors = saliency(s, spec, &at)?;
-    Ok(Saliency {
-        objective: Some(("L", at.objective)),
-        logits: at.logits,
-        precision: Some(Precision::F64),
-        tensors,
-        notes: vec![
-            "H g by a float64 central difference with the ReLU masks and max-pool winners of \
-             the initial pass held fixed"
+        let (bn, select, asked): (BnMode, Selection, Option<Precision>) = match target {
+            Target::Alpha { precision, bn, .. } => (bn, pass::alpha, Some(precision)),
+            Target::Network => (BnMode::Train, pass::weights, None),
+        };
+        let batch = s.batch(self.name())?;
+        let spec = |relu| PassSpec {
+            precision: Precision::F64,
+            bn,
+            transform: &pass::untouched,
+            select,
+            input: Input::Batch(batch),
+            objective: Objective::CrossEntropy,
+            input_grad: false,
+            probe: None,
+            relu,
+        };
+        let at = s.run(spec(ReluMasks::Record))?;
+        let g: Vec<Vec<f64>> = at
+            .selected
+            .iter()
+            .map(|d| to_host(d.grad.clone()))
+            .collect();
+        let hg = hessian_vector(s.model, &s.store, spec, &at, &g, s.device)?;
+        let mut tensors = per_element(&at, |_, _| 0.0);
+        for (t, hg) in tensors.iter_mut().zip(hg) {
+            t.score = t.value.iter().zip(&hg).map(|(a, h)| -a * h).collect();
+            t.hessian_grad = Some(hg);
+        }
+        let mut notes = vec![
+            "H g by a float64 central difference with the ReLU masks and max-pool winners of the initial pass held fixed"
                 .to_string(),
-        ],
-        ..Saliency::default()
-    })
-}
-
-/// GraSP on a network's weights: -theta^T H g from the shared float32 cross-entropy pass (its
-/// point, gradient and ReLU masks) by four float64 forward passes ([`hessian_form`]).
-fn on_network(s: &mut Scoring, reads: SharedReads) -> Result<Saliency, SaliencyError> {
-    let batch = s.batch("grasp")?;
-    s.cross_entropy_pass("grasp", reads)?;
-    let at = s.shared_cross_entropy().expect("computed above");
-    let spec = |relu| PassSpec {
-        precision: Precision::F64,
-        bn: BnMode::Train,
-        transform: &pass::untouched,
-        select: pass::nothing,
-        input: Input::Batch(batch),
-        objective: Objective::CrossEntropy,
-        input_grad: false,
-        probe: None,
-        relu,
-    };
-    let host = |t: &burn::tensor::Tensor<1>| to_host(t.clone());
-    let theta: Vec<Vec<f64>> = at.selected.iter().map(|d| host(&d.value)).collect();
-    let g: Vec<Vec<f64>> = at.selected.iter().map(|d| host(&d.grad)).collect();
-    let form = hessian_form(s.model, &s.store, spec, at, &theta, &g, s.device)?;
-    Ok(Saliency {
-        objective: Some(("L", at.objective)),
-        logits: at.logits.clone(),
-        precision: Some(Precision::F64),
-        // 0 - form, not -form: a network whose loss ignores its weights scores +0, not -0.
-        total: Some(0.0 - form),
-        notes: vec![
-            "-theta^T H g by a float64 four-point difference of the loss (relative step 1e-5) \
-             at the point, gradient and ReLU masks of the shared cross-entropy pass"
-                .to_string(),
-        ],
-        ..Saliency::default()
-    })
+        ];
+        if asked.is_some_and(|p| p != Precision::F64) {
+            notes.push("GraSP always runs in float64; --dtype was ignored".into());
+        }
+        Ok(Saliency {
+            objective: Some(("L", at.objective)),
+            logits: at.logits,
+            precision: Some(Precision::F64),
+            tensors,
+            notes,
+            ..Saliency::default()
+        })
+    }
 }
