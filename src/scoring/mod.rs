@@ -288,9 +288,16 @@ pub fn run_scoring_with(
     let (tx, rx) = std::sync::mpsc::channel();
     let batch = batch.as_ref();
     let outcome = pool.in_place_scope(|scope| -> Result<(), ScoreError> {
-        for _ in 0..workers {
+        // One loop per pool thread, queued on that thread (broadcast), not in the shared
+        // queue: a thread that waits inside its own convolution may steal short chunks of
+        // the other's, but never the other worker's whole loop. With plain spawns a thread
+        // stole a chunk first, then took the second loop while waiting inside that chunk, so
+        // the first worker's convolution waited for the second loop to finish every cell:
+        // no row was written until the end and one thread did the work (seen 2026-12-04).
+        {
             let (tx, next, todo) = (tx.clone(), &next, &todo);
-            scope.spawn(move |_| {
+            scope.spawn_broadcast(move |_, _| {
+                let tx = tx.clone();
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(arch) = todo.get(i) else { break };
