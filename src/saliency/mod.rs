@@ -317,30 +317,25 @@ impl<'a> Scoring<'a> {
         measure: &'static str,
         reads: SharedReads,
     ) -> Result<&PassResult, SaliencyError> {
-        if self
-            .cross_entropy
-            .as_ref()
-            .is_some_and(|(_, had)| !had.covers(reads))
-        {
-            self.shared_reads = self.shared_reads.union(reads);
-            self.cross_entropy = None;
-        }
-        if self.cross_entropy.is_none() {
-            let reads = self.shared_reads.union(reads);
-            let spec = PassSpec {
+        let batch = self.batch(measure)?;
+        let (model, store, device) = (self.model, &self.store, self.device);
+        shared_pass(
+            &mut self.cross_entropy,
+            &mut self.shared_reads,
+            reads,
+            |reads| PassSpec {
                 precision: Precision::F32,
                 bn: BnMode::Train,
                 transform: &pass::untouched,
                 select: pass::weights,
-                input: Input::Batch(self.batch(measure)?),
+                input: Input::Batch(batch),
                 objective: Objective::CrossEntropy,
                 input_grad: false,
                 probe: reads.layer_gradients.then_some(ProbeSum::Fisher),
                 relu: ReluMasks::Plain,
-            };
-            self.cross_entropy = Some((self.run(spec)?, reads));
-        }
-        Ok(&self.cross_entropy.as_ref().expect("computed above").0)
+            },
+            |spec| pass::run(model, store, spec, None, device),
+        )
     }
 
     /// The pass of the batch that differentiates the summed logits with respect to the input
@@ -352,22 +347,18 @@ impl<'a> Scoring<'a> {
         measure: &'static str,
         reads: SharedReads,
     ) -> Result<&PassResult, SaliencyError> {
-        if self
-            .input_jacobian
-            .as_ref()
-            .is_some_and(|(_, had)| !had.covers(reads))
-        {
-            self.shared_reads = self.shared_reads.union(reads);
-            self.input_jacobian = None;
-        }
-        if self.input_jacobian.is_none() {
-            let reads = self.shared_reads.union(reads);
-            let spec = PassSpec {
+        let batch = self.batch(measure)?;
+        let (model, store, device) = (self.model, &self.store, self.device);
+        shared_pass(
+            &mut self.input_jacobian,
+            &mut self.shared_reads,
+            reads,
+            |reads| PassSpec {
                 precision: Precision::F32,
                 bn: BnMode::Train,
                 transform: &pass::untouched,
                 select: pass::nothing,
-                input: Input::Batch(self.batch(measure)?),
+                input: Input::Batch(batch),
                 objective: Objective::SumLogits,
                 input_grad: true,
                 probe: None,
@@ -376,11 +367,30 @@ impl<'a> Scoring<'a> {
                 } else {
                     ReluMasks::Plain
                 },
-            };
-            self.input_jacobian = Some((self.run(spec)?, reads));
-        }
-        Ok(&self.input_jacobian.as_ref().expect("computed above").0)
+            },
+            |spec| pass::run(model, store, spec, None, device),
+        )
     }
+}
+
+/// The shared pass in `slot`, run for the announced reads and `reads`, or rerun when the one
+/// there was run without some of `reads` (which are then announced too).
+fn shared_pass<'s, 'b>(
+    slot: &'s mut Option<(PassResult, SharedReads)>,
+    announced: &mut SharedReads,
+    reads: SharedReads,
+    spec: impl FnOnce(SharedReads) -> PassSpec<'b>,
+    run: impl FnOnce(PassSpec<'b>) -> Result<PassResult, SaliencyError>,
+) -> Result<&'s PassResult, SaliencyError> {
+    if slot.as_ref().is_some_and(|(_, had)| !had.covers(reads)) {
+        *announced = announced.union(reads);
+        *slot = None;
+    }
+    if slot.is_none() {
+        let reads = announced.union(reads);
+        *slot = Some((run(spec(reads))?, reads));
+    }
+    Ok(&slot.as_ref().expect("computed above").0)
 }
 
 /// Element-wise saliencies of every tensor a pass differentiated: `f(value, grad)`.
