@@ -3,13 +3,14 @@
 # the same machine, one after the other, and prints the timings side by side with their ratios:
 # the NB201 supernet (same reference weights) and the DARTS search supernet at 8 and 20 cells.
 # Run it on an otherwise idle machine. Needs: cargo build --release; pip install torch
-# safetensors numpy (PYTHON names the interpreter, default python3).
+# safetensors numpy (PYTHON names the interpreter, default python3; FREEDARTS another binary, for
+# a before/after comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-python3}
 weights=${WEIGHTS:-../shared/reference/nb201_c10_seed4.safetensors}
 data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
-fd=./target/release/freedarts
+fd=${FREEDARTS:-./target/release/freedarts}
 out=$(mktemp -d)
 $fd bench --init-from "$weights" --data "$data" --json "$out/nb201.json" >/dev/null
 $fd bench --init-from "$weights" --data "$data" --burn-kernels --json "$out/nb201_burn.json" >/dev/null

@@ -253,6 +253,55 @@ fn float64_matches_burn() {
 }
 
 #[test]
+fn a_single_image_gives_the_same_bits_on_any_thread_count() {
+    // At batch 1 the forward product and the input gradient are cut between threads, by
+    // output rows and by input channels; every element must still be the same sum. The NB201
+    // 3x3 and 1x1 convolutions, a stride-2 reduction, the stem, a plane cut unevenly, and 64
+    // channels on a 10x10 plane, where pieces of a 576-long sum would fall on the other side
+    // of gemm's small-product test (which blocks long sums differently).
+    let cases = [
+        case(1, 16, 16, 32, 3, 1, 1),
+        case(1, 16, 48, 32, 1, 1, 0),
+        case(1, 16, 32, 32, 3, 2, 1),
+        case(1, 3, 16, 32, 3, 1, 1),
+        case(1, 24, 24, 23, 3, 1, 1),
+        case(1, 64, 64, 10, 3, 1, 1),
+        case(1, 64, 64, 8, 3, 1, 1),
+    ];
+    let run = |threads: usize, c: Case, relu: bool| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let device = Device::flex().autodiff();
+            let mut rng = ChaCha8Rng::seed_from_u64(11);
+            let x = random([1, c.c_in, c.hw[0], c.hw[1]], &mut rng, &device).require_grad();
+            let w = random([c.c_out, c.c_in, c.kernel[0], c.kernel[1]], &mut rng, &device)
+                .require_grad();
+            let options = ConvOptions::new(c.stride, c.padding, c.dilation, 1);
+            let y = if relu {
+                kernels::relu_conv2d(&x, w.clone(), options).expect("flex, float32")
+            } else {
+                kernels::conv2d(x.clone(), w.clone(), options)
+            };
+            let grads = y.clone().powf_scalar(2.0).sum().backward();
+            let dw = w.grad(&grads).unwrap().into_data();
+            let dx = x.grad(&grads).unwrap().into_data();
+            (y.inner().into_data(), dx, dw)
+        })
+    };
+    for c in cases {
+        for relu in [false, true] {
+            let one = run(1, c, relu);
+            for threads in [2, 3] {
+                assert!(run(threads, c, relu) == one, "{c:?}, relu {relu}, {threads} threads");
+            }
+        }
+    }
+}
+
+#[test]
 fn results_do_not_depend_on_the_thread_count() {
     // The weight gradient sums over images in fixed chunks and the mixed edge's weight
     // gradient over rows in order, so one thread and two give the same bits.

@@ -15,6 +15,7 @@ use gemm::Parallelism;
 
 use std::any::TypeId;
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use super::elem::{Elem, written};
 use rayon::prelude::*;
@@ -134,6 +135,16 @@ fn valid_range(
 /// input columns ix0 + (ox - x_lo) * stride.
 pub(super) fn for_each_patch_row(
     g: &ConvGeom,
+    f: impl FnMut(usize, usize, Option<usize>, usize, usize, usize),
+) {
+    let oh = g.out_hw().expect("geometry checked by the caller")[0];
+    for_each_patch_row_in(g, 0..oh, f);
+}
+
+/// [`for_each_patch_row`] for the output rows `rows` only.
+fn for_each_patch_row_in(
+    g: &ConvGeom,
+    rows: Range<usize>,
     mut f: impl FnMut(usize, usize, Option<usize>, usize, usize, usize),
 ) {
     let [kh, kw] = g.kernel;
@@ -146,8 +157,9 @@ pub(super) fn for_each_patch_row(
                 let row = (ci * kh + ky) * kw + kx;
                 let (x_lo, x_hi) =
                     valid_range(ow, g.in_w, kx, g.stride[1], g.dilation[1], g.padding[1]);
+                debug_assert!(rows.end <= oh);
                 let ix0 = (x_lo * g.stride[1] + kx * g.dilation[1]).wrapping_sub(g.padding[1]);
-                for oy in 0..oh {
+                for oy in rows.clone() {
                     let iy = (y_lo..y_hi)
                         .contains(&oy)
                         .then(|| oy * g.stride[0] + ky * g.dilation[0] - g.padding[0]);
@@ -167,11 +179,19 @@ pub(super) fn for_each_patch_row(
 
 /// Unfolds the input planes of one image and group (`x`: [c_in/groups, h, w]) into `col`.
 fn im2col<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T]) {
+    let oh = g.out_hw().expect("geometry checked by the caller")[0];
+    im2col_rows(g, x, col, 0..oh);
+}
+
+/// [`im2col`] for the output rows `rows`: `col` is [col rows, rows.len() * out_w].
+fn im2col_rows<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T], rows: Range<usize>) {
     let ow = g.out_hw().expect("geometry checked by the caller")[1];
-    let p = g.out_plane();
+    let p = rows.len() * ow;
+    let first = rows.start;
     let sx = g.stride[1];
-    for_each_patch_row(g, |row, oy, base, x_lo, x_hi, ix0| {
-        let dst = &mut col[row * p + oy * ow..row * p + (oy + 1) * ow];
+    for_each_patch_row_in(g, rows, |row, oy, base, x_lo, x_hi, ix0| {
+        let at = row * p + (oy - first) * ow;
+        let dst = &mut col[at..at + ow];
         let Some(base) = base else {
             dst.fill(T::ZERO);
             return;
@@ -269,30 +289,89 @@ trait Dst<T>: Send {}
 impl<T: Elem> Dst<T> for T {}
 impl<T: Elem> Dst<T> for MaybeUninit<T> {}
 
-/// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]` for `[m, n, k]`, `dst` row-major and dense;
+/// A row-major destination for [`matmul`]: element (r, c) at `ptr[r * rs + c]`, inside `len`
+/// elements.
+struct Out<D> {
+    ptr: *mut D,
+    len: usize,
+    rs: usize,
+}
+
+impl<D> Out<D> {
+    /// A dense matrix with `cols` columns.
+    fn rows(s: &mut [D], cols: usize) -> Self {
+        Self {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+            rs: cols,
+        }
+    }
+
+    /// Whether a `rows x cols` matrix lies inside the memory, its rows apart.
+    fn holds(&self, rows: usize, cols: usize) -> bool {
+        cols <= self.rs && (rows == 0 || cols == 0 || (rows - 1) * self.rs + cols - 1 < self.len)
+    }
+}
+
+/// A single image's output, written by several threads at once, each into its own columns.
+struct SharedOut<D> {
+    ptr: *mut D,
+    len: usize,
+}
+
+// SAFETY: the threads holding it write disjoint elements ([`SharedOut::columns`]'s contract),
+// and the slice it was made from is borrowed mutably for as long as it lives.
+unsafe impl<D: Send> Send for SharedOut<D> {}
+unsafe impl<D: Send> Sync for SharedOut<D> {}
+
+impl<D> SharedOut<D> {
+    fn new(s: &mut [D]) -> Self {
+        Self {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// The matrix from column `first` of a row-major matrix with rows of `stride` values.
+    ///
+    /// # Safety
+    /// No other thread may write or read the elements the caller writes through it.
+    unsafe fn columns(&self, first: usize, stride: usize) -> Out<D> {
+        assert!(first <= self.len);
+        Out {
+            // SAFETY: `first` is inside the slice (checked above).
+            ptr: unsafe { self.ptr.add(first) },
+            len: self.len - first,
+            rs: stride,
+        }
+    }
+}
+
+/// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]` for `[m, n, k]`, `dst` row-major;
 /// `accumulate` adds to what `dst` holds. Without it gemm does not read `dst`, so it may be
 /// memory not written yet.
 fn matmul<T: Elem, D: Dst<T> + 'static>(
-    dst: &mut [D],
+    dst: Out<D>,
     [m, n, k]: [usize; 3],
     lhs: Mat<T>,
     rhs: Mat<T>,
     accumulate: bool,
     par: Parallelism,
 ) {
-    assert!(dst.len() >= m * n && lhs.holds(m, k) && rhs.holds(k, n));
+    assert!(dst.holds(m, n) && lhs.holds(m, k) && rhs.holds(k, n));
     assert!(size_of::<D>() == size_of::<T>());
     assert!(!accumulate || TypeId::of::<D>() == TypeId::of::<T>());
     // SAFETY: the assertion above puts every element gemm reads (lhs, rhs) or writes (dst)
-    // inside the slices the views were made from, which outlive the call.
+    // inside the memory the views were made from, which outlives the call; a destination
+    // shared between threads is written only at the elements its caller owns.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr().cast::<T>(),
+            dst.ptr.cast::<T>(),
             1,
-            n as isize,
+            dst.rs as isize,
             accumulate,
             lhs.ptr,
             lhs.cs,
@@ -314,7 +393,8 @@ fn matmul<T: Elem, D: Dst<T> + 'static>(
 const PARALLEL_MIN_MACS: usize = 1 << 20;
 
 /// Inside a per-image parallel loop gemm runs on one thread; a single image lets gemm use all
-/// of them for products of at least [`PARALLEL_MIN_MACS`].
+/// of them for products of at least [`PARALLEL_MIN_MACS`] (the weight gradient, and grouped
+/// convolutions, which [`image_split`] leaves whole).
 fn inner_parallelism(g: &ConvGeom) -> Parallelism {
     let macs = g.c_out_group() * g.out_plane() * g.col_rows();
     if g.batch == 1 && macs >= PARALLEL_MIN_MACS && rayon::current_num_threads() > 1 {
@@ -322,6 +402,92 @@ fn inner_parallelism(g: &ConvGeom) -> Parallelism {
     } else {
         Parallelism::None
     }
+}
+
+/// Multiply-adds from which [`image_split`] cuts a single image's product: on 2 threads a
+/// SynFlow search was as fast from 32 Ki to 256 Ki, and slower from 1 Mi.
+const SPLIT_MIN_MACS: usize = 1 << 18;
+
+/// The pieces a single image's forward product and input gradient are cut into, one per
+/// thread. gemm's own threads gained nothing there (a SynFlow search took 37 ms with them and
+/// 36 ms without): at 16 output channels its split leaves each thread a sliver. Whole
+/// products over disjoint output rows (forward) or input channels (input gradient) keep both
+/// threads busy, and give the same bits: every output element is the same dot product, summed
+/// in the same order (gemm blocks the sum by its length only).
+fn image_split(g: &ConvGeom) -> Option<usize> {
+    let threads = rayon::current_num_threads();
+    let macs = g.c_out * g.out_plane() * g.col_rows();
+    (g.batch == 1 && g.groups == 1 && threads > 1 && macs >= SPLIT_MIN_MACS).then_some(threads)
+}
+
+/// `len` cut into at most `parts` consecutive ranges of equal length but the last.
+fn pieces(len: usize, parts: usize) -> impl Iterator<Item = Range<usize>> {
+    let per = len.div_ceil(parts).max(1);
+    (0..len.div_ceil(per)).map(move |i| i * per..((i + 1) * per).min(len))
+}
+
+/// Whether gemm sums every element of the `[m, n, k]` products `parts` in the order it sums
+/// them in `whole`. It blocks the sum over k by a length that depends on k alone, except for
+/// products of at most 64 x 64, which take blocks of 512; so the order is the same when k is
+/// at most 512, or when the pieces are on the same side of that test as the whole.
+fn same_sums(whole: [usize; 3], mut parts: impl Iterator<Item = [usize; 3]>) -> bool {
+    let small = |[m, n, _]: [usize; 3]| m <= 64 && n <= 64;
+    whole[2] <= 512 || parts.all(|p| small(p) == small(whole))
+}
+
+/// The forward product of one image (`groups == 1`) in `parts` pieces of output rows, each
+/// unfolding only the rows it computes.
+fn forward_split<T: Elem>(
+    g: &ConvGeom,
+    x: &[T],
+    w: &[T],
+    parts: usize,
+    y: &mut [MaybeUninit<T>],
+) {
+    let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
+    let (p, k) = (g.out_plane(), g.col_rows());
+    let y = SharedOut::new(y);
+    let rows: Vec<_> = pieces(oh, parts).collect();
+    rows.into_par_iter().for_each(|rows| {
+        let (first, n) = (rows.start * ow, rows.len() * ow);
+        let mut col = Vec::new();
+        let rhs = if g.reads_planes() {
+            Mat::rows(&x[first..], p)
+        } else {
+            col.resize(k * n, T::ZERO);
+            im2col_rows(g, x, &mut col, rows);
+            Mat::rows(&col, n)
+        };
+        // SAFETY: the pieces' output rows, hence columns first..first + n, do not overlap.
+        let dst = unsafe { y.columns(first, p) };
+        matmul(dst, [g.c_out, n, k], Mat::rows(w, k), rhs, false, Parallelism::None);
+    });
+}
+
+/// The input gradient of one image (`groups == 1`) in `parts` pieces of input channels: each
+/// forms the rows of the unfolded gradient that fold back onto its channels.
+fn input_grad_split<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], parts: usize, dx: &mut [T]) {
+    let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
+    let taps = g.kernel[0] * g.kernel[1];
+    let per = pieces(g.c_in, parts).next().map_or(1, |r| r.len());
+    dx.par_chunks_mut((per * plane_in).max(1))
+        .enumerate()
+        .for_each(|(part, dxc)| {
+            let piece = ConvGeom {
+                c_in: dxc.len() / plane_in.max(1),
+                ..*g
+            };
+            let rows = piece.c_in * taps;
+            let wt = Mat::transposed(&w[part * per * taps..], k);
+            let dims = [rows, p, g.c_out];
+            if g.is_pointwise() {
+                matmul(Out::rows(dxc, p), dims, wt, Mat::rows(dy, p), false, Parallelism::None);
+            } else {
+                let mut col = vec![T::ZERO; rows * p];
+                matmul(Out::rows(&mut col, p), dims, wt, Mat::rows(dy, p), false, Parallelism::None);
+                col2im(&piece, &col, dxc);
+            }
+        });
 }
 
 /// Runs `f(src image, dst image, col buffer)` over the images of a batch in parallel, each
@@ -354,14 +520,20 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
             };
             let wg = &w[grp * cog * k..(grp + 1) * cog * k];
             let yg = &mut yi[grp * cog * p..(grp + 1) * cog * p];
-            matmul(yg, [cog, p, k], Mat::rows(wg, k), rhs, false, par);
+            matmul(Out::rows(yg, p), [cog, p, k], Mat::rows(wg, k), rhs, false, par);
         }
     };
-    let fill = |y: &mut [MaybeUninit<T>]| {
-        per_image(g, (x, g.c_in * plane_in), (y, g.c_out * p), image);
+    let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
+    let split = image_split(g).filter(|&parts| {
+        let piece = |rows: Range<usize>| [cog, rows.len() * ow, k];
+        same_sums([cog, p, k], pieces(oh, parts).map(piece))
+    });
+    let fill = |y: &mut [MaybeUninit<T>]| match split {
+        Some(parts) => forward_split(g, x, w, parts, y),
+        None => per_image(g, (x, g.c_in * plane_in), (y, g.c_out * p), image),
     };
-    // SAFETY: the images and groups cover the output, and each product writes its whole block
-    // (m x n = c_out_group x out_plane) without reading it.
+    // SAFETY: the images and groups (or a single image's pieces of rows) cover the output, and
+    // each product writes its whole block without reading it.
     unsafe { written(g.output_len(), fill) }
 }
 
@@ -387,7 +559,7 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], relu_of: Option<&[T]
             // The unfolded input's gradient, written straight into dx when nothing is unfolded.
             let col_grad = |dst: &mut [T]| {
                 let wt = Mat::transposed(wg, k);
-                matmul(dst, [k, p, cog], wt, Mat::rows(dyg, p), false, par);
+                matmul(Out::rows(dst, p), [k, p, cog], wt, Mat::rows(dyg, p), false, par);
             };
             if g.is_pointwise() {
                 col_grad(dxg);
@@ -397,12 +569,20 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], relu_of: Option<&[T]
             }
         }
     };
-    per_image(g, (dy, g.c_out * p), (&mut dx, g.c_in * plane_in), image);
+    let split = image_split(g).filter(|&parts| {
+        let piece = |chans: Range<usize>| [chans.len() * g.kernel[0] * g.kernel[1], p, cog];
+        same_sums([k, p, cog], pieces(g.c_in, parts).map(piece))
+    });
+    match split {
+        Some(parts) => input_grad_split(g, w, dy, parts, &mut dx),
+        None => per_image(g, (dy, g.c_out * p), (&mut dx, g.c_in * plane_in), image),
+    }
     if let Some(x) = relu_of {
         assert_eq!(x.len(), dx.len());
-        let image = (g.c_in * plane_in).max(1);
-        dx.par_chunks_mut(image)
-            .zip(x.par_chunks(image))
+        // By planes, so that a single image is shared between threads too.
+        let plane = plane_in.max(1);
+        dx.par_chunks_mut(plane)
+            .zip(x.par_chunks(plane))
             .for_each(|(d, x)| {
                 for (d, &x) in d.iter_mut().zip(x) {
                     *d = if x.passes_relu() { *d } else { T::ZERO };
@@ -437,7 +617,7 @@ pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
                 };
                 let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
                 let dwg = &mut dw[grp * cog * k..(grp + 1) * cog * k];
-                matmul(dwg, [cog, k, p], Mat::rows(dyg, p), rhs, n > 0, par);
+                matmul(Out::rows(dwg, k), [cog, k, p], Mat::rows(dyg, p), rhs, n > 0, par);
             }
         }
         dw
