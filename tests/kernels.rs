@@ -277,8 +277,12 @@ fn a_single_image_gives_the_same_bits_on_any_thread_count() {
             let device = Device::flex().autodiff();
             let mut rng = ChaCha8Rng::seed_from_u64(11);
             let x = random([1, c.c_in, c.hw[0], c.hw[1]], &mut rng, &device).require_grad();
-            let w = random([c.c_out, c.c_in, c.kernel[0], c.kernel[1]], &mut rng, &device)
-                .require_grad();
+            let w = random(
+                [c.c_out, c.c_in, c.kernel[0], c.kernel[1]],
+                &mut rng,
+                &device,
+            )
+            .require_grad();
             let options = ConvOptions::new(c.stride, c.padding, c.dilation, 1);
             let y = if relu {
                 kernels::relu_conv2d(&x, w.clone(), options).expect("flex, float32")
@@ -295,7 +299,10 @@ fn a_single_image_gives_the_same_bits_on_any_thread_count() {
         for relu in [false, true] {
             let one = run(1, c, relu);
             for threads in [2, 3] {
-                assert!(run(threads, c, relu) == one, "{c:?}, relu {relu}, {threads} threads");
+                assert!(
+                    run(threads, c, relu) == one,
+                    "{c:?}, relu {relu}, {threads} threads"
+                );
             }
         }
     }

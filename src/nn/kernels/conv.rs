@@ -409,8 +409,8 @@ fn inner_parallelism(g: &ConvGeom) -> Parallelism {
 const SPLIT_MIN_MACS: usize = 1 << 18;
 
 /// The pieces a single image's forward product and input gradient are cut into, one per
-/// thread. gemm's own threads gained nothing there (a SynFlow search took 37 ms with them and
-/// 36 ms without): at 16 output channels its split leaves each thread a sliver. Whole
+/// thread. gemm's own threads gained nothing there (a SynFlow search took 36 ms with them and
+/// 37 ms without): at 16 output channels its split leaves each thread a sliver. Whole
 /// products over disjoint output rows (forward) or input channels (input gradient) keep both
 /// threads busy, and give the same bits: every output element is the same dot product, summed
 /// in the same order (gemm blocks the sum by its length only).
@@ -437,13 +437,7 @@ fn same_sums(whole: [usize; 3], mut parts: impl Iterator<Item = [usize; 3]>) -> 
 
 /// The forward product of one image (`groups == 1`) in `parts` pieces of output rows, each
 /// unfolding only the rows it computes.
-fn forward_split<T: Elem>(
-    g: &ConvGeom,
-    x: &[T],
-    w: &[T],
-    parts: usize,
-    y: &mut [MaybeUninit<T>],
-) {
+fn forward_split<T: Elem>(g: &ConvGeom, x: &[T], w: &[T], parts: usize, y: &mut [MaybeUninit<T>]) {
     let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
     let (p, k) = (g.out_plane(), g.col_rows());
     let y = SharedOut::new(y);
@@ -460,7 +454,14 @@ fn forward_split<T: Elem>(
         };
         // SAFETY: the pieces' output rows, hence columns first..first + n, do not overlap.
         let dst = unsafe { y.columns(first, p) };
-        matmul(dst, [g.c_out, n, k], Mat::rows(w, k), rhs, false, Parallelism::None);
+        matmul(
+            dst,
+            [g.c_out, n, k],
+            Mat::rows(w, k),
+            rhs,
+            false,
+            Parallelism::None,
+        );
     });
 }
 
@@ -481,10 +482,24 @@ fn input_grad_split<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], parts: usize, dx: 
             let wt = Mat::transposed(&w[part * per * taps..], k);
             let dims = [rows, p, g.c_out];
             if g.is_pointwise() {
-                matmul(Out::rows(dxc, p), dims, wt, Mat::rows(dy, p), false, Parallelism::None);
+                matmul(
+                    Out::rows(dxc, p),
+                    dims,
+                    wt,
+                    Mat::rows(dy, p),
+                    false,
+                    Parallelism::None,
+                );
             } else {
                 let mut col = vec![T::ZERO; rows * p];
-                matmul(Out::rows(&mut col, p), dims, wt, Mat::rows(dy, p), false, Parallelism::None);
+                matmul(
+                    Out::rows(&mut col, p),
+                    dims,
+                    wt,
+                    Mat::rows(dy, p),
+                    false,
+                    Parallelism::None,
+                );
                 col2im(&piece, &col, dxc);
             }
         });
@@ -520,7 +535,14 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
             };
             let wg = &w[grp * cog * k..(grp + 1) * cog * k];
             let yg = &mut yi[grp * cog * p..(grp + 1) * cog * p];
-            matmul(Out::rows(yg, p), [cog, p, k], Mat::rows(wg, k), rhs, false, par);
+            matmul(
+                Out::rows(yg, p),
+                [cog, p, k],
+                Mat::rows(wg, k),
+                rhs,
+                false,
+                par,
+            );
         }
     };
     let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
@@ -559,7 +581,14 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], relu_of: Option<&[T]
             // The unfolded input's gradient, written straight into dx when nothing is unfolded.
             let col_grad = |dst: &mut [T]| {
                 let wt = Mat::transposed(wg, k);
-                matmul(Out::rows(dst, p), [k, p, cog], wt, Mat::rows(dyg, p), false, par);
+                matmul(
+                    Out::rows(dst, p),
+                    [k, p, cog],
+                    wt,
+                    Mat::rows(dyg, p),
+                    false,
+                    par,
+                );
             };
             if g.is_pointwise() {
                 col_grad(dxg);
@@ -617,7 +646,14 @@ pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
                 };
                 let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
                 let dwg = &mut dw[grp * cog * k..(grp + 1) * cog * k];
-                matmul(Out::rows(dwg, k), [cog, k, p], Mat::rows(dyg, p), rhs, n > 0, par);
+                matmul(
+                    Out::rows(dwg, k),
+                    [cog, k, p],
+                    Mat::rows(dyg, p),
+                    rhs,
+                    n > 0,
+                    par,
+                );
             }
         }
         dw
