@@ -23,3 +23,15 @@ for i in $(seq 0 15); do
     echo "shard $i end $(date -u +%FT%TZ)" >> "$out/times.log"
 done
 $fd correlate "$out"/shard-*-of-16.jsonl --benchmark "$benchmark" -o "$out/correlation.json"
+# The run's wall time for the README: each end minus the start before it. A shard cut off by a
+# kill or a lost machine has no end; its time up to then is not counted (rerunning a finished
+# shard adds a start and an end a second apart).
+total=0
+start=
+while read -r _ _ what at; do
+    case $what in
+        start) start=$(date -ud "$at" +%s) ;;
+        end) [ -z "$start" ] || total=$((total + $(date -ud "$at" +%s) - start)); start= ;;
+    esac
+done < "$out/times.log"
+echo "wall time of the shards' finished stretches: $((total / 3600)) h $((total % 3600 / 60)) min"
