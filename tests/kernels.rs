@@ -252,6 +252,15 @@ fn float64_matches_burn() {
     }
 }
 
+/// `work` on a pool of its own with `threads` threads.
+fn on_threads<R: Send>(threads: usize, work: impl FnOnce() -> R + Send) -> R {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(work)
+}
+
 #[test]
 fn a_single_image_gives_the_same_bits_on_any_thread_count() {
     // At batch 1 the forward product and the input gradient are cut between threads, by
@@ -269,11 +278,7 @@ fn a_single_image_gives_the_same_bits_on_any_thread_count() {
         case(1, 64, 64, 8, 3, 1, 1),
     ];
     let run = |threads: usize, c: Case, relu: bool| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let device = Device::flex().autodiff();
             let mut rng = ChaCha8Rng::seed_from_u64(11);
             let x = random([1, c.c_in, c.hw[0], c.hw[1]], &mut rng, &device).require_grad();
@@ -314,11 +319,7 @@ fn results_do_not_depend_on_the_thread_count() {
     // gradient over rows in order, so one thread and two give the same bits.
     let c = case(64, 8, 8, 6, 3, 1, 1);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let device = Device::flex().autodiff();
             let mut rng = ChaCha8Rng::seed_from_u64(5);
             let x = random([c.batch, c.c_in, 6, 6], &mut rng, &device).require_grad();
