@@ -86,8 +86,11 @@ fn stats<T: Elem>(g: &BnGeom, x: &[T], c: usize) -> (T, f64) {
     (mean, var)
 }
 
+/// Values below which one task of [`per_plane`] is not split further.
+const PLANE_TASK: usize = 1 << 13;
+
 /// A new output of `len` values, `f(channel, in, out)` applied to every plane, in parallel
-/// over images.
+/// over planes.
 ///
 /// # Safety
 /// `f` must write every element of the plane it is given.
@@ -96,14 +99,13 @@ unsafe fn per_plane<T: Elem>(
     len: usize,
     f: impl Fn(usize, usize, &mut [MaybeUninit<T>]) + Sync,
 ) -> Vec<T> {
+    // By planes, not images, so that a single image (SynFlow) is shared between threads too.
+    let plane = g.plane.max(1);
     let fill = |out: &mut [MaybeUninit<T>]| {
-        out.par_chunks_mut(g.channels * g.plane)
+        out.par_chunks_mut(plane)
+            .with_min_len(PLANE_TASK.div_ceil(plane))
             .enumerate()
-            .for_each(|(n, image)| {
-                for (c, plane) in image.chunks_mut(g.plane).enumerate() {
-                    f(c, (n * g.channels + c) * g.plane, plane);
-                }
-            });
+            .for_each(|(i, values)| f(i % g.channels, i * plane, values));
     };
     // SAFETY: the planes cover the output and `f` writes each of them whole.
     unsafe { written(len, fill) }
