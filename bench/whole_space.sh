@@ -5,7 +5,9 @@
 # The README's whole-space table comes from this. Usage: bench/whole_space.sh OUTDIR
 # (default bench/results/nb201-data6, where finished shards are committed, so that the run
 # continues on another machine); NICE=19 runs it at the lowest priority, FREEDARTS=PATH with
-# another binary (a copy, so that rebuilding does not change it mid-run).
+# another binary (a copy, so that rebuilding does not change it mid-run). While it runs, do not
+# `git stash` or check out: git replaces the shard file, and the run goes on appending to the
+# old, deleted one (its rows can still be copied from /proc/PID/fd/3 before the run ends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-bench/results/nb201-data6}
