@@ -8,32 +8,40 @@
 # another binary (a copy, so that rebuilding does not change it mid-run). While it runs, do not
 # `git stash` or check out: git replaces the shard file, and the run goes on appending to the
 # old, deleted one (its rows can still be copied from /proc/PID/fd/3 before the run ends).
+# Everything is inside `main`, which bash reads whole before running it, so editing this file
+# while it runs does not change what the running copy does.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-out=${1:-bench/results/nb201-data6}
-data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
-benchmark=${BENCHMARK:-../shared/data/nb201/accuracies.csv}
-fd=${FREEDARTS:-./target/release/freedarts}
-[ -x "$fd" ] || { echo "error: $fd not found: run cargo build --release first" >&2; exit 1; }
-[ -e "$data" ] || { echo "error: $data not found: set DATA to a CIFAR-10 batch file or folder" >&2; exit 1; }
-mkdir -p "$out"
-for i in $(seq 0 15); do
-    shard=$(printf '%s/shard-%02d-of-16.jsonl' "$out" "$i")
-    echo "shard $i start $(date -u +%FT%TZ)" >> "$out/times.log"
-    nice -n "${NICE:-0}" $fd score --archs all --shard "$i/16" \
-        --proxy snip,grasp,fisher,grad_norm,jacob_cov,nwot --data "$data" -o "$shard" -j 2 -q
-    echo "shard $i end $(date -u +%FT%TZ)" >> "$out/times.log"
-done
-$fd correlate "$out"/shard-*-of-16.jsonl --benchmark "$benchmark" -o "$out/correlation.json"
-# The run's wall time for the README: each end minus the start before it. A shard cut off by a
-# kill or a lost machine has no end; its time up to then is not counted (rerunning a finished
-# shard adds a start and an end a second apart).
-total=0
-start=
-while read -r _ _ what at; do
-    case $what in
-        start) start=$(date -ud "$at" +%s) ;;
-        end) [ -z "$start" ] || total=$((total + $(date -ud "$at" +%s) - start)); start= ;;
-    esac
-done < "$out/times.log"
-echo "wall time of the shards' finished stretches: $((total / 3600)) h $((total % 3600 / 60)) min"
+
+main() {
+    cd "$(dirname "$0")/.."
+    out=${1:-bench/results/nb201-data6}
+    data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
+    benchmark=${BENCHMARK:-../shared/data/nb201/accuracies.csv}
+    fd=${FREEDARTS:-./target/release/freedarts}
+    [ -x "$fd" ] || { echo "error: $fd not found: run cargo build --release first" >&2; exit 1; }
+    [ -e "$data" ] || { echo "error: $data not found: set DATA to a CIFAR-10 batch file or folder" >&2; exit 1; }
+    mkdir -p "$out"
+    for i in $(seq 0 15); do
+        shard=$(printf '%s/shard-%02d-of-16.jsonl' "$out" "$i")
+        echo "shard $i start $(date -u +%FT%TZ)" >> "$out/times.log"
+        nice -n "${NICE:-0}" $fd score --archs all --shard "$i/16" \
+            --proxy snip,grasp,fisher,grad_norm,jacob_cov,nwot --data "$data" -o "$shard" -j 2 -q
+        echo "shard $i end $(date -u +%FT%TZ)" >> "$out/times.log"
+    done
+    $fd correlate "$out"/shard-*-of-16.jsonl --benchmark "$benchmark" -o "$out/correlation.json"
+    # The run's wall time for the README: each end minus the start before it. A shard cut off by a
+    # kill or a lost machine has no end; its time up to then is not counted (rerunning a finished
+    # shard adds a start and an end a second apart).
+    total=0
+    start=
+    while read -r _ _ what at; do
+        case $what in
+            start) start=$(date -ud "$at" +%s) ;;
+            end) [ -z "$start" ] || total=$((total + $(date -ud "$at" +%s) - start)); start= ;;
+        esac
+    done < "$out/times.log"
+    echo "wall time of the shards' finished stretches: $((total / 3600)) h $((total % 3600 / 60)) min"
+}
+
+main "$@"
+exit
