@@ -24,20 +24,26 @@ main() {
     for i in $(seq 0 15); do
         shard=$(printf '%s/shard-%02d-of-16.jsonl' "$out" "$i")
         echo "shard $i start $(date -u +%FT%TZ)" >> "$out/times.log"
-        nice -n "${NICE:-0}" $fd score --archs all --shard "$i/16" \
-            --proxy snip,grasp,fisher,grad_norm,jacob_cov,nwot --data "$data" -o "$shard" -j 2 -q
+        # Paused by killing the score process (`pkill -f 'score --archs all'`): the stretch is
+        # logged as stopped, and the next run goes on from the shard's complete rows.
+        if ! nice -n "${NICE:-0}" $fd score --archs all --shard "$i/16" \
+            --proxy snip,grasp,fisher,grad_norm,jacob_cov,nwot --data "$data" -o "$shard" -j 2 -q; then
+            echo "shard $i stop $(date -u +%FT%TZ)" >> "$out/times.log"
+            exit 1
+        fi
         echo "shard $i end $(date -u +%FT%TZ)" >> "$out/times.log"
     done
     $fd correlate "$out"/shard-*-of-16.jsonl --benchmark "$benchmark" -o "$out/correlation.json"
-    # The run's wall time for the README: each end minus the start before it. A shard cut off by a
-    # kill or a lost machine has no end; its time up to then is not counted (rerunning a finished
-    # shard adds a start and an end a second apart).
+    # The run's wall time for the README: each end or stop minus the start before it. A stretch
+    # cut off by a lost machine (or by killing this script rather than the score process) has
+    # neither, and is not counted; rerunning a finished shard adds a start and an end a second
+    # apart.
     total=0
     start=
     while read -r _ _ what at; do
         case $what in
             start) start=$(date -ud "$at" +%s) ;;
-            end) [ -z "$start" ] || total=$((total + $(date -ud "$at" +%s) - start)); start= ;;
+            end | stop) [ -z "$start" ] || total=$((total + $(date -ud "$at" +%s) - start)); start= ;;
         esac
     done < "$out/times.log"
     echo "wall time of the shards' finished stretches: $((total / 3600)) h $((total % 3600 / 60)) min"
