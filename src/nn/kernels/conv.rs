@@ -149,6 +149,7 @@ fn for_each_patch_row_in(
 ) {
     let [kh, kw] = g.kernel;
     let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
+    debug_assert!(rows.end <= oh);
     for ci in 0..g.c_in_group() {
         for ky in 0..kh {
             let (y_lo, y_hi) =
@@ -157,7 +158,6 @@ fn for_each_patch_row_in(
                 let row = (ci * kh + ky) * kw + kx;
                 let (x_lo, x_hi) =
                     valid_range(ow, g.in_w, kx, g.stride[1], g.dilation[1], g.padding[1]);
-                debug_assert!(rows.end <= oh);
                 let ix0 = (x_lo * g.stride[1] + kx * g.dilation[1]).wrapping_sub(g.padding[1]);
                 for oy in rows.clone() {
                     let iy = (y_lo..y_hi)
@@ -413,7 +413,7 @@ const SPLIT_MIN_MACS: usize = 1 << 18;
 /// 37 ms without): at 16 output channels its split leaves each thread a sliver. Whole
 /// products over disjoint output rows (forward) or input channels (input gradient) keep both
 /// threads busy, and give the same bits: every output element is the same dot product, summed
-/// in the same order (gemm blocks the sum by its length only).
+/// in the same order where [`same_sums`] allows the cut.
 fn image_split(g: &ConvGeom) -> Option<usize> {
     let threads = rayon::current_num_threads();
     let macs = g.c_out * g.out_plane() * g.col_rows();
