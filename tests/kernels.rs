@@ -265,9 +265,11 @@ fn on_threads<R: Send>(threads: usize, work: impl FnOnce() -> R + Send) -> R {
 fn a_single_image_gives_the_same_bits_on_any_thread_count() {
     // At batch 1 the forward product and the input gradient are cut between threads, by
     // output rows and by input channels; every element must still be the same sum. The NB201
-    // 3x3 and 1x1 convolutions, a stride-2 reduction, the stem, a plane cut unevenly, and 64
+    // 3x3 and 1x1 convolutions, a stride-2 reduction, the stem, a plane cut unevenly, 64
     // channels on a 10x10 plane, where pieces of a 576-long sum would fall on the other side
-    // of gemm's small-product test (which blocks long sums differently).
+    // of gemm's small-product test (which blocks long sums differently), and a plane one pixel
+    // wide, whose one-pixel pieces gemm would hand to its dot-product kernels. 16 threads cut
+    // the 1x1 convolution's input gradient into single rows.
     let cases = [
         case(1, 16, 16, 32, 3, 1, 1),
         case(1, 16, 48, 32, 1, 1, 0),
@@ -276,6 +278,10 @@ fn a_single_image_gives_the_same_bits_on_any_thread_count() {
         case(1, 24, 24, 23, 3, 1, 1),
         case(1, 64, 64, 10, 3, 1, 1),
         case(1, 64, 64, 8, 3, 1, 1),
+        Case {
+            hw: [3, 1],
+            ..case(1, 160, 160, 3, 3, 1, 1)
+        },
     ];
     let run = |threads: usize, c: Case, relu: bool| {
         on_threads(threads, || {
@@ -303,7 +309,7 @@ fn a_single_image_gives_the_same_bits_on_any_thread_count() {
     for c in cases {
         for relu in [false, true] {
             let one = run(1, c, relu);
-            for threads in [2, 3] {
+            for threads in [2, 3, 16] {
                 assert!(
                     run(threads, c, relu) == one,
                     "{c:?}, relu {relu}, {threads} threads"

@@ -426,13 +426,18 @@ fn pieces(len: usize, parts: usize) -> impl Iterator<Item = Range<usize>> {
     (0..len.div_ceil(per)).map(move |i| i * per..((i + 1) * per).min(len))
 }
 
-/// Whether gemm sums every element of the `[m, n, k]` products `parts` in the order it sums
-/// them in `whole`. It blocks the sum over k by a length that depends on k alone, except for
-/// products of at most 64 x 64, which take blocks of 512; so the order is the same when k is
-/// at most 512, or when the pieces are on the same side of that test as the whole.
+/// Whether gemm (gemm-common 0.19's `gemm_basic`) sums every element of the `[m, n, k]`
+/// products `parts` in the order it sums them in `whole`. Its microkernels block the sum over
+/// k by a length that depends on k alone, except for products of at most 64 x 64, which take
+/// blocks of 512 (the same when k is at most 512); a product of one row or column goes to a
+/// matrix-vector kernel, and one of at most 256 elements may go to a dot-product kernel, each
+/// summing in its own order. A cut is safe when every piece takes the whole product's path.
 fn same_sums(whole: [usize; 3], mut parts: impl Iterator<Item = [usize; 3]>) -> bool {
-    let small = |[m, n, _]: [usize; 3]| m <= 64 && n <= 64;
-    whole[2] <= 512 || parts.all(|p| small(p) == small(whole))
+    let path = |[m, n, k]: [usize; 3]| {
+        let small_blocks = k > 512 && m <= 64 && n <= 64;
+        (small_blocks, m <= 1, n <= 1, m * n <= 256)
+    };
+    parts.all(|p| path(p) == path(whole))
 }
 
 /// The forward product of one image (`groups == 1`) in `parts` pieces of output rows, each
