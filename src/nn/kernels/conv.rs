@@ -14,6 +14,7 @@
 use gemm::Parallelism;
 
 use std::any::TypeId;
+use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
@@ -313,22 +314,25 @@ impl<D> Out<D> {
     }
 }
 
-/// A single image's output, written by several threads at once, each into its own columns.
-struct SharedOut<D> {
+/// A single image's output, written by several threads at once, each into its own columns;
+/// it holds the slice's mutable borrow for as long as it lives.
+struct SharedOut<'a, D> {
     ptr: *mut D,
     len: usize,
+    _slice: PhantomData<&'a mut [D]>,
 }
 
 // SAFETY: the threads holding it write disjoint elements ([`SharedOut::columns`]'s contract),
-// and the slice it was made from is borrowed mutably for as long as it lives.
-unsafe impl<D: Send> Send for SharedOut<D> {}
-unsafe impl<D: Send> Sync for SharedOut<D> {}
+// and nothing else can reach the slice while it is borrowed.
+unsafe impl<D: Send> Send for SharedOut<'_, D> {}
+unsafe impl<D: Send> Sync for SharedOut<'_, D> {}
 
-impl<D> SharedOut<D> {
-    fn new(s: &mut [D]) -> Self {
+impl<'a, D> SharedOut<'a, D> {
+    fn new(s: &'a mut [D]) -> Self {
         Self {
             ptr: s.as_mut_ptr(),
             len: s.len(),
+            _slice: PhantomData,
         }
     }
 
