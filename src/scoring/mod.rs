@@ -294,26 +294,26 @@ pub fn run_scoring_with(
         // stole a chunk first, then took the second loop while waiting inside that chunk, so
         // the first worker's convolution waited for the second loop to finish every cell:
         // no row was written until the end and one thread did the work (seen 2026-12-04).
-        {
-            let (tx, next, todo) = (tx.clone(), &next, &todo);
-            scope.spawn_broadcast(move |_, _| {
-                let tx = tx.clone();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(arch) = todo.get(i) else { break };
-                    let net = opts.space.network(arch);
-                    let host = net.initial_params(opts.seed);
-                    let mut scoring =
-                        Scoring::stored_in(net.as_ref(), host, device, batch, opts.seed, storage);
-                    let values = score_all(&mut scoring, &opts.proxies);
-                    // The receiver only hangs up after an error; then stop quietly.
-                    if tx.send((i, values)).is_err() {
-                        break;
-                    }
+        let (next, todo) = (&next, &todo);
+        // The loops own this sender (each thread sends on a clone), so that the receiver below
+        // ends when the last loop does.
+        let sender = tx;
+        scope.spawn_broadcast(move |_, _| {
+            let tx = sender.clone();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(arch) = todo.get(i) else { break };
+                let net = opts.space.network(arch);
+                let host = net.initial_params(opts.seed);
+                let mut scoring =
+                    Scoring::stored_in(net.as_ref(), host, device, batch, opts.seed, storage);
+                let values = score_all(&mut scoring, &opts.proxies);
+                // The receiver only hangs up after an error; then stop quietly.
+                if tx.send((i, values)).is_err() {
+                    break;
                 }
-            });
-        }
-        drop(tx);
+            }
+        });
         // Workers finish out of order; rows are written in list order so that the file does
         // not depend on --jobs or on where a previous run was stopped.
         let mut pending = std::collections::BTreeMap::new();

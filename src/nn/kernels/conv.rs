@@ -444,74 +444,64 @@ fn same_sums(whole: [usize; 3], mut parts: impl Iterator<Item = [usize; 3]>) -> 
     parts.all(|p| path(p) == path(whole))
 }
 
-/// The forward product of one image (`groups == 1`) in `parts` pieces of output rows, each
-/// unfolding only the rows it computes.
-fn forward_split<T: Elem>(g: &ConvGeom, x: &[T], w: &[T], parts: usize, y: &mut [MaybeUninit<T>]) {
-    let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
+/// Output rows `rows` of one image and group's forward product: `dst` holds their columns of
+/// the group's [c_out/groups, out_plane] output, `col` the unfolded input of those rows.
+fn forward_rows<T: Elem, D: Dst<T> + 'static>(
+    g: &ConvGeom,
+    (xg, wg): (&[T], &[T]),
+    rows: Range<usize>,
+    dst: Out<D>,
+    col: &mut Vec<T>,
+    par: Parallelism,
+) {
+    let ow = g.out_hw().expect("geometry checked by the caller")[1];
     let (p, k) = (g.out_plane(), g.col_rows());
-    let y = SharedOut::new(y);
-    let rows: Vec<_> = pieces(oh, parts).collect();
-    rows.into_par_iter().for_each(|rows| {
-        let (first, n) = (rows.start * ow, rows.len() * ow);
-        let mut col = Vec::new();
-        let rhs = if g.reads_planes() {
-            Mat::rows(&x[first..], p)
-        } else {
-            col.resize(k * n, T::ZERO);
-            im2col_rows(g, x, &mut col, rows);
-            Mat::rows(&col, n)
-        };
-        // SAFETY: the pieces' output rows, hence columns first..first + n, do not overlap.
-        let dst = unsafe { y.columns(first, p) };
-        matmul(
-            dst,
-            [g.c_out, n, k],
-            Mat::rows(w, k),
-            rhs,
-            false,
-            Parallelism::None,
-        );
-    });
+    let (first, n) = (rows.start * ow, rows.len() * ow);
+    let rhs = if g.reads_planes() {
+        Mat::rows(&xg[first..], p)
+    } else {
+        col.resize(k * n, T::ZERO);
+        im2col_rows(g, xg, col, rows);
+        Mat::rows(col, n)
+    };
+    matmul(
+        dst,
+        [g.c_out_group(), n, k],
+        Mat::rows(wg, k),
+        rhs,
+        false,
+        par,
+    );
 }
 
-/// The input gradient of one image (`groups == 1`) in `parts` pieces of input channels: each
-/// forms the rows of the unfolded gradient that fold back onto its channels.
-fn input_grad_split<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], parts: usize, dx: &mut [T]) {
-    let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
+/// The input gradient of channels `chans` of one image and group, into `dxc` (those channels'
+/// planes, zero on entry): the rows of the unfolded gradient that fold back onto them, formed
+/// in `col`, or written straight into `dxc` when nothing is unfolded.
+fn input_grad_channels<T: Elem>(
+    g: &ConvGeom,
+    (wg, dyg): (&[T], &[T]),
+    chans: Range<usize>,
+    dxc: &mut [T],
+    col: &mut Vec<T>,
+    par: Parallelism,
+) {
+    let (p, k) = (g.out_plane(), g.col_rows());
     let taps = g.kernel[0] * g.kernel[1];
-    let per = pieces(g.c_in, parts).next().map_or(1, |r| r.len());
-    dx.par_chunks_mut((per * plane_in).max(1))
-        .enumerate()
-        .for_each(|(part, dxc)| {
-            let piece = ConvGeom {
-                c_in: dxc.len() / plane_in.max(1),
-                ..*g
-            };
-            let rows = piece.c_in * taps;
-            let wt = Mat::transposed(&w[part * per * taps..], k);
-            let dims = [rows, p, g.c_out];
-            if g.is_pointwise() {
-                matmul(
-                    Out::rows(dxc, p),
-                    dims,
-                    wt,
-                    Mat::rows(dy, p),
-                    false,
-                    Parallelism::None,
-                );
-            } else {
-                let mut col = vec![T::ZERO; rows * p];
-                matmul(
-                    Out::rows(&mut col, p),
-                    dims,
-                    wt,
-                    Mat::rows(dy, p),
-                    false,
-                    Parallelism::None,
-                );
-                col2im(&piece, &col, dxc);
-            }
-        });
+    let rows = chans.len() * taps;
+    let wt = Mat::transposed(&wg[chans.start * taps..], k);
+    let dims = [rows, p, g.c_out_group()];
+    if g.is_pointwise() {
+        matmul(Out::rows(dxc, p), dims, wt, Mat::rows(dyg, p), false, par);
+    } else {
+        col.resize(rows * p, T::ZERO);
+        matmul(Out::rows(col, p), dims, wt, Mat::rows(dyg, p), false, par);
+        // The same geometry with `chans.len()` input channels per group, for the fold.
+        let piece = ConvGeom {
+            c_in: chans.len() * g.groups,
+            ..*g
+        };
+        col2im(&piece, col, dxc);
+    }
 }
 
 /// Runs `f(src image, dst image, col buffer)` over the images of a batch in parallel, each
@@ -533,34 +523,32 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     let (plane_in, p, k) = (g.in_h * g.in_w, g.out_plane(), g.col_rows());
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
     let par = inner_parallelism(g);
+    let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
     let image = |xi: &[T], yi: &mut [MaybeUninit<T>], col: &mut Vec<T>| {
         for grp in 0..g.groups {
             let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
-            let rhs = if g.reads_planes() {
-                Mat::rows(xg, p)
-            } else {
-                im2col(g, xg, col);
-                Mat::rows(col, p)
-            };
             let wg = &w[grp * cog * k..(grp + 1) * cog * k];
             let yg = &mut yi[grp * cog * p..(grp + 1) * cog * p];
-            matmul(
-                Out::rows(yg, p),
-                [cog, p, k],
-                Mat::rows(wg, k),
-                rhs,
-                false,
-                par,
-            );
+            forward_rows(g, (xg, wg), 0..oh, Out::rows(yg, p), col, par);
         }
     };
-    let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
+    // One image in pieces of output rows (groups == 1), each unfolding only its rows and
+    // writing its columns of the output.
+    let pieces_of = |parts: usize, y: &mut [MaybeUninit<T>]| {
+        let y = SharedOut::new(y);
+        let rows: Vec<_> = pieces(oh, parts).collect();
+        rows.into_par_iter().for_each(|rows| {
+            // SAFETY: the pieces' output rows, hence columns, do not overlap.
+            let dst = unsafe { y.columns(rows.start * ow, p) };
+            forward_rows(g, (x, w), rows, dst, &mut Vec::new(), Parallelism::None);
+        });
+    };
     let split = image_split(g).filter(|&parts| {
         let piece = |rows: Range<usize>| [cog, rows.len() * ow, k];
         same_sums([cog, p, k], pieces(oh, parts).map(piece))
     });
     let fill = |y: &mut [MaybeUninit<T>]| match split {
-        Some(parts) => forward_split(g, x, w, parts, y),
+        Some(parts) => pieces_of(parts, y),
         None => per_image(g, (x, g.c_in * plane_in), (y, g.c_out * p), image),
     };
     // SAFETY: the images and groups (or a single image's pieces of rows) cover the output, and
@@ -587,24 +575,7 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], relu_of: Option<&[T]
             let wg = &w[grp * cog * k..(grp + 1) * cog * k];
             let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
             let dxg = &mut dxi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
-            // The unfolded input's gradient, written straight into dx when nothing is unfolded.
-            let col_grad = |dst: &mut [T]| {
-                let wt = Mat::transposed(wg, k);
-                matmul(
-                    Out::rows(dst, p),
-                    [k, p, cog],
-                    wt,
-                    Mat::rows(dyg, p),
-                    false,
-                    par,
-                );
-            };
-            if g.is_pointwise() {
-                col_grad(dxg);
-            } else {
-                col_grad(col);
-                col2im(g, col, dxg);
-            }
+            input_grad_channels(g, (wg, dyg), 0..cig, dxg, col, par);
         }
     };
     let split = image_split(g).filter(|&parts| {
@@ -612,7 +583,17 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], relu_of: Option<&[T]
         same_sums([k, p, cog], pieces(g.c_in, parts).map(piece))
     });
     match split {
-        Some(parts) => input_grad_split(g, w, dy, parts, &mut dx),
+        // One image in pieces of input channels (groups == 1), each folding onto its planes.
+        Some(parts) => {
+            let chans: Vec<_> = pieces(g.c_in, parts).collect();
+            let per = chans[0].len();
+            dx.par_chunks_mut((per * plane_in).max(1))
+                .zip(chans)
+                .for_each(|(dxc, chans)| {
+                    let none = Parallelism::None;
+                    input_grad_channels(g, (w, dy), chans, dxc, &mut Vec::new(), none);
+                });
+        }
         None => per_image(g, (dy, g.c_out * p), (&mut dx, g.c_in * plane_in), image),
     }
     if let Some(x) = relu_of {
