@@ -11,6 +11,7 @@ py=${PYTHON:-python3}
 weights=${WEIGHTS:-../shared/reference/nb201_c10_seed4.safetensors}
 data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
 fd=${FREEDARTS:-./target/release/freedarts}
+[ -x "$fd" ] || { echo "error: $fd not found: run cargo build --release first, or set FREEDARTS" >&2; exit 1; }
 out=$(mktemp -d)
 $fd bench --init-from "$weights" --data "$data" --json "$out/nb201.json" >/dev/null
 $fd bench --init-from "$weights" --data "$data" --burn-kernels --json "$out/nb201_burn.json" >/dev/null

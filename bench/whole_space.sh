@@ -38,12 +38,22 @@ main() {
     # cut off by a lost machine (or by killing this script rather than the score process) has
     # neither, and is not counted; rerunning a finished shard adds a start and an end a second
     # apart.
+    seconds() {
+        date -ud "$1" +%s 2>/dev/null ||
+            { echo "error: $out/times.log: '$1' is not a time" >&2; return 1; }
+    }
     total=0
     start=
     while read -r _ _ what at; do
         case $what in
-            start) start=$(date -ud "$at" +%s) ;;
-            end | stop) [ -z "$start" ] || total=$((total + $(date -ud "$at" +%s) - start)); start= ;;
+            start) start=$(seconds "$at") ;;
+            end | stop)
+                if [ -n "$start" ]; then
+                    end=$(seconds "$at")
+                    total=$((total + end - start))
+                fi
+                start=
+                ;;
         esac
     done < "$out/times.log"
     echo "wall time of the shards' finished stretches: $((total / 3600)) h $((total % 3600 / 60)) min"
