@@ -2,18 +2,24 @@
 # Scores all 15,625 NAS-Bench-201 cells with the six data proxies, in 16 shards one after
 # another, and correlates what is done with the benchmark. Resumable: run it again after a
 # kill or a reboot and finished shards are skipped, a partial shard keeps its complete rows.
-# The README's whole-space table comes from this. Usage: bench/whole_space.sh OUTDIR
+# The README's whole-space table comes from this. Usage: bench/whole_space.sh [OUTDIR]
 # (default bench/results/nb201-data6, where finished shards are committed, so that the run
-# continues on another machine); NICE=19 runs it at the lowest priority, FREEDARTS=PATH with
+# continues on another machine); bench/whole_space.sh --status [OUTDIR] prints how far the run
+# is and how long the rest would take at the rate so far, and changes nothing; NICE=19 runs it at the lowest priority, FREEDARTS=PATH with
 # another binary (a copy, so that rebuilding does not change it mid-run). While it runs, do not
 # `git stash` or check out: git replaces the shard file, and the run goes on appending to the
 # old, deleted one (its rows can still be copied from /proc/PID/fd/3 before the run ends).
-# Everything is inside `main`, which bash reads whole before running it, so editing this file
-# while it runs does not change what the running copy does.
+# Everything is inside `main`, and its call and the `exit` after it are one line: bash parses a
+# line whole before running it and never reads this file again, so editing the file while the
+# script runs does not change what the running copy does.
 set -euo pipefail
 
 main() {
     cd "$(dirname "$0")/.."
+    if [ "${1:-}" = --status ]; then
+        status "${2:-bench/results/nb201-data6}"
+        return
+    fi
     out=${1:-bench/results/nb201-data6}
     data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
     benchmark=${BENCHMARK:-../shared/data/nb201/accuracies.csv}
@@ -34,30 +40,63 @@ main() {
         echo "shard $i end $(date -u +%FT%TZ)" >> "$out/times.log"
     done
     $fd correlate "$out"/shard-*-of-16.jsonl --benchmark "$benchmark" -o "$out/correlation.json"
-    # The run's wall time for the README: each end or stop minus the start before it. A stretch
-    # cut off by a lost machine (or by killing this script rather than the score process) has
-    # neither, and is not counted; rerunning a finished shard adds a start and an end a second
-    # apart.
-    seconds() {
-        date -ud "$1" +%s 2>/dev/null ||
-            { echo "error: $out/times.log: '$1' is not a time" >&2; return 1; }
-    }
-    total=0
-    start=
-    while read -r _ _ what at; do
-        case $what in
-            start) start=$(seconds "$at") ;;
-            end | stop)
-                if [ -n "$start" ]; then
-                    end=$(seconds "$at")
-                    total=$((total + end - start))
-                fi
-                start=
-                ;;
-        esac
-    done < "$out/times.log"
-    echo "wall time of the shards' finished stretches: $((total / 3600)) h $((total % 3600 / 60)) min"
+    wall_time "$out/times.log"
+    echo "wall time of the shards' finished stretches: $(hours "$logged")"
 }
 
-main "$@"
-exit
+# Seconds since the epoch of a time in times.log.
+seconds() {
+    date -ud "$1" +%s 2>/dev/null || { echo "error: $log: '$1' is not a time" >&2; return 1; }
+}
+
+hours() { echo "$(($1 / 3600)) h $(($1 % 3600 / 60)) min"; }
+
+# The run's wall time: each end or stop minus the start before it, summed into `logged`. A
+# stretch cut off by a lost machine (or by killing this script rather than the score process)
+# has neither, and is not counted; rerunning a finished shard adds a start and an end a second
+# apart. A start left open at the end of the log (the stretch running now) goes to `open`.
+wall_time() {
+    log=$1
+    logged=0
+    open=
+    [ -e "$log" ] || return 0
+    while read -r _ _ what at; do
+        case $what in
+            start) open=$(seconds "$at") ;;
+            end | stop)
+                if [ -n "$open" ]; then
+                    logged=$((logged + $(seconds "$at") - open))
+                fi
+                open=
+                ;;
+        esac
+    done < "$log"
+}
+
+# How far the run is, from the shard files and times.log alone (the first line of a shard is its
+# header; a row cut off by a kill is not counted, as score does not count it on resuming).
+status() {
+    local out=$1 scored=0 rows i shard
+    for i in $(seq 0 15); do
+        shard=$(printf '%s/shard-%02d-of-16.jsonl' "$out" "$i")
+        rows=0
+        if [ -e "$shard" ]; then
+            rows=$(($(grep -c '}$' "$shard") - 1))
+            [ "$rows" -ge 0 ] || rows=0
+        fi
+        scored=$((scored + rows))
+        printf 'shard %2d: %3d of %d\n' "$i" "$rows" $(((15625 - i + 15) / 16))
+    done
+    wall_time "$out/times.log"
+    local elapsed=$logged
+    if [ -n "$open" ] && pgrep -f "score --archs all.*$out/shard-" >/dev/null; then
+        elapsed=$((elapsed + $(date -u +%s) - open))
+    fi
+    echo "cells scored: $scored of 15625 ($((scored * 100 / 15625)) %)"
+    echo "wall time so far: $(hours "$elapsed") (finished stretches: $(hours "$logged"))"
+    if [ "$scored" -gt 0 ] && [ "$elapsed" -gt 0 ]; then
+        echo "left at this rate: $(hours $(((15625 - scored) * elapsed / scored)))"
+    fi
+}
+
+main "$@"; exit
