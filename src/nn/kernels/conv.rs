@@ -6,7 +6,9 @@
 //! the layout stays NCHW: for one image and one group the unfolded input `col` is a
 //! [c_in/groups * kh * kw, out_h * out_w] matrix whose rows are shifted copies of input planes,
 //! so every product is one GEMM whose result lands in place, and a 1x1 convolution with unit
-//! stride and no padding needs no unfolding at all.
+//! stride and no padding needs no unfolding at all. At stride 1 with "same" padding (every
+//! convolution of the two spaces but the reductions) a row of `col` is one copy of the plane,
+//! shifted, with its padding columns zeroed after.
 //!
 //! Determinism: images are processed in parallel, but every sum over images runs in a fixed
 //! order over fixed chunks, so results do not depend on the thread count or on scheduling.
@@ -187,6 +189,16 @@ fn im2col<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T]) {
 /// [`im2col`] for the output rows `rows`: `col` is [col rows, rows.len() * out_w].
 fn im2col_rows<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T], rows: Range<usize>) {
     let ow = g.out_hw().expect("geometry checked by the caller")[1];
+    if g.stride == [1, 1] && ow == g.in_w {
+        im2col_rows_same(g, x, col, rows)
+    } else {
+        im2col_rows_each(g, x, col, rows)
+    }
+}
+
+/// [`im2col_rows`] for any geometry, one output row at a time.
+fn im2col_rows_each<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T], rows: Range<usize>) {
+    let ow = g.out_hw().expect("geometry checked by the caller")[1];
     let p = rows.len() * ow;
     let first = rows.start;
     let sx = g.stride[1];
@@ -221,6 +233,56 @@ fn im2col_rows<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T], rows: Range<usize>
             }
         }
     });
+}
+
+/// [`im2col_rows`] at stride 1 with an output as wide as the input (the "same" convolutions of
+/// both spaces). Output row oy and input row iy then advance together, one plane width at a
+/// time, in `col` and in `x`, so a col row's valid output rows read one stretch of the input
+/// plane: one copy instead of one per output row. The copy also fills the columns that lie in
+/// the horizontal padding with values from the neighbouring input row; they are zeroed after.
+/// The same values land in the same places as row by row.
+fn im2col_rows_same<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T], rows: Range<usize>) {
+    let [kh, kw] = g.kernel;
+    let [oh, ow] = g.out_hw().expect("geometry checked by the caller");
+    let p = rows.len() * ow;
+    let plane = g.in_h * g.in_w;
+    for ci in 0..g.c_in_group() {
+        for ky in 0..kh {
+            let (y_lo, y_hi) = valid_range(oh, g.in_h, ky, 1, g.dilation[0], g.padding[0]);
+            // Valid output rows of this piece, as offsets into it.
+            let (a, b) = (y_lo.max(rows.start), y_hi.min(rows.end).max(rows.start));
+            let (a, b) = (a.min(b) - rows.start, b - rows.start);
+            for kx in 0..kw {
+                let row = (ci * kh + ky) * kw + kx;
+                let dst = &mut col[row * p..(row + 1) * p];
+                let (x_lo, x_hi) = valid_range(ow, g.in_w, kx, 1, g.dilation[1], g.padding[1]);
+                if a == b || x_lo == x_hi {
+                    dst.fill(T::ZERO);
+                    continue;
+                }
+                dst[..a * ow].fill(T::ZERO);
+                dst[b * ow..].fill(T::ZERO);
+                let iy = a + rows.start + ky * g.dilation[0] - g.padding[0];
+                let ix = x_lo + kx * g.dilation[1] - g.padding[1];
+                let len = (b - a - 1) * ow + (x_hi - x_lo);
+                let src = &x[ci * plane + iy * g.in_w + ix..][..len];
+                let stretch = &mut dst[a * ow + x_lo..][..len];
+                if g.relu_input {
+                    for (d, s) in stretch.iter_mut().zip(src) {
+                        *d = s.relu();
+                    }
+                } else {
+                    stretch.copy_from_slice(src);
+                }
+                if x_lo > 0 || x_hi < ow {
+                    for out_row in dst[a * ow..b * ow].chunks_exact_mut(ow) {
+                        out_row[..x_lo].fill(T::ZERO);
+                        out_row[x_hi..].fill(T::ZERO);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Folds `col` back onto the input planes of one image and group, adding overlapping patches
@@ -662,4 +724,57 @@ pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
         }
     }
     dw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-copy unfolding of "same" convolutions writes what the row-by-row one writes, over
+    /// stale buffer contents, for whole planes and for pieces of rows (the batch-1 split).
+    #[test]
+    fn same_convolutions_unfold_as_row_by_row() {
+        // (channels, h, w, kernel [h, w], padding [h, w], dilation, relu_input)
+        let cases = [
+            (3, 5, 5, [3, 3], [1, 1], 1, false),
+            (2, 6, 4, [3, 3], [1, 1], 1, true),
+            (2, 7, 7, [5, 5], [2, 2], 1, false),
+            (2, 8, 8, [3, 3], [2, 2], 2, true),
+            (2, 9, 9, [5, 5], [4, 4], 2, false),
+            (1, 3, 1, [3, 3], [1, 1], 1, false),
+            (2, 4, 4, [1, 1], [0, 0], 1, true),
+            (2, 5, 6, [1, 3], [0, 1], 1, true),
+            (2, 2, 2, [3, 3], [1, 1], 1, false),
+            (1, 4, 3, [3, 5], [0, 2], 1, false),
+        ];
+        for (c, h, w, kernel, padding, dil, relu_input) in cases {
+            let g = ConvGeom {
+                batch: 1,
+                c_in: c,
+                in_h: h,
+                in_w: w,
+                c_out: 2,
+                kernel,
+                stride: [1, 1],
+                padding,
+                dilation: [dil, dil],
+                groups: 1,
+                relu_input,
+            };
+            let [oh, ow] = g.out_hw().expect("the kernel fits");
+            assert_eq!(ow, w, "{g:?} is not a same convolution");
+            let x: Vec<f64> = (0..c * h * w).map(|i| i as f64 * 0.37 - 3.0).collect();
+            for rows in [0..oh, 0..oh / 2, oh / 2..oh, oh.min(1)..oh] {
+                let n = g.col_rows() * rows.len() * ow;
+                let (mut one_copy, mut each_row) = (vec![f64::NAN; n], vec![9.0; n]);
+                im2col_rows_same(&g, &x, &mut one_copy, rows.clone());
+                im2col_rows_each(&g, &x, &mut each_row, rows.clone());
+                let (a, b): (Vec<u64>, Vec<u64>) = (
+                    one_copy.iter().map(|v| v.to_bits()).collect(),
+                    each_row.iter().map(|v| v.to_bits()).collect(),
+                );
+                assert_eq!(a, b, "{g:?}, output rows {rows:?}");
+            }
+        }
+    }
 }
