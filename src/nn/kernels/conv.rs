@@ -20,7 +20,7 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
-use super::elem::{Elem, written};
+use super::elem::{Elem, with_scratch, written};
 use rayon::prelude::*;
 
 /// Geometry of one 2-D convolution over an NCHW batch.
@@ -566,17 +566,16 @@ fn input_grad_channels<T: Elem>(
     }
 }
 
-/// Runs `f(src image, dst image, col buffer)` over the images of a batch in parallel, each
-/// worker with one unfolding buffer of [`ConvGeom::col_len`] values.
+/// Runs `f(src image, dst image, col buffer)` over the images of a batch in parallel, with
+/// the thread's scratch vector as the unfolding buffer.
 fn per_image<T: Elem, D: Send>(
-    g: &ConvGeom,
     (src, src_image): (&[T], usize),
     (dst, dst_image): (&mut [D], usize),
     f: impl Fn(&[T], &mut [D], &mut Vec<T>) + Sync + Send,
 ) {
     src.par_chunks(src_image)
         .zip(dst.par_chunks_mut(dst_image))
-        .for_each_init(|| vec![T::ZERO; g.col_len()], |col, (s, d)| f(s, d, col));
+        .for_each(|(s, d)| with_scratch(|col| f(s, d, col)));
 }
 
 /// Forward convolution: `x` [batch, c_in, h, w], `w` [c_out, c_in/groups, kh, kw] →
@@ -602,7 +601,7 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
         rows.into_par_iter().for_each(|rows| {
             // SAFETY: the pieces' output rows, hence columns, do not overlap.
             let dst = unsafe { y.columns(rows.start * ow, p) };
-            forward_rows(g, (x, w), rows, dst, &mut Vec::new(), Parallelism::None);
+            with_scratch(|col| forward_rows(g, (x, w), rows, dst, col, Parallelism::None));
         });
     };
     let split = image_split(g).filter(|&parts| {
@@ -611,7 +610,7 @@ pub fn forward<T: Elem>(g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     });
     let fill = |y: &mut [MaybeUninit<T>]| match split {
         Some(parts) => pieces_of(parts, y),
-        None => per_image(g, (x, g.c_in * plane_in), (y, g.c_out * p), image),
+        None => per_image((x, g.c_in * plane_in), (y, g.c_out * p), image),
     };
     // SAFETY: the images and groups (or a single image's pieces of rows) cover the output, and
     // each product writes its whole block without reading it.
@@ -653,10 +652,10 @@ pub fn input_grad<T: Elem>(g: &ConvGeom, w: &[T], dy: &[T], relu_of: Option<&[T]
                 .zip(chans)
                 .for_each(|(dxc, chans)| {
                     let none = Parallelism::None;
-                    input_grad_channels(g, (w, dy), chans, dxc, &mut Vec::new(), none);
+                    with_scratch(|col| input_grad_channels(g, (w, dy), chans, dxc, col, none));
                 });
         }
-        None => per_image(g, (dy, g.c_out * p), (&mut dx, g.c_in * plane_in), image),
+        None => per_image((dy, g.c_out * p), (&mut dx, g.c_in * plane_in), image),
     }
     if let Some(x) = relu_of {
         assert_eq!(x.len(), dx.len());
@@ -683,32 +682,34 @@ pub fn weight_grad<T: Elem>(g: &ConvGeom, x: &[T], dy: &[T]) -> Vec<T> {
     let (cig, cog) = (g.c_in_group(), g.c_out_group());
     let par = inner_parallelism(g);
     let chunk = |images: std::ops::Range<usize>| {
-        let mut dw = vec![T::ZERO; g.weight_len()];
-        let mut col = vec![T::ZERO; g.col_len()];
-        for (n, i) in images.enumerate() {
-            let xi = &x[i * g.c_in * plane_in..(i + 1) * g.c_in * plane_in];
-            let dyi = &dy[i * g.c_out * p..(i + 1) * g.c_out * p];
-            for grp in 0..g.groups {
-                let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
-                let rhs = if g.reads_planes() {
-                    Mat::transposed(xg, p)
-                } else {
-                    im2col(g, xg, &mut col);
-                    Mat::transposed(&col, p)
-                };
-                let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
-                let dwg = &mut dw[grp * cog * k..(grp + 1) * cog * k];
-                matmul(
-                    Out::rows(dwg, k),
-                    [cog, k, p],
-                    Mat::rows(dyg, p),
-                    rhs,
-                    n > 0,
-                    par,
-                );
+        with_scratch(|col| {
+            let mut dw = vec![T::ZERO; g.weight_len()];
+            col.resize(g.col_len(), T::ZERO);
+            for (n, i) in images.enumerate() {
+                let xi = &x[i * g.c_in * plane_in..(i + 1) * g.c_in * plane_in];
+                let dyi = &dy[i * g.c_out * p..(i + 1) * g.c_out * p];
+                for grp in 0..g.groups {
+                    let xg = &xi[grp * cig * plane_in..(grp + 1) * cig * plane_in];
+                    let rhs = if g.reads_planes() {
+                        Mat::transposed(xg, p)
+                    } else {
+                        im2col(g, xg, col);
+                        Mat::transposed(col, p)
+                    };
+                    let dyg = &dyi[grp * cog * p..(grp + 1) * cog * p];
+                    let dwg = &mut dw[grp * cog * k..(grp + 1) * cog * k];
+                    matmul(
+                        Out::rows(dwg, k),
+                        [cog, k, p],
+                        Mat::rows(dyg, p),
+                        rhs,
+                        n > 0,
+                        par,
+                    );
+                }
             }
-        }
-        dw
+            dw
+        })
     };
     let chunks: Vec<_> = (0..g.batch.div_ceil(WEIGHT_GRAD_CHUNK))
         .map(|c| c * WEIGHT_GRAD_CHUNK..((c + 1) * WEIGHT_GRAD_CHUNK).min(g.batch))

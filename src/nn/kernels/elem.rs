@@ -1,8 +1,10 @@
 //! The element types the kernels compute in: float32 (every search pass) and float64 (the
 //! GraSP Hessian-vector product and the float64 precision mode).
 
+use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::ops::{Add, AddAssign, Div, Mul, Sub};
+use std::thread::LocalKey;
 
 use burn::tensor::Element;
 
@@ -31,6 +33,35 @@ pub trait Elem:
     fn relu(self) -> Self {
         if self.passes_relu() { self } else { Self::ZERO }
     }
+    /// This thread's scratch vector of this type, for [`with_scratch`].
+    fn scratch() -> &'static LocalKey<Cell<Vec<Self>>>;
+}
+
+thread_local! {
+    static SCRATCH_F32: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    static SCRATCH_F64: Cell<Vec<f64>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch vector, of whatever length and contents the last user
+/// left (so `f` writes every element it reads), and keeps it for the next call. The
+/// convolutions unfold their input and their input gradient in it: a fresh buffer for every
+/// convolution (and, at batch 64, for every piece of the batch that rayon hands a thread)
+/// cost an allocation and a zeroing pass each, 4 % of a batch-1 SynFlow search. The vector is
+/// taken out while `f` runs, so a call nested on the same thread (rayon runs stolen work
+/// while a thread waits) gets an empty one of its own, not the one in use; the larger of the
+/// two is kept.
+pub(super) fn with_scratch<T: Elem, R>(f: impl FnOnce(&mut Vec<T>) -> R) -> R {
+    let mut buf = T::scratch().take();
+    let r = f(&mut buf);
+    T::scratch().with(|kept| {
+        let other = kept.take();
+        kept.set(if other.capacity() > buf.capacity() {
+            other
+        } else {
+            buf
+        });
+    });
+    r
 }
 
 impl Elem for f32 {
@@ -45,6 +76,9 @@ impl Elem for f32 {
     fn passes_relu(self) -> bool {
         self.is_nan() || self > 0.0
     }
+    fn scratch() -> &'static LocalKey<Cell<Vec<Self>>> {
+        &SCRATCH_F32
+    }
 }
 
 impl Elem for f64 {
@@ -58,6 +92,9 @@ impl Elem for f64 {
     }
     fn passes_relu(self) -> bool {
         self.is_nan() || self > 0.0
+    }
+    fn scratch() -> &'static LocalKey<Cell<Vec<Self>>> {
+        &SCRATCH_F64
     }
 }
 
@@ -86,4 +123,35 @@ pub(super) unsafe fn assume_written<T>(s: &mut [MaybeUninit<T>]) -> &mut [T] {
     // SAFETY: MaybeUninit<T> has T's layout, and the caller promises every element is
     // initialised.
     unsafe { &mut *(s as *mut [MaybeUninit<T>] as *mut [T]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A call nested on the same thread never sees the outer call's vector, and the larger of
+    /// the two is what the next call gets.
+    #[test]
+    fn nested_scratch_is_separate_and_the_larger_is_kept() {
+        std::thread::spawn(|| {
+            with_scratch(|outer: &mut Vec<f64>| {
+                outer.resize(10, 1.0);
+                let outer_ptr = outer.as_ptr();
+                with_scratch(|inner: &mut Vec<f64>| {
+                    assert!(inner.is_empty());
+                    inner.resize(1000, 2.0);
+                    assert_ne!(inner.as_ptr(), outer_ptr);
+                });
+                assert_eq!(outer, &vec![1.0; 10]);
+            });
+            with_scratch(|next: &mut Vec<f64>| {
+                assert_eq!(next.len(), 1000);
+                assert!(next.iter().all(|&v| v == 2.0));
+            });
+            // The float32 vector is another one.
+            with_scratch(|other: &mut Vec<f32>| assert!(other.is_empty()));
+        })
+        .join()
+        .expect("the checks pass");
+    }
 }
