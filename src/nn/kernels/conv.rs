@@ -250,8 +250,8 @@ fn im2col_rows_same<T: Elem>(g: &ConvGeom, x: &[T], col: &mut [T], rows: Range<u
         for ky in 0..kh {
             let (y_lo, y_hi) = valid_range(oh, g.in_h, ky, 1, g.dilation[0], g.padding[0]);
             // Valid output rows of this piece, as offsets into it.
-            let (a, b) = (y_lo.max(rows.start), y_hi.min(rows.end).max(rows.start));
-            let (a, b) = (a.min(b) - rows.start, b - rows.start);
+            let end = y_hi.clamp(rows.start, rows.end);
+            let (a, b) = (y_lo.clamp(rows.start, end) - rows.start, end - rows.start);
             for kx in 0..kw {
                 let row = (ci * kh + ky) * kw + kx;
                 let dst = &mut col[row * p..(row + 1) * p];
