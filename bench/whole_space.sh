@@ -5,10 +5,12 @@
 # The README's whole-space table comes from this. Usage: bench/whole_space.sh [OUTDIR]
 # (default bench/results/nb201-data6, where finished shards are committed, so that the run
 # continues on another machine); bench/whole_space.sh --status [OUTDIR] prints how far the run
-# is and how long the rest would take at the rate so far, and changes nothing; NICE=19 runs it at the lowest priority, FREEDARTS=PATH with
-# another binary (a copy, so that rebuilding does not change it mid-run). While it runs, do not
-# `git stash` or check out: git replaces the shard file, and the run goes on appending to the
-# old, deleted one (its rows can still be copied from /proc/PID/fd/3 before the run ends).
+# is and how long the rest would take at the rate so far, and changes nothing. NICE=19 runs it
+# at the lowest priority, FREEDARTS=PATH with another binary (a copy, so that rebuilding does
+# not change it mid-run). While it runs, do not `git stash` or check out: git replaces the
+# shard file, and the run goes on appending to the old, deleted one (its rows can still be
+# copied from /proc/PID/fd/3 before the run ends). A relative OUTDIR is taken from the
+# repository root.
 # Everything is inside `main`, and its call and the `exit` after it are one line: bash parses a
 # line whole before running it and never reads this file again, so editing the file while the
 # script runs does not change what the running copy does.
@@ -16,19 +18,28 @@ set -euo pipefail
 
 main() {
     cd "$(dirname "$0")/.."
-    if [ "${1:-}" = --status ]; then
-        status "${2:-bench/results/nb201-data6}"
+    local show_status=
+    case ${1:-} in
+        --status) show_status=1; shift ;;
+        -*)
+            echo "error: unknown option $1 (usage: bench/whole_space.sh [--status] [OUTDIR])" >&2
+            exit 2
+            ;;
+    esac
+    out=${1:-bench/results/nb201-data6}
+    if [ -n "$show_status" ]; then
+        [ -d "$out" ] || { echo "error: $out not found: no run has written there" >&2; exit 1; }
+        status "$out"
         return
     fi
-    out=${1:-bench/results/nb201-data6}
     data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
     benchmark=${BENCHMARK:-../shared/data/nb201/accuracies.csv}
     fd=${FREEDARTS:-./target/release/freedarts}
-    [ -x "$fd" ] || { echo "error: $fd not found: run cargo build --release first" >&2; exit 1; }
+    [ -x "$fd" ] || { echo "error: $fd not found: run cargo build --release first, or set FREEDARTS" >&2; exit 1; }
     [ -e "$data" ] || { echo "error: $data not found: set DATA to a CIFAR-10 batch file or folder" >&2; exit 1; }
     mkdir -p "$out"
     for i in $(seq 0 15); do
-        shard=$(printf '%s/shard-%02d-of-16.jsonl' "$out" "$i")
+        shard=$(shard_file "$out" "$i")
         echo "shard $i start $(date -u +%FT%TZ)" >> "$out/times.log"
         # Paused by killing the score process (`pkill -f 'score --archs all'`): the stretch is
         # logged as stopped, and the next run goes on from the shard's complete rows.
@@ -43,6 +54,8 @@ main() {
     wall_time "$out/times.log"
     echo "wall time of the shards' finished stretches: $(hours "$logged")"
 }
+
+shard_file() { printf '%s/shard-%02d-of-16.jsonl' "$1" "$2"; }
 
 # Seconds since the epoch of a time in times.log.
 seconds() {
@@ -78,7 +91,7 @@ wall_time() {
 status() {
     local out=$1 scored=0 rows i shard
     for i in $(seq 0 15); do
-        shard=$(printf '%s/shard-%02d-of-16.jsonl' "$out" "$i")
+        shard=$(shard_file "$out" "$i")
         rows=0
         if [ -e "$shard" ]; then
             rows=$(($(grep -c '}$' "$shard") - 1))
