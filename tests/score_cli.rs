@@ -608,3 +608,105 @@ fn score_batches_follow_the_space_normalisation() {
     );
     assert!(nb201.get("normalization").is_none(), "{nb201}");
 }
+
+/// A resume compares the image batch by its fingerprint, not by the path it was read from: the
+/// same bytes under another path resume, a data file changed under the same path is refused
+/// (before, it would have mixed rows of two batches in one file), and a file written before
+/// fingerprints still resumes on its other settings. `correlate` merges on the same rule.
+#[test]
+fn resuming_and_merging_follow_the_images_not_their_path() {
+    let original = common::shared().join("data/cifar10/train_first200_exact.bin");
+    let (copy, other) = (tmp("batch-copy.bin"), tmp("batch-other.bin"));
+    std::fs::copy(&original, &copy).unwrap();
+    let mut changed = std::fs::read(&original).unwrap();
+    changed[0] = (changed[0] + 1) % 10; // the first record's label
+    std::fs::write(&other, changed).unwrap();
+    let run = |out: &Path, data: &Path| {
+        let (o, d) = (path(out.to_path_buf()), path(data.to_path_buf()));
+        freedarts(&[
+            "score",
+            "--archs",
+            "sample:3",
+            "--proxy",
+            "snip,nwot",
+            "--channels",
+            "4",
+            "--cells-per-stage",
+            "1",
+            "--batch-size",
+            "4",
+            "--data",
+            &d,
+            "-q",
+            "-o",
+            &o,
+        ])
+    };
+    let whole = tmp("by-content.jsonl");
+    let out = run(&whole, &original);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let full = lines(&whole);
+    let header: serde_json::Value = serde_json::from_str(&full[0]).unwrap();
+    let sha = header["header"]["data"]["batch_sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64, "{header}");
+    let cut = |file: &Path, text: &[String]| {
+        std::fs::write(file, format!("{}\n{}\n", text[0], text[1])).unwrap();
+    };
+
+    // The same images read from a copy: resumed, and the file is the uninterrupted run's.
+    cut(&whole, &full);
+    let out = run(&whole, &copy);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(lines(&whole), full);
+
+    // One label changed: refused, naming the fingerprint, and the file is left as it was.
+    cut(&whole, &full);
+    let out = run(&whole, &other);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("other settings (data.batch_sha256"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(lines(&whole).len(), 2);
+
+    // A file from before fingerprints: resumed on the path and indices, header kept.
+    let mut old = full.clone();
+    old[0] = old[0].replace(&format!("\"batch_sha256\":\"{sha}\","), "");
+    assert_ne!(old[0], full[0]);
+    cut(&whole, &old);
+    let out = run(&whole, &original);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(lines(&whole)[0], old[0]);
+    assert_eq!(lines(&whole)[1..], full[1..]);
+
+    // correlate: the old file merges with a run on its path; a run on the copy merges with a
+    // run on the original, not with one on the changed batch.
+    let fresh = tmp("fresh.jsonl");
+    std::fs::write(&fresh, full.join("\n") + "\n").unwrap();
+    let (by_copy, by_other) = (tmp("by-copy.jsonl"), tmp("by-other.jsonl"));
+    for (out_path, data) in [(&by_copy, &copy), (&by_other, &other)] {
+        let out = run(out_path, data);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let bench = path(common::shared().join("data/nb201/accuracies.csv"));
+    let correlate = |a: &Path, b: &Path| {
+        freedarts(&[
+            "correlate",
+            &path(a.to_path_buf()),
+            &path(b.to_path_buf()),
+            "--benchmark",
+            &bench,
+        ])
+    };
+    for (a, b) in [(&whole, &fresh), (&fresh, &by_copy)] {
+        let out = correlate(a, b);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = correlate(&by_copy, &by_other);
+    assert!(
+        !out.status.success() && stderr(&out).contains("another data.batch_sha256"),
+        "{}",
+        stderr(&out)
+    );
+}

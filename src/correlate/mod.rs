@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::benchmark::{BenchmarkError, Nb201Benchmark};
 use crate::saliency::ensemble::ProxySet;
-use crate::scoring::file::{ScoreFileError, ScoreLine, read_score_file};
+use crate::scoring::file::{ScoreFileError, ScoreLine, batch_difference, read_score_file};
 use crate::spaces::nb201::Nb201Arch;
 
 /// The top fractions the table reports.
@@ -302,18 +302,25 @@ fn same_run(
 ) -> Result<(), CorrelateError> {
     for key in ["network", "seed", "data"] {
         let (this, was) = (h.get(key), first.get(key));
-        let either_null = |v: Option<&Value>| v.is_none_or(Value::is_null);
-        if key == "data" && (either_null(this) || either_null(was)) {
-            continue;
-        }
-        if this != was {
-            let show = |v: Option<&Value>| v.map_or("absent".into(), Value::to_string);
+        let show = |v: Option<&Value>| v.map_or("absent".into(), Value::to_string);
+        let difference = if key == "data" {
+            // A file without an image batch (SynFlow, say) merges with any.
+            match (this, was) {
+                (Some(this), Some(was)) if !this.is_null() && !was.is_null() => {
+                    batch_difference(was, this).map(|(key, was, this)| (key, this, was))
+                }
+                _ => None,
+            }
+        } else {
+            (this != was).then(|| (key.to_string(), show(this), show(was)))
+        };
+        if let Some((key, this, was)) = difference {
             return Err(CorrelateError::Mismatch {
                 path: path.into(),
                 first: first_path.into(),
-                key: key.into(),
-                this: show(this),
-                was: show(was),
+                key,
+                this,
+                was,
             });
         }
     }

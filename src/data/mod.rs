@@ -1,4 +1,5 @@
 //! Image batches for the data-dependent proxies.
 
 pub mod cifar;
+mod fingerprint;
 pub mod preprocess;

@@ -4,7 +4,7 @@
 //! torn last line, which resuming cuts off). Shards of one run concatenate: their headers
 //! agree on everything but the shard.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -253,18 +253,53 @@ fn check_same_settings(
     old: &Map<String, Value>,
     new: &Map<String, Value>,
 ) -> Result<(), ScoreFileError> {
-    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     for key in keys {
         let (was, now) = (old.get(key), new.get(key));
-        if was != now {
-            let show = |v: Option<&Value>| v.map_or("absent".to_string(), Value::to_string);
+        let difference = match (key.as_str(), was, now) {
+            ("data", Some(was), Some(now)) => batch_difference(was, now),
+            _ => (was != now).then(|| (key.clone(), show(was), show(now))),
+        };
+        if let Some((key, was, now)) = difference {
             return Err(ScoreFileError::SettingsChanged {
                 path: path.to_path_buf(),
-                key: key.clone(),
-                was: show(was),
-                now: show(now),
+                key,
+                was,
+                now,
             });
         }
     }
     Ok(())
+}
+
+fn show(v: Option<&Value>) -> String {
+    v.map_or("absent".to_string(), Value::to_string)
+}
+
+/// The key holding the fingerprint of the image batch ([`ImageBatch::sha256`]).
+///
+/// [`ImageBatch::sha256`]: crate::data::cifar::ImageBatch::sha256
+pub const BATCH_SHA256: &str = "batch_sha256";
+
+/// The first field in which two headers' `data` differ, as (`data.<field>`, value there,
+/// value now), or `None` when they describe the same image batch. With a fingerprint on both
+/// sides the images and labels decide, not the path they were read from, so a run resumes
+/// from another directory or from a copy of the data, and a data file changed under the same
+/// path is caught. A file written before fingerprints (2026-12-05) is compared on its other
+/// fields, as it always was.
+pub fn batch_difference(old: &Value, new: &Value) -> Option<(String, String, String)> {
+    let (Value::Object(a), Value::Object(b)) = (old, new) else {
+        return (old != new).then(|| ("data".into(), old.to_string(), new.to_string()));
+    };
+    let fingerprinted = a.contains_key(BATCH_SHA256) && b.contains_key(BATCH_SHA256);
+    let skipped = if fingerprinted {
+        "source"
+    } else {
+        BATCH_SHA256
+    };
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| k.as_str() != skipped)
+        .find(|k| a.get(*k) != b.get(*k))
+        .map(|k| (format!("data.{k}"), show(a.get(k)), show(b.get(k))))
 }

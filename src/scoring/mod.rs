@@ -112,7 +112,7 @@ pub struct ScoreSummary {
 /// refuses to be resumed on the CPU (or the other way round).
 pub fn header(
     opts: &ScoreOptions,
-    batch_indices: Option<&[usize]>,
+    batch: Option<&ImageBatch>,
     normalization: Option<NormalizationName>,
     backend: &str,
 ) -> Map<String, Value> {
@@ -132,7 +132,10 @@ pub fn header(
             "source": opts.data,
             "batch_size": opts.batch_size,
             "shuffle_seed": opts.shuffle_seed,
-            "indices": batch_indices,
+            "indices": batch.map(|b| &b.indices),
+            // What the networks saw, so a resume or a merge compares the images and labels
+            // themselves, not the path they were read from (`file::same_batch`).
+            "batch_sha256": batch.map(ImageBatch::sha256),
         });
         // Only when forced, so files of runs that let the file tell stay as they were.
         if let Some(format) = opts.cifar_format {
@@ -230,7 +233,7 @@ pub fn run_scoring_with(
     };
     let header = header(
         opts,
-        batch.as_ref().map(|b| b.indices.as_slice()),
+        batch.as_ref(),
         normalization,
         &crate::device::describe(device),
     );

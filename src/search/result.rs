@@ -43,6 +43,9 @@ pub struct Provenance {
     /// Record indices of the image batch, when one was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_indices: Option<Vec<usize>>,
+    /// Fingerprint of that batch as the network saw it ([`ImageBatch::sha256`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_sha256: Option<String>,
     pub threads: usize,
     /// Top-level tensors of `--init-from` that were not model state (reference results etc.).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -70,6 +73,7 @@ impl Provenance {
             backend: crate::device::describe(device),
             input_shape,
             batch_indices: batch.map(|b| b.indices.clone()),
+            batch_sha256: batch.map(ImageBatch::sha256),
             threads: worker_threads(),
             ignored_tensors,
             command_line: std::env::args().collect(),
