@@ -1,5 +1,6 @@
 """freedarts.score writes the CLI's score file and returns its rows; correlate reads it."""
 
+import hashlib
 import json
 import os
 import signal
@@ -62,6 +63,29 @@ def test_arrays_equal_file(cifar):
     a = freedarts.score("sample:3", ["snip", "synflow"], data=cifar, batch_size=8)
     b = freedarts.score("sample:3", ["snip", "synflow"], data=(images, labels))
     assert a.rows == b.rows
+
+
+def test_batch_fingerprint_is_the_documented_sha256(cifar, tmp_path):
+    """The header's batch_sha256 is SHA-256 of the documented layout of the normalised batch,
+    recomputed here with numpy and hashlib; a file and the arrays of its records give the same
+    one, and a resume with one label changed is refused."""
+    images, labels = cifar_arrays(cifar, 8)
+    from_file = freedarts.score("sample:1", "snip", data=cifar, batch_size=8)
+    out = tmp_path / "arrays.jsonl"
+    from_arrays = freedarts.score("sample:2", "snip", data=(images, labels), output=out)
+    # NAS-Bench-201's CIFAR-10 constants, each rounded to float32, applied in float32.
+    mean = (np.array([125.3, 123.0, 113.9]) / 255).astype(np.float32)[None, :, None, None]
+    std = (np.array([63.0, 62.1, 66.7]) / 255).astype(np.float32)[None, :, None, None]
+    x = (images.astype(np.float32) / np.float32(255) - mean) / std
+    expected = hashlib.sha256(np.array([8, 3, 32, 32], "<u8").tobytes()
+                              + x.astype("<f4").tobytes()
+                              + labels.astype("<i8").tobytes()).hexdigest()
+    assert from_file.header["data"]["batch_sha256"] == expected
+    assert from_arrays.header["data"]["batch_sha256"] == expected
+    changed = labels.copy()
+    changed[0] = (changed[0] + 1) % 10
+    with pytest.raises(ValueError, match="batch_sha256"):
+        freedarts.score("sample:2", "snip", data=(images, changed), output=out)
 
 
 def test_progress_callback_and_resume(tmp_path):
