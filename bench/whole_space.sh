@@ -50,7 +50,8 @@ main() {
         fi
         echo "shard $i end $(date -u +%FT%TZ)" >> "$out/times.log"
     done
-    $fd correlate "$out"/shard-*-of-16.jsonl --benchmark "$benchmark" -o "$out/correlation.json"
+    $fd correlate "$out"/shard-*-of-16.jsonl --benchmark "$benchmark" -o "$out/correlation.json" \
+        --markdown "$out/correlation.md"
     wall_time "$out/times.log"
     echo "wall time of the shards' finished stretches: $(hours "$logged")"
 }

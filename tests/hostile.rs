@@ -374,6 +374,10 @@ fn outputs_never_overwrite_inputs() {
         &["correlate", &s, "--benchmark", &csv, "--draw", &csv],
         "same file",
     );
+    refused(
+        &["correlate", &s, "--benchmark", &csv, "--markdown", &s],
+        "same file",
+    );
     assert_eq!(std::fs::read(&scores).unwrap(), kept);
     // A score file with someone's text appended (no final newline) is not cut.
     let mut edited = kept.clone();

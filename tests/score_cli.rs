@@ -186,7 +186,7 @@ fn correlate_reports_every_proxy_and_column() {
         &path(scores.clone()),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let json = tmp("corr.json");
+    let (json, markdown) = (tmp("corr.json"), tmp("corr.md"));
     let bench = path(common::shared().join("data/nb201/accuracies.csv"));
     let out = freedarts(&[
         "correlate",
@@ -195,6 +195,8 @@ fn correlate_reports_every_proxy_and_column() {
         &bench,
         "-o",
         &path(json.clone()),
+        "--markdown",
+        &path(markdown.clone()),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -222,6 +224,42 @@ fn correlate_reports_every_proxy_and_column() {
         synflow_c10["spearman"].as_f64().unwrap() > 0.4,
         "{synflow_c10}"
     );
+
+    // The Markdown tables hold the JSON's numbers: a row per proxy and column, and the rho
+    // table's cells in the order of its header.
+    let md = std::fs::read_to_string(&markdown).unwrap();
+    let rows: Vec<Vec<&str>> = md
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .collect();
+    assert_eq!(rows.len(), 3 * 6 + 3, "{md}");
+    let rho_header: Vec<&str> = md
+        .lines()
+        .find(|l| l.starts_with("| Spearman rho |"))
+        .unwrap()
+        .trim_matches('|')
+        .split('|')
+        .map(str::trim)
+        .collect();
+    assert_eq!(rho_header.len(), 7, "{md}");
+    for r in results {
+        let (proxy, column) = (r["proxy"].as_str().unwrap(), r["column"].as_str().unwrap());
+        let name = format!("`{proxy}`");
+        let rho = format!("{:.3}", r["spearman"].as_f64().unwrap());
+        let full = rows
+            .iter()
+            .filter(|cells| cells[0] == name && cells.len() == 11)
+            .nth(rho_header[1..].iter().position(|c| *c == column).unwrap())
+            .unwrap();
+        assert_eq!(
+            (full[1], full[3]),
+            (r["n"].to_string().as_str(), rho.as_str())
+        );
+        let matrix = rows.iter().find(|c| c[0] == name && c.len() == 7).unwrap();
+        let at = rho_header.iter().position(|c| *c == column).unwrap();
+        assert_eq!(matrix[at], rho, "{proxy} {column}");
+    }
 }
 
 #[test]

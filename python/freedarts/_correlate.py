@@ -18,11 +18,12 @@ class CorrelationResult:
     """The metrics table: ``results`` holds one dict per (proxy, accuracy column) with
     ``kendall_tau``, ``spearman``, ``pearson``, ``precision_at`` and ``best_in_top`` (at the
     ``top_fractions``), ``n`` and ``skipped``. ``str()`` is the CLI's table, ``to_json()`` its
-    ``--output`` file."""
+    ``--output`` file, ``to_markdown()`` its ``--markdown`` file."""
 
-    def __init__(self, json_text: str, table: str):
+    def __init__(self, json_text: str, table: str, markdown: str):
         self._json = json_text
         self._table = table
+        self._markdown = markdown
         raw = json.loads(json_text)
         self.raw: Dict[str, Any] = raw
         self.results: List[Dict[str, Any]] = raw["results"]
@@ -42,6 +43,14 @@ class CorrelationResult:
                 f.write(self._json)
         return self._json
 
+    def to_markdown(self, path: Optional[PathArg] = None) -> str:
+        """The tables as Markdown: every metric per accuracy column, then Spearman's rho of
+        every proxy against every column."""
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(self._markdown)
+        return self._markdown
+
     def __str__(self) -> str:
         return self._table
 
@@ -57,7 +66,7 @@ def correlate(
     ``imagenet16_test``). ``columns`` picks accuracy columns (default: all)."""
     items = scores if isinstance(scores, (list, tuple)) else [scores]
     paths = [s.path if isinstance(s, ScoreResult) else os.fspath(s) for s in items]
-    json_text, table = _native.correlate(
+    json_text, table, markdown = _native.correlate(
         paths, os.fspath(accuracies), [str(c) for c in (columns or [])]
     )
-    return CorrelationResult(json_text, table)
+    return CorrelationResult(json_text, table, markdown)

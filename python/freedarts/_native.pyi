@@ -79,8 +79,8 @@ def score(
 
 def correlate(
     scores: Sequence[str], benchmark: str, columns: Sequence[str] = ...
-) -> Tuple[str, str]:
-    """(report JSON as `correlate --output` writes it, the CLI's table)."""
+) -> Tuple[str, str, str]:
+    """(report JSON as `correlate --output` writes it, the CLI's table, its `--markdown`)."""
 
 def parse_genotype(text: str) -> Tuple[str, str]:
     """(canonical Genotype text, cells as JSON)."""

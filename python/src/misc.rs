@@ -12,7 +12,7 @@ use freedarts::spaces::nb201::Nb201Arch;
 use crate::errors::to_py;
 
 /// Rank correlations of score files with a NAS-Bench-201 accuracy CSV: the report as JSON
-/// (the CLI's `--output`) and as the table the CLI prints.
+/// (the CLI's `--output`), as the table the CLI prints, and as its `--markdown` file.
 #[pyfunction]
 #[pyo3(signature = (scores, benchmark, columns=Vec::new()))]
 pub fn correlate(
@@ -20,12 +20,13 @@ pub fn correlate(
     scores: Vec<PathBuf>,
     benchmark: PathBuf,
     columns: Vec<String>,
-) -> PyResult<(String, String)> {
+) -> PyResult<(String, String, String)> {
     crate::run::run(py, None, move |_| {
         let report = freedarts::correlate::correlate(&scores, &benchmark, &columns, &[])?;
         Ok((
             serde_json::to_string_pretty(&report)? + "\n",
             report.render_text(),
+            report.render_markdown(),
         ))
     })
 }

@@ -47,6 +47,10 @@ pub struct CorrelateArgs {
     /// Write every metric as JSON.
     #[arg(long, short, value_name = "FILE.json")]
     pub output: Option<PathBuf>,
+    /// Write the tables as Markdown: every metric per accuracy column, then Spearman's rho of
+    /// every proxy against every column.
+    #[arg(long, value_name = "FILE.md", conflicts_with = "supernet")]
+    pub markdown: Option<PathBuf>,
     /// Draw score against accuracy, one panel per proxy, as SVG.
     #[arg(long, value_name = "FILE.svg")]
     pub draw: Option<PathBuf>,
@@ -111,6 +115,7 @@ pub fn correlate(args: &CorrelateArgs) -> Result<()> {
         &inputs,
         &[
             ("--output", args.output.as_deref()),
+            ("--markdown", args.markdown.as_deref()),
             ("--draw", args.draw.as_deref()),
         ],
     )?;
@@ -119,6 +124,9 @@ pub fn correlate(args: &CorrelateArgs) -> Result<()> {
     print!("{}", report.render_text());
     if let Some(path) = &args.output {
         write_json(path, "--output", &report)?;
+    }
+    if let Some(path) = &args.markdown {
+        write_text(path, "--markdown", report.render_markdown())?;
     }
     if let Some(path) = &args.draw {
         let svg = freedarts::report::scatter::scatter_svg(&report, args.draw_column.as_deref())

@@ -1,6 +1,7 @@
 //! `freedarts correlate`: how well each proxy of one or more score files ranks architectures
 //! against NAS-Bench-201 accuracies.
 
+mod markdown;
 pub mod metrics;
 pub mod supernet;
 
@@ -448,13 +449,7 @@ impl CorrelationReport {
             "better is (from the score files): {}\n",
             direction.join(", ")
         ));
-        let mut columns: Vec<&str> = Vec::new();
-        for r in &self.results {
-            if !columns.contains(&r.column.as_str()) {
-                columns.push(&r.column);
-            }
-        }
-        for column in columns {
+        for column in self.columns() {
             out.push_str(&format!(
                 "{column}\n  {:<10} {:>6} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>7} {:>7}\n",
                 "proxy", "n", "tau", "rho", "r", "P@1%", "P@5%", "P@10%", "best1%", "best10%"

@@ -116,8 +116,11 @@ def test_correlate_equals_cli(cli, nb201_csv, tmp_path):
     want = json.loads((tmp_path / "cli.json").read_text())
     assert json.loads(py.to_json()) == want
     assert py.get("synflow", "cifar10_test")["n"] == 40
-    printed = cli.run("correlate", out, "--benchmark", nb201_csv).stdout
+    printed = cli.run("correlate", out, "--benchmark", nb201_csv, "--markdown",
+                      tmp_path / "cli.md").stdout
     assert str(py) == printed
+    assert py.to_markdown() == (tmp_path / "cli.md").read_text()
+    assert py.to_markdown(tmp_path / "py.md") == (tmp_path / "py.md").read_text()
 
 
 def test_ctrl_c_stops_between_networks(tmp_path):

@@ -1,0 +1,115 @@
+//! `correlate --markdown`: the report as Markdown tables, to paste into a README or a paper
+//! without retyping a number.
+
+use super::CorrelationReport;
+
+impl CorrelationReport {
+    /// The accuracy columns, in the order of the results.
+    pub fn columns(&self) -> Vec<&str> {
+        let mut columns: Vec<&str> = Vec::new();
+        for r in &self.results {
+            if !columns.contains(&r.column.as_str()) {
+                columns.push(&r.column);
+            }
+        }
+        columns
+    }
+
+    /// One table of every metric per accuracy column, then Spearman's rho of every proxy
+    /// against every column, then what was left out. Numbers are rounded as in the text
+    /// output (three decimals; accuracies two); proxy names are code spans, so an ensemble's
+    /// `*` is not read as emphasis.
+    pub fn render_markdown(&self) -> String {
+        let columns = self.columns();
+        let fractions: Vec<String> = self
+            .top_fractions
+            .iter()
+            .map(|f| format!("{}%", f * 100.0))
+            .collect();
+        let mut out = String::new();
+        for column in &columns {
+            let rows: Vec<_> = self
+                .results
+                .iter()
+                .filter(|r| r.column == *column)
+                .collect();
+            let best = rows.first().map_or(f64::NAN, |r| r.best_possible);
+            out.push_str(&format!(
+                "| proxy vs {column} | n | tau | rho | r |{}|{}|\n",
+                fractions
+                    .iter()
+                    .map(|f| format!(" P@{f} "))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                fractions
+                    .iter()
+                    .map(|f| format!(" best in top {f} "))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ));
+            out.push_str(&format!(
+                "|---|{}\n",
+                "---|".repeat(4 + 2 * fractions.len())
+            ));
+            for r in rows {
+                let precision: Vec<String> =
+                    r.precision_at.iter().map(|p| format!(" {p:.3} ")).collect();
+                let best_in: Vec<String> =
+                    r.best_in_top.iter().map(|a| format!(" {a:.2} ")).collect();
+                out.push_str(&format!(
+                    "| `{}` | {} | {:.3} | {:.3} | {:.3} |{}|{}|\n",
+                    r.proxy,
+                    r.n,
+                    r.kendall_tau,
+                    r.spearman,
+                    r.pearson,
+                    precision.join("|"),
+                    best_in.join("|"),
+                ));
+            }
+            out.push_str(&format!("\nBest possible {column}: {best:.2}.\n\n"));
+        }
+        out.push_str(&format!(
+            "| Spearman rho | {} |\n|---|{}\n",
+            columns.join(" | "),
+            "---|".repeat(columns.len())
+        ));
+        for (proxy, _) in &self.larger_is_better {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    self.results
+                        .iter()
+                        .find(|r| r.proxy == *proxy && r.column == *c)
+                        .map_or("".into(), |r| format!("{:.3}", r.spearman))
+                })
+                .collect();
+            out.push_str(&format!("| `{proxy}` | {} |\n", cells.join(" | ")));
+        }
+        let mut notes = Vec::new();
+        if self.unmatched > 0 {
+            notes.push(format!(
+                "{} scored architectures are not in the benchmark and were left out.",
+                self.unmatched
+            ));
+        }
+        for (proxy, _) in &self.larger_is_better {
+            if let Some(r) = self
+                .results
+                .iter()
+                .find(|r| r.proxy == *proxy && r.skipped > 0)
+            {
+                notes.push(format!(
+                    "`{proxy}`: {} architectures without a finite score (null, NaN or infinite) were left out.",
+                    r.skipped
+                ));
+            }
+        }
+        if !notes.is_empty() {
+            out.push('\n');
+            out.push_str(&notes.join("\n"));
+            out.push('\n');
+        }
+        out
+    }
+}
