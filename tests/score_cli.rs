@@ -702,7 +702,8 @@ fn resuming_and_merging_follow_the_images_not_their_path() {
     let out = run(&whole, &other);
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("other settings (data.batch_sha256"),
+        stderr(&out).contains("other settings (data.batch_sha256")
+            && stderr(&out).contains("has the data file changed?"),
         "{}",
         stderr(&out)
     );
@@ -744,6 +745,63 @@ fn resuming_and_merging_follow_the_images_not_their_path() {
     let out = correlate(&by_copy, &by_other);
     assert!(
         !out.status.success() && stderr(&out).contains("another data.batch_sha256"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Two batches read from one path at different times, with a file from before fingerprints
+    // on that path given first: the two are still compared with each other.
+    let (before, after) = (tmp("before-change.jsonl"), tmp("after-change.jsonl"));
+    std::fs::copy(&original, &other).unwrap();
+    assert!(run(&before, &other).status.success());
+    let mut changed = std::fs::read(&original).unwrap();
+    changed[0] = (changed[0] + 1) % 10;
+    std::fs::write(&other, changed).unwrap();
+    assert!(run(&after, &other).status.success());
+    let mut unmarked = lines(&before);
+    let sha = serde_json::from_str::<serde_json::Value>(&unmarked[0]).unwrap()["header"]["data"]
+        ["batch_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    unmarked[0] = unmarked[0].replace(&format!("\"batch_sha256\":\"{sha}\","), "");
+    let old_file = tmp("unmarked.jsonl");
+    std::fs::write(&old_file, unmarked.join("\n") + "\n").unwrap();
+    let out = freedarts(&[
+        "correlate",
+        &path(old_file),
+        &path(before),
+        &path(after),
+        "--benchmark",
+        &bench,
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("another data.batch_sha256"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A changed flag is named, not the fingerprint it also changes.
+    let out = freedarts(&[
+        "score",
+        "--archs",
+        "sample:3",
+        "--proxy",
+        "snip,nwot",
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+        "--batch-size",
+        "8",
+        "--data",
+        &path(original.clone()),
+        "-q",
+        "-o",
+        &path(whole.clone()),
+    ]);
+    assert!(
+        stderr(&out).contains("other settings (data.batch_size: 4 there, 8 now)"),
         "{}",
         stderr(&out)
     );

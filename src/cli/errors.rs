@@ -142,6 +142,12 @@ pub fn score_error(e: ScoreError) -> anyhow::Error {
         ScoreError::File(e @ ScoreFileError::NotScoreFile { .. }) => {
             anyhow!("{e}; pick another --output (this file is left as it is)")
         }
+        ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) if e.is_other_images() => {
+            anyhow!(
+                "{e}: the same flags read other images (has the data file changed?); give \
+                 the data the file was scored on or pick another --output"
+            )
+        }
         ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
             anyhow!("{e}: resume with the same flags or pick another --output")
         }

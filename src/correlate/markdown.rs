@@ -87,6 +87,18 @@ impl CorrelationReport {
             out.push_str(&format!("| `{proxy}` | {} |\n", cells.join(" | ")));
         }
         let mut notes = Vec::new();
+        let negated: Vec<String> = self
+            .larger_is_better
+            .iter()
+            .filter(|(_, larger)| !larger)
+            .map(|(p, _)| format!("`{p}`"))
+            .collect();
+        if !negated.is_empty() {
+            notes.push(format!(
+                "Smaller is better for {} (from the score files), so it is negated before ranking.",
+                negated.join(", ")
+            ));
+        }
         if self.unmatched > 0 {
             notes.push(format!(
                 "{} scored architectures are not in the benchmark and were left out.",

@@ -93,7 +93,7 @@ pub enum CorrelateError {
     )]
     Space { path: PathBuf, space: String },
     #[error(
-        "{path} was scored with another {key} ({this}) than {first} ({was}): only files of one network and seed can be compared"
+        "{path} was scored with another {key} ({this}) than {first} ({was}): only files of one network, seed and image batch can be compared"
     )]
     Mismatch {
         path: PathBuf,
@@ -140,7 +140,9 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
     let mut ensembles: Vec<ProxySet> = Vec::new();
     let mut rows: HashMap<Nb201Arch, HashMap<String, Option<f64>>> = HashMap::new();
     let mut raw_rows = Vec::new();
-    let mut first: Option<(PathBuf, Map<String, Value>)> = None;
+    // Every header is checked against every earlier one, not only the first: a file written
+    // before fingerprints, given first, would compare the others by path alone.
+    let mut earlier: Vec<(PathBuf, Map<String, Value>)> = Vec::new();
     for path in paths {
         for line in read_score_file(path)? {
             match line {
@@ -152,10 +154,10 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
                             space: space.into(),
                         });
                     }
-                    match &first {
-                        None => first = Some((path.clone(), h.clone())),
-                        Some((first_path, f)) => same_run(path, &h, first_path, f)?,
+                    for (earlier_path, e) in &earlier {
+                        same_run(path, &h, earlier_path, e)?;
                     }
+                    earlier.push((path.clone(), h.clone()));
                     for e in h
                         .get("ensembles")
                         .and_then(Value::as_array)

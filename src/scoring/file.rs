@@ -40,6 +40,14 @@ pub enum ScoreFileError {
     },
 }
 
+impl ScoreFileError {
+    /// A resume refused only because the image batch's fingerprint differs: every flag
+    /// agrees, the images or labels do not.
+    pub fn is_other_images(&self) -> bool {
+        matches!(self, Self::SettingsChanged { key, .. } if key == &format!("data.{BATCH_SHA256}"))
+    }
+}
+
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ScoreFileError {
     let path = path.to_path_buf();
     move |source| ScoreFileError::Io {
@@ -292,14 +300,12 @@ pub fn batch_difference(old: &Value, new: &Value) -> Option<(String, String, Str
         return (old != new).then(|| ("data".into(), old.to_string(), new.to_string()));
     };
     let fingerprinted = a.contains_key(BATCH_SHA256) && b.contains_key(BATCH_SHA256);
-    let skipped = if fingerprinted {
-        "source"
-    } else {
-        BATCH_SHA256
-    };
-    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    // The fingerprint last: a changed flag (`--batch-size`) changes it too, and the flag is
+    // the difference to name.
+    let keys: BTreeSet<&str> = a.keys().chain(b.keys()).map(String::as_str).collect();
     keys.into_iter()
-        .filter(|k| k.as_str() != skipped)
-        .find(|k| a.get(*k) != b.get(*k))
+        .filter(|&k| k != BATCH_SHA256 && !(fingerprinted && k == "source"))
+        .chain(fingerprinted.then_some(BATCH_SHA256))
+        .find(|&k| a.get(k) != b.get(k))
         .map(|k| (format!("data.{k}"), show(a.get(k)), show(b.get(k))))
 }

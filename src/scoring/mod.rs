@@ -134,7 +134,7 @@ pub fn header(
             "shuffle_seed": opts.shuffle_seed,
             "indices": batch.map(|b| &b.indices),
             // What the networks saw, so a resume or a merge compares the images and labels
-            // themselves, not the path they were read from (`file::same_batch`).
+            // themselves, not the path they were read from (`file::batch_difference`).
             "batch_sha256": batch.map(ImageBatch::sha256),
         });
         // Only when forced, so files of runs that let the file tell stay as they were.
