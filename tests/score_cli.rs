@@ -781,7 +781,7 @@ fn resuming_and_merging_follow_the_images_not_their_path() {
         stderr(&out)
     );
 
-    // A changed flag is named, not the fingerprint it also changes.
+    // A changed flag is named, not the fingerprint it also changes (`fresh` has one).
     let out = freedarts(&[
         "score",
         "--archs",
@@ -798,7 +798,7 @@ fn resuming_and_merging_follow_the_images_not_their_path() {
         &path(original.clone()),
         "-q",
         "-o",
-        &path(whole.clone()),
+        &path(fresh.clone()),
     ]);
     assert!(
         stderr(&out).contains("other settings (data.batch_size: 4 there, 8 now)"),
