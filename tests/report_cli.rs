@@ -77,6 +77,18 @@ fn report_rebuilds_the_search_page_byte_for_byte() {
             name == "refined",
             "{name}"
         );
+        // The provenance names the image batch by its fingerprint where there is one.
+        let result: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        match result["provenance"]["batch_sha256"].as_str() {
+            Some(sha) => assert!(page.contains(&format!("records, SHA-256 {sha}")), "{name}"),
+            None => assert!(page.contains("none (data-free)"), "{name}"),
+        }
+        assert_eq!(
+            result["provenance"]["batch_sha256"].is_string(),
+            name == "grasp" || name == "refined",
+            "{name}"
+        );
         assert!(
             std::fs::read(&html).unwrap() == std::fs::read(&rebuilt).unwrap(),
             "{name}: the page from the saved result differs from the one search wrote"

@@ -151,6 +151,14 @@ pub fn html_report(result: &SearchResult) -> String {
             ("burn".into(), p.burn_version.clone()),
             ("backend".into(), p.backend.clone()),
             ("input shape".into(), format!("{:?}", p.input_shape)),
+            (
+                "image batch".into(),
+                match (&p.batch_indices, &p.batch_sha256) {
+                    (Some(i), Some(sha)) => format!("{} records, SHA-256 {sha}", i.len()),
+                    (Some(i), None) => format!("{} records", i.len()),
+                    _ => "none (data-free)".into(),
+                },
+            ),
             ("threads".into(), p.threads.to_string()),
             ("command line".into(), p.command_line.join(" ")),
             (
