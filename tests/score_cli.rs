@@ -659,7 +659,7 @@ fn resuming_and_merging_follow_the_images_not_their_path() {
     let mut changed = std::fs::read(&original).unwrap();
     changed[0] = (changed[0] + 1) % 10; // the first record's label
     std::fs::write(&other, changed).unwrap();
-    let run = |out: &Path, data: &Path| {
+    let run_batch = |out: &Path, data: &Path, batch_size: &str| {
         let (o, d) = (path(out.to_path_buf()), path(data.to_path_buf()));
         freedarts(&[
             "score",
@@ -672,7 +672,7 @@ fn resuming_and_merging_follow_the_images_not_their_path() {
             "--cells-per-stage",
             "1",
             "--batch-size",
-            "4",
+            batch_size,
             "--data",
             &d,
             "-q",
@@ -680,6 +680,7 @@ fn resuming_and_merging_follow_the_images_not_their_path() {
             &o,
         ])
     };
+    let run = |out: &Path, data: &Path| run_batch(out, data, "4");
     let whole = tmp("by-content.jsonl");
     let out = run(&whole, &original);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -782,24 +783,7 @@ fn resuming_and_merging_follow_the_images_not_their_path() {
     );
 
     // A changed flag is named, not the fingerprint it also changes (`fresh` has one).
-    let out = freedarts(&[
-        "score",
-        "--archs",
-        "sample:3",
-        "--proxy",
-        "snip,nwot",
-        "--channels",
-        "4",
-        "--cells-per-stage",
-        "1",
-        "--batch-size",
-        "8",
-        "--data",
-        &path(original.clone()),
-        "-q",
-        "-o",
-        &path(fresh.clone()),
-    ]);
+    let out = run_batch(&fresh, &original, "8");
     assert!(
         stderr(&out).contains("other settings (data.batch_size: 4 there, 8 now)"),
         "{}",
