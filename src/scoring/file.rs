@@ -293,8 +293,8 @@ pub const BATCH_SHA256: &str = "batch_sha256";
 /// value now), or `None` when they describe the same image batch. With a fingerprint on both
 /// sides the images and labels decide, not the path they were read from, so a run resumes
 /// from another directory or from a copy of the data, and a data file changed under the same
-/// path is caught. A file written before fingerprints (2026-12-05) is compared on its other
-/// fields, as it always was.
+/// path is caught. A file of an earlier build, without a fingerprint, is compared on its
+/// other fields, as it always was.
 pub fn batch_difference(old: &Value, new: &Value) -> Option<(String, String, String)> {
     let (Value::Object(a), Value::Object(b)) = (old, new) else {
         return (old != new).then(|| ("data".into(), old.to_string(), new.to_string()));
