@@ -4,17 +4,6 @@
 use super::CorrelationReport;
 
 impl CorrelationReport {
-    /// The accuracy columns, in the order of the results.
-    pub fn columns(&self) -> Vec<&str> {
-        let mut columns: Vec<&str> = Vec::new();
-        for r in &self.results {
-            if !columns.contains(&r.column.as_str()) {
-                columns.push(&r.column);
-            }
-        }
-        columns
-    }
-
     /// One table of every metric per accuracy column, then Spearman's rho of every proxy
     /// against every column, then what was left out. Numbers are rounded as in the text
     /// output (three decimals; accuracies two); proxy names are code spans, so an ensemble's
@@ -105,17 +94,10 @@ impl CorrelationReport {
                 self.unmatched
             ));
         }
-        for (proxy, _) in &self.larger_is_better {
-            if let Some(r) = self
-                .results
-                .iter()
-                .find(|r| r.proxy == *proxy && r.skipped > 0)
-            {
-                notes.push(format!(
-                    "`{proxy}`: {} architectures without a finite score (null, NaN or infinite) were left out.",
-                    r.skipped
-                ));
-            }
+        for (proxy, skipped) in self.left_out() {
+            notes.push(format!(
+                "`{proxy}`: {skipped} architectures without a finite score (null, NaN or infinite) were left out."
+            ));
         }
         if !notes.is_empty() {
             out.push('\n');

@@ -439,6 +439,29 @@ pub fn correlate(
 }
 
 impl CorrelationReport {
+    /// The accuracy columns, in the order of the results.
+    pub fn columns(&self) -> Vec<&str> {
+        let mut columns: Vec<&str> = Vec::new();
+        for r in &self.results {
+            if !columns.contains(&r.column.as_str()) {
+                columns.push(&r.column);
+            }
+        }
+        columns
+    }
+
+    /// Each proxy that lost cells to a non-finite score, with how many, in the order of the
+    /// results (the count is the same for every column).
+    pub fn left_out(&self) -> Vec<(&str, usize)> {
+        let mut left_out: Vec<(&str, usize)> = Vec::new();
+        for r in self.results.iter().filter(|r| r.skipped > 0) {
+            if !left_out.iter().any(|(p, _)| *p == r.proxy) {
+                left_out.push((&r.proxy, r.skipped));
+            }
+        }
+        left_out
+    }
+
     /// One table per accuracy column, one row per proxy.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
@@ -481,15 +504,10 @@ impl CorrelationReport {
                 self.unmatched
             ));
         }
-        let mut noted = Vec::new();
-        for r in self.results.iter().filter(|r| r.skipped > 0) {
-            if !noted.contains(&&r.proxy) {
-                noted.push(&r.proxy);
-                out.push_str(&format!(
-                    "{}: {} architectures without a finite score (null, NaN or infinite) were left out\n",
-                    r.proxy, r.skipped
-                ));
-            }
+        for (proxy, skipped) in self.left_out() {
+            out.push_str(&format!(
+                "{proxy}: {skipped} architectures without a finite score (null, NaN or infinite) were left out\n"
+            ));
         }
         out
     }

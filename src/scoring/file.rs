@@ -44,7 +44,7 @@ impl ScoreFileError {
     /// A resume refused only because the image batch's fingerprint differs: every flag
     /// agrees, the images or labels do not.
     pub fn is_other_images(&self) -> bool {
-        matches!(self, Self::SettingsChanged { key, .. } if key == &format!("data.{BATCH_SHA256}"))
+        matches!(self, Self::SettingsChanged { key, .. } if key.strip_prefix("data.") == Some(BATCH_SHA256))
     }
 }
 
