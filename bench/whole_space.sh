@@ -54,6 +54,8 @@ main() {
         --markdown "$out/correlation.md"
     wall_time "$out/times.log"
     echo "wall time of the shards' finished stretches: $(hours "$logged")"
+    echo "an independent check of the table (needs scipy): python3 bench/check_correlation.py" \
+        "$out/correlation.json $out/shard-*-of-16.jsonl --benchmark $benchmark"
 }
 
 shard_file() { printf '%s/shard-%02d-of-16.jsonl' "$1" "$2"; }
