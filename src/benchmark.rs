@@ -45,15 +45,22 @@ pub enum BenchmarkError {
         /// The file.
         path: PathBuf,
     },
-    /// The header lacks the `arch` column.
-    #[error("`{}` line 1: the header has no `arch` column", path.display())]
+    /// The header lacks the `arch` column (a joined file: and the `index` column).
+    #[error(
+        "`{}` line 1: the header has no `arch` column{}",
+        path.display(),
+        if *or_index { " and no `index` column to join by" } else { "" }
+    )]
     MissingArch {
         /// The file.
         path: PathBuf,
+        /// Whether an `index` column would have done (a joined file).
+        or_index: bool,
     },
     /// The header has none of the accuracy columns.
     #[error(
-        "`{}` line 1: the header has no accuracy column (accepted: {})",
+        "`{}` line 1: the header has no accuracy column (read: {} and the columns asked for \
+         by name)",
         path.display(),
         ACCURACY_COLUMNS.join(", ")
     )]
@@ -116,6 +123,72 @@ pub enum BenchmarkError {
         /// The parse failure.
         source: ArchParseError,
     },
+    /// The same index on two rows.
+    #[error("`{}` line {line}, column `index`: {index} already appears on line {first_line}", path.display())]
+    DuplicateIndex {
+        /// The file.
+        path: PathBuf,
+        /// The repeated index.
+        index: u64,
+        /// Line of the first occurrence.
+        first_line: u64,
+        /// Line of the repeat.
+        line: u64,
+    },
+    /// A joined file's column that an earlier file has too.
+    #[error(
+        "`{}` line 1: column `{column}` is already read from `{}`",
+        path.display(),
+        first.display()
+    )]
+    ColumnInTwoFiles {
+        /// The joined file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// The first file.
+        first: PathBuf,
+    },
+    /// A file joined by index to a first file without an `index` column.
+    #[error(
+        "`{}` has no `arch` column, and `{}` has no `index` column to join it by",
+        path.display(),
+        first.display()
+    )]
+    NoIndexToJoin {
+        /// The joined file.
+        path: PathBuf,
+        /// The first file.
+        first: PathBuf,
+    },
+    /// A joined file's row with no match in the first file.
+    #[error("`{}` line {line}: {key} is not in `{}`", path.display(), first.display())]
+    UnknownRow {
+        /// The joined file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What it was joined by, e.g. `index 15625`.
+        key: String,
+        /// The first file.
+        first: PathBuf,
+    },
+    /// A cell of the first file that a joined file lacks.
+    #[error(
+        "`{}` has no row for {key} (`{}` line {first_line}); a joined file must cover every cell",
+        path.display(),
+        first.display()
+    )]
+    MissingRow {
+        /// The joined file.
+        path: PathBuf,
+        /// The cell, e.g. `index 17`.
+        key: String,
+        /// The first file.
+        first: PathBuf,
+        /// Its line there.
+        first_line: u64,
+    },
     /// The same architecture on two rows.
     #[error("`{}` line {line}, column `arch`: {arch} already appears on line {first_line}", path.display())]
     DuplicateArch {
@@ -160,9 +233,13 @@ pub struct BenchmarkEntry {
 #[derive(Clone, Debug)]
 pub struct Nb201Benchmark {
     path: PathBuf,
+    /// Files whose columns were joined to the first's, in order.
+    joined: Vec<PathBuf>,
     columns: Vec<String>,
     archs: Vec<Nb201Arch>,
     indices: Vec<Option<u64>>,
+    /// The first file's line of each architecture.
+    lines: Vec<u64>,
     /// Row-major, `columns.len()` values per architecture.
     values: Vec<f64>,
     /// Each column's values sorted ascending, for O(log n) ranks.
@@ -172,9 +249,27 @@ pub struct Nb201Benchmark {
 
 /// Where each needed column sits in a row.
 struct Layout {
-    arch: usize,
+    arch: Option<usize>,
     index: Option<usize>,
     accuracy: Vec<usize>,
+}
+
+/// One file as read, before it becomes a table or joins one.
+struct Parsed {
+    columns: Vec<String>,
+    /// Per row: its architecture (files with an `arch` column), its index (files with an
+    /// `index` column) and its line.
+    archs: Vec<Option<Nb201Arch>>,
+    indices: Vec<Option<u64>>,
+    lines: Vec<u64>,
+    /// Row-major, `columns.len()` values per row.
+    values: Vec<f64>,
+}
+
+/// What joins a row of a later file to the first file's rows.
+enum JoinKey {
+    Arch,
+    Index,
 }
 
 impl Nb201Benchmark {
@@ -185,53 +280,45 @@ impl Nb201Benchmark {
     /// A [`BenchmarkError`] naming the file and, for content problems, the
     /// line and column: see its variants.
     pub fn load(path: &Path) -> Result<Self, BenchmarkError> {
-        let io_err = |source| BenchmarkError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        crate::util::input::check_regular_file(path, crate::util::input::limits::BENCHMARK_CSV)
-            .map_err(io_err)?;
-        let file = File::open(path).map_err(io_err)?;
-        let csv_err = |source| BenchmarkError::Csv {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(file);
-        let header = reader.headers().map_err(csv_err)?.clone();
-        if header.is_empty() || header.iter().all(str::is_empty) {
-            return Err(BenchmarkError::Empty {
-                path: path.to_path_buf(),
-            });
-        }
-        let layout = Self::layout(path, &header)?;
-        let columns: Vec<String> = layout
-            .accuracy
-            .iter()
-            .map(|&i| header[i].to_string())
-            .collect();
+        Self::load_joined(path, &[], &[])
+    }
 
+    /// Loads `first` as [`Nb201Benchmark::load`] does and adds the columns of each of `joined`,
+    /// whose rows are matched to `first`'s by `arch` or, in a file without one, by `index`
+    /// (so a table keyed by the benchmark's index alone, such as NAS-Bench-201's extra
+    /// columns, joins through `first`). Besides [`ACCURACY_COLUMNS`], the columns named in
+    /// `wanted` are read, from whichever file has them; any other column is ignored. Every
+    /// joined file must cover exactly `first`'s cells and add a column of its own.
+    ///
+    /// # Errors
+    /// A [`BenchmarkError`]: besides [`Nb201Benchmark::load`]'s, a joined row or cell that
+    /// the other file lacks, a column in two files, or an index join without indices.
+    pub fn load_joined(
+        first: &Path,
+        joined: &[PathBuf],
+        wanted: &[String],
+    ) -> Result<Self, BenchmarkError> {
+        let parsed = parse(first, wanted, true)?;
         let mut bench = Nb201Benchmark {
-            path: path.to_path_buf(),
-            columns,
-            archs: Vec::new(),
-            indices: Vec::new(),
-            values: Vec::new(),
+            path: first.to_path_buf(),
+            joined: Vec::new(),
+            columns: parsed.columns,
+            archs: parsed.archs.into_iter().flatten().collect(),
+            indices: parsed.indices,
+            lines: parsed.lines,
+            values: parsed.values,
             sorted: Vec::new(),
             rows: HashMap::new(),
         };
-        let mut lines = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(csv_err)?;
-            let line = record.position().map_or(0, csv::Position::line);
-            bench.push_row(&layout, &record, line, &lines)?;
-            lines.push(line);
-        }
-        if bench.archs.is_empty() {
-            return Err(BenchmarkError::Empty {
-                path: path.to_path_buf(),
-            });
+        bench.rows = bench
+            .archs
+            .iter()
+            .enumerate()
+            .map(|(r, a)| (*a, r))
+            .collect();
+        for path in joined {
+            let parsed = parse(path, wanted, false)?;
+            bench.join(path, parsed)?;
         }
         bench.sorted = (0..bench.columns.len())
             .map(|c| {
@@ -243,104 +330,90 @@ impl Nb201Benchmark {
         Ok(bench)
     }
 
-    fn layout(path: &Path, header: &csv::StringRecord) -> Result<Layout, BenchmarkError> {
-        let mut seen = HashMap::new();
-        for (i, name) in header.iter().enumerate() {
-            if seen.insert(name, i).is_some() {
-                return Err(BenchmarkError::DuplicateColumn {
-                    path: path.to_path_buf(),
-                    column: name.to_string(),
-                });
-            }
-        }
-        let arch = *seen
-            .get("arch")
-            .ok_or_else(|| BenchmarkError::MissingArch {
+    /// Appends the columns of `other` (read from `path`) to every row.
+    fn join(&mut self, path: &Path, other: Parsed) -> Result<(), BenchmarkError> {
+        if let Some(column) = other.columns.iter().find(|c| self.columns.contains(c)) {
+            return Err(BenchmarkError::ColumnInTwoFiles {
                 path: path.to_path_buf(),
-            })?;
-        let accuracy: Vec<usize> = header
-            .iter()
-            .enumerate()
-            .filter(|(_, name)| ACCURACY_COLUMNS.contains(name))
-            .map(|(i, _)| i)
-            .collect();
-        if accuracy.is_empty() {
-            return Err(BenchmarkError::NoAccuracyColumn {
-                path: path.to_path_buf(),
+                column: column.clone(),
+                first: self.path.clone(),
             });
         }
-        Ok(Layout {
-            arch,
-            index: seen.get("index").copied(),
-            accuracy,
-        })
-    }
-
-    /// Parses one data row; `lines[r]` is the line of already-loaded row `r`.
-    fn push_row(
-        &mut self,
-        layout: &Layout,
-        record: &csv::StringRecord,
-        line: u64,
-        lines: &[u64],
-    ) -> Result<(), BenchmarkError> {
-        let field = |i: usize| record.get(i).unwrap_or("");
-        let arch =
-            Nb201Arch::parse(field(layout.arch)).map_err(|source| BenchmarkError::BadArch {
-                path: self.path.clone(),
-                line,
-                source,
-            })?;
-        if let Some(&row) = self.rows.get(&arch) {
-            return Err(BenchmarkError::DuplicateArch {
-                path: self.path.clone(),
-                arch: arch.to_string(),
-                first_line: lines.get(row).copied().unwrap_or(0),
-                line,
-            });
-        }
-        let index = match layout.index {
-            None => None,
-            Some(i) => Some(
-                field(i)
-                    .parse::<u64>()
-                    .map_err(|_| BenchmarkError::BadIndex {
-                        path: self.path.clone(),
-                        line,
-                        value: field(i).to_string(),
-                    })?,
-            ),
+        let key = if other.archs.iter().all(Option::is_some) {
+            JoinKey::Arch
+        } else {
+            JoinKey::Index
         };
-        for (&i, column) in layout.accuracy.iter().zip(&self.columns) {
-            let value = field(i)
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| BenchmarkError::BadNumber {
-                    path: self.path.clone(),
-                    line,
-                    column: column.clone(),
-                    value: field(i).to_string(),
-                })?;
-            if !(0.0..=100.0).contains(&value) {
-                return Err(BenchmarkError::AccuracyRange {
-                    path: self.path.clone(),
-                    line,
-                    column: column.clone(),
-                    value,
-                });
-            }
-            self.values.push(value);
+        let by_index: HashMap<u64, usize> = match key {
+            JoinKey::Arch => HashMap::new(),
+            JoinKey::Index => self
+                .indices
+                .iter()
+                .enumerate()
+                .map(|(r, i)| {
+                    i.map(|i| (i, r))
+                        .ok_or_else(|| BenchmarkError::NoIndexToJoin {
+                            path: path.to_path_buf(),
+                            first: self.path.clone(),
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        // For each of our rows, its row in `other`.
+        let mut partner: Vec<Option<usize>> = vec![None; self.archs.len()];
+        for (r, line) in other.lines.iter().enumerate() {
+            let (ours, key_text) = match key {
+                JoinKey::Arch => {
+                    let arch = other.archs[r].expect("every row has an arch");
+                    (
+                        self.rows.get(&arch).copied(),
+                        format!("architecture {arch}"),
+                    )
+                }
+                JoinKey::Index => {
+                    let index = other.indices[r].expect("an index-keyed file has indices");
+                    (by_index.get(&index).copied(), format!("index {index}"))
+                }
+            };
+            let ours = ours.ok_or_else(|| BenchmarkError::UnknownRow {
+                path: path.to_path_buf(),
+                line: *line,
+                key: key_text,
+                first: self.path.clone(),
+            })?;
+            partner[ours] = Some(r);
         }
-        self.rows.insert(arch, self.archs.len());
-        self.archs.push(arch);
-        self.indices.push(index);
+        if let Some(missing) = partner.iter().position(Option::is_none) {
+            return Err(BenchmarkError::MissingRow {
+                path: path.to_path_buf(),
+                key: match key {
+                    JoinKey::Arch => format!("architecture {}", self.archs[missing]),
+                    JoinKey::Index => format!("index {}", self.indices[missing].unwrap_or(0)),
+                },
+                first: self.path.clone(),
+                first_line: self.lines[missing],
+            });
+        }
+        let (ours, theirs) = (self.columns.len(), other.columns.len());
+        let mut values = Vec::with_capacity(self.archs.len() * (ours + theirs));
+        for (r, o) in partner.into_iter().flatten().enumerate() {
+            values.extend_from_slice(&self.values[r * ours..(r + 1) * ours]);
+            values.extend_from_slice(&other.values[o * theirs..(o + 1) * theirs]);
+        }
+        self.values = values;
+        self.columns.extend(other.columns);
+        self.joined.push(path.to_path_buf());
         Ok(())
     }
 
     /// The file this table was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The files joined to it ([`Nb201Benchmark::load_joined`]), in order.
+    pub fn joined(&self) -> &[PathBuf] {
+        &self.joined
     }
 
     /// The accuracy columns present, in file order.
@@ -403,6 +476,166 @@ impl Nb201Benchmark {
             values: entries,
         })
     }
+}
+
+/// Reads one file: its `arch` (required when `need_arch`) and `index` columns, and the
+/// accuracy columns among [`ACCURACY_COLUMNS`] and `wanted`.
+fn parse(path: &Path, wanted: &[String], need_arch: bool) -> Result<Parsed, BenchmarkError> {
+    let io_err = |source| BenchmarkError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    crate::util::input::check_regular_file(path, crate::util::input::limits::BENCHMARK_CSV)
+        .map_err(io_err)?;
+    let file = File::open(path).map_err(io_err)?;
+    let csv_err = |source| BenchmarkError::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(file);
+    let header = reader.headers().map_err(csv_err)?.clone();
+    if header.is_empty() || header.iter().all(str::is_empty) {
+        return Err(BenchmarkError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let layout = layout(path, &header, wanted, need_arch)?;
+    let mut parsed = Parsed {
+        columns: layout
+            .accuracy
+            .iter()
+            .map(|&i| header[i].to_string())
+            .collect(),
+        archs: Vec::new(),
+        indices: Vec::new(),
+        lines: Vec::new(),
+        values: Vec::new(),
+    };
+    let (mut arch_lines, mut index_lines) = (HashMap::new(), HashMap::new());
+    for record in reader.records() {
+        let record = record.map_err(csv_err)?;
+        let line = record.position().map_or(0, csv::Position::line);
+        let field = |i: usize| record.get(i).unwrap_or("");
+        let arch = match layout.arch {
+            None => None,
+            Some(i) => {
+                let arch =
+                    Nb201Arch::parse(field(i)).map_err(|source| BenchmarkError::BadArch {
+                        path: path.to_path_buf(),
+                        line,
+                        source,
+                    })?;
+                if let Some(&first_line) = arch_lines.get(&arch) {
+                    return Err(BenchmarkError::DuplicateArch {
+                        path: path.to_path_buf(),
+                        arch: arch.to_string(),
+                        first_line,
+                        line,
+                    });
+                }
+                arch_lines.insert(arch, line);
+                Some(arch)
+            }
+        };
+        let index = match layout.index {
+            None => None,
+            Some(i) => {
+                let index = field(i)
+                    .parse::<u64>()
+                    .map_err(|_| BenchmarkError::BadIndex {
+                        path: path.to_path_buf(),
+                        line,
+                        value: field(i).to_string(),
+                    })?;
+                if let Some(&first_line) = index_lines.get(&index) {
+                    return Err(BenchmarkError::DuplicateIndex {
+                        path: path.to_path_buf(),
+                        index,
+                        first_line,
+                        line,
+                    });
+                }
+                index_lines.insert(index, line);
+                Some(index)
+            }
+        };
+        for (&i, column) in layout.accuracy.iter().zip(&parsed.columns) {
+            let value = field(i)
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| BenchmarkError::BadNumber {
+                    path: path.to_path_buf(),
+                    line,
+                    column: column.clone(),
+                    value: field(i).to_string(),
+                })?;
+            if !(0.0..=100.0).contains(&value) {
+                return Err(BenchmarkError::AccuracyRange {
+                    path: path.to_path_buf(),
+                    line,
+                    column: column.clone(),
+                    value,
+                });
+            }
+            parsed.values.push(value);
+        }
+        parsed.archs.push(arch);
+        parsed.indices.push(index);
+        parsed.lines.push(line);
+    }
+    if parsed.lines.is_empty() {
+        return Err(BenchmarkError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(parsed)
+}
+
+fn layout(
+    path: &Path,
+    header: &csv::StringRecord,
+    wanted: &[String],
+    need_arch: bool,
+) -> Result<Layout, BenchmarkError> {
+    let mut seen = HashMap::new();
+    for (i, name) in header.iter().enumerate() {
+        if seen.insert(name, i).is_some() {
+            return Err(BenchmarkError::DuplicateColumn {
+                path: path.to_path_buf(),
+                column: name.to_string(),
+            });
+        }
+    }
+    let (arch, index) = (seen.get("arch").copied(), seen.get("index").copied());
+    if arch.is_none() && (need_arch || index.is_none()) {
+        return Err(BenchmarkError::MissingArch {
+            path: path.to_path_buf(),
+            or_index: !need_arch,
+        });
+    }
+    let accuracy: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|&(_, name)| {
+            name != "arch"
+                && name != "index"
+                && (ACCURACY_COLUMNS.contains(&name) || wanted.iter().any(|w| w == name))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if accuracy.is_empty() {
+        return Err(BenchmarkError::NoAccuracyColumn {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(Layout {
+        arch,
+        index,
+        accuracy,
+    })
 }
 
 #[cfg(test)]
@@ -540,6 +773,88 @@ mod tests {
         assert!(matches!(ragged, BenchmarkError::Csv { .. }));
         let missing = Nb201Benchmark::load(Path::new("/nonexistent/bench.csv")).unwrap_err();
         assert!(missing.to_string().contains("/nonexistent/bench.csv"));
+    }
+
+    /// Loads `first` with `joined` joined to it, `wanted` read by name.
+    fn joined(
+        tag: &str,
+        first: &str,
+        joined: &[&str],
+        wanted: &[&str],
+    ) -> Result<Nb201Benchmark, BenchmarkError> {
+        let first = csv_file(&format!("{tag}-0"), first);
+        let paths: Vec<PathBuf> = joined
+            .iter()
+            .enumerate()
+            .map(|(k, text)| csv_file(&format!("{tag}-{}", k + 1), text))
+            .collect();
+        let wanted: Vec<String> = wanted.iter().map(|w| w.to_string()).collect();
+        let result = Nb201Benchmark::load_joined(&first, &paths, &wanted);
+        for p in paths.iter().chain([&first]) {
+            std::fs::remove_file(p).unwrap();
+        }
+        result
+    }
+
+    #[test]
+    fn joined_files_add_columns_row_by_row() {
+        let first = format!("index,arch,cifar10_test,own\n7,{A},90,1\n3,{B},10,2\n5,{C},50,3\n");
+        // By index, in another order; by arch, in yet another; `own` is read only by name.
+        let by_index = "index,train,ignored\n5,55,x\n7,77,y\n3,33,z\n";
+        let by_arch = format!("arch,late\n{B},2\n{C},3\n{A},1\n");
+        let bench = joined(
+            "join",
+            &first,
+            &[by_index, &by_arch],
+            &["train", "late", "own"],
+        )
+        .unwrap();
+        assert_eq!(bench.columns(), ["cifar10_test", "own", "train", "late"]);
+        assert_eq!(bench.joined().len(), 2);
+        assert_eq!(bench.accuracies(&arch(A)).unwrap(), [90.0, 1.0, 77.0, 1.0]);
+        assert_eq!(bench.accuracies(&arch(B)).unwrap(), [10.0, 2.0, 33.0, 2.0]);
+        assert_eq!(bench.accuracies(&arch(C)).unwrap(), [50.0, 3.0, 55.0, 3.0]);
+        // Ranks see the joined columns too.
+        let c = bench.lookup(&arch(C)).unwrap();
+        assert_eq!((c.values[2].rank, c.values[2].best), (2, 77.0));
+        // Without being named, a column outside the standard six is not read.
+        let plain = joined("plain", &first, &[], &[]).unwrap();
+        assert_eq!(plain.columns(), ["cifar10_test"]);
+    }
+
+    #[test]
+    fn joins_refuse_what_does_not_match() {
+        let first = format!("index,arch,cifar10_test\n7,{A},90\n3,{B},10\n");
+        let err = |joined_text: &str| {
+            joined("bad", &first, &[joined_text], &["train"])
+                .unwrap_err()
+                .to_string()
+        };
+        let msg = err("index,train\n7,1\n3,2\n9,3\n");
+        assert!(msg.contains("line 4: index 9 is not in"), "{msg}");
+        let msg = err("index,train\n7,1\n");
+        assert!(
+            msg.contains("has no row for index 3") && msg.contains("line 3"),
+            "{msg}"
+        );
+        let msg = err(&format!("arch,train\n{A},1\n{C},2\n"));
+        assert!(
+            msg.contains(&format!("architecture {C} is not in")),
+            "{msg}"
+        );
+        let msg = err("index,train\n7,1\n7,2\n");
+        assert!(msg.contains("7 already appears on line 2"), "{msg}");
+        let msg = err("index,cifar10_test\n7,1\n3,2\n");
+        assert!(msg.contains("`cifar10_test` is already read from"), "{msg}");
+        let msg = err("index,other\n7,1\n3,2\n");
+        assert!(msg.contains("no accuracy column"), "{msg}");
+        let msg = err("train\n1\n2\n");
+        assert!(msg.contains("no `index` column to join by"), "{msg}");
+        let no_index = format!("arch,cifar10_test\n{A},90\n");
+        let msg = joined("noidx", &no_index, &["index,train\n7,1\n"], &["train"])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("has no `index` column to join it by"), "{msg}");
     }
 
     #[test]

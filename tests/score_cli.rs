@@ -473,6 +473,117 @@ fn smaller_is_better_proxies_are_oriented() {
     }
 }
 
+/// `--benchmark` given twice joins NAS-Bench-201's index-keyed extra table to the accuracy
+/// table: the same metrics as one file holding the column beside its arch (written here by
+/// hand, in reverse order), and the standard columns keep theirs.
+#[test]
+fn a_second_benchmark_file_joins_by_index() {
+    let scores = tmp("join.jsonl");
+    let out = freedarts(&[
+        "score",
+        "--archs",
+        "sample:40",
+        "--proxy",
+        "params,synflow",
+        "-q",
+        "-o",
+        &path(scores.clone()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let nb201 = common::shared().join("data/nb201");
+    let csv_rows = |name: &str| -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(nb201.join(name)).unwrap();
+        text.lines()
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect()
+    };
+    let (main, extra) = (csv_rows("accuracies.csv"), csv_rows("accuracies_extra.csv"));
+    assert_eq!(
+        (main[0][0].as_str(), main[0][1].as_str()),
+        ("index", "arch")
+    );
+    let column = extra[0]
+        .iter()
+        .position(|c| c == "cifar10valid_test")
+        .unwrap();
+    let arch_of: std::collections::HashMap<&str, &str> = main[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    let mut by_hand = String::from("arch,cifar10valid_test\n");
+    for r in extra[1..].iter().rev() {
+        by_hand += &format!("{},{}\n", arch_of[r[0].as_str()], r[column]);
+    }
+    let hand = tmp("by-hand.csv");
+    std::fs::write(&hand, by_hand).unwrap();
+    let results = |benchmarks: &[PathBuf], columns: &str, tag: &str| {
+        let json = tmp(&format!("join-{tag}.json"));
+        let mut args = vec!["correlate".to_string(), path(scores.clone())];
+        for b in benchmarks {
+            args.extend(["--benchmark".to_string(), path(b.clone())]);
+        }
+        args.extend([
+            "--columns".into(),
+            columns.into(),
+            "-o".into(),
+            path(json.clone()),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = freedarts(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        (v["results"].clone(), v["joined_benchmarks"].clone())
+    };
+    let pair = [
+        nb201.join("accuracies.csv"),
+        nb201.join("accuracies_extra.csv"),
+    ];
+    let (joined, listed) = results(&pair, "cifar10_test,cifar10valid_test", "pair");
+    let (alone, none) = results(&[hand], "cifar10valid_test", "hand");
+    let (standard, _) = results(&pair[..1], "cifar10_test", "standard");
+    assert_eq!(listed, serde_json::json!([path(pair[1].clone())]));
+    assert!(none.is_null(), "no joined file, no field");
+    let pick = |all: &serde_json::Value, column: &str| -> Vec<serde_json::Value> {
+        let rows = all.as_array().unwrap().iter();
+        rows.filter(|r| r["column"] == column).cloned().collect()
+    };
+    assert_eq!(
+        pick(&joined, "cifar10valid_test"),
+        pick(&alone, "cifar10valid_test")
+    );
+    assert_eq!(
+        pick(&joined, "cifar10_test"),
+        pick(&standard, "cifar10_test")
+    );
+    assert_eq!(
+        pick(&joined, "cifar10valid_test").len(),
+        2,
+        "params and synflow"
+    );
+    // The two columns differ, so a join that ignored the index could not pass.
+    assert_ne!(
+        pick(&joined, "cifar10valid_test")[0]["spearman"],
+        pick(&joined, "cifar10_test")[0]["spearman"]
+    );
+
+    let out = freedarts(&[
+        "correlate",
+        &path(scores),
+        "--benchmark",
+        &path(pair[0].clone()),
+        "--benchmark",
+        &path(pair[1].clone()),
+    ]);
+    assert!(
+        !out.status.success()
+            && stderr(&out)
+                .contains("accuracies_extra.csv` line 1: the header has no accuracy column"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// `score -o` on a file that is not a score file of ours refuses and leaves it untouched
 /// (no torn-line truncation, no header appended after foreign rows).
 #[test]

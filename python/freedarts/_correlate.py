@@ -59,14 +59,20 @@ class CorrelationResult:
 
 
 def correlate(
-    scores: ScoresArg, accuracies: PathArg, columns: Optional[Sequence[str]] = None
+    scores: ScoresArg,
+    accuracies: Union[PathArg, Sequence[PathArg]],
+    columns: Optional[Sequence[str]] = None,
 ) -> CorrelationResult:
     """Rank correlation of scores (a ``ScoreResult``, a score file, or several: shards of one
     run) with an NB201 accuracy CSV (``arch`` plus any of ``cifar10_valid`` ...
-    ``imagenet16_test``). ``columns`` picks accuracy columns (default: all)."""
+    ``imagenet16_test``). Several CSVs join the later files' columns to the first's, on
+    ``arch`` or, in a file without it, on ``index`` (the CLI's repeated ``--benchmark``).
+    ``columns`` picks accuracy columns (default: every standard one); a column outside the
+    six standard names is read only when named here."""
     items = scores if isinstance(scores, (list, tuple)) else [scores]
     paths = [s.path if isinstance(s, ScoreResult) else os.fspath(s) for s in items]
+    tables = accuracies if isinstance(accuracies, (list, tuple)) else [accuracies]
     json_text, table, markdown = _native.correlate(
-        paths, os.fspath(accuracies), [str(c) for c in (columns or [])]
+        paths, [os.fspath(t) for t in tables], [str(c) for c in (columns or [])]
     )
     return CorrelationResult(json_text, table, markdown)

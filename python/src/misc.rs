@@ -11,18 +11,22 @@ use freedarts::spaces::nb201::Nb201Arch;
 
 use crate::errors::to_py;
 
-/// Rank correlations of score files with a NAS-Bench-201 accuracy CSV: the report as JSON
-/// (the CLI's `--output`), as the table the CLI prints, and as its `--markdown` file.
+/// Rank correlations of score files with NAS-Bench-201 accuracy CSVs (the first, then those
+/// joined to it, as the CLI's repeated `--benchmark`): the report as JSON (the CLI's
+/// `--output`), as the table the CLI prints, and as its `--markdown` file.
 #[pyfunction]
-#[pyo3(signature = (scores, benchmark, columns=Vec::new()))]
+#[pyo3(signature = (scores, benchmarks, columns=Vec::new()))]
 pub fn correlate(
     py: Python<'_>,
     scores: Vec<PathBuf>,
-    benchmark: PathBuf,
+    benchmarks: Vec<PathBuf>,
     columns: Vec<String>,
 ) -> PyResult<(String, String, String)> {
     crate::run::run(py, None, move |_| {
-        let report = freedarts::correlate::correlate(&scores, &benchmark, &columns, &[])?;
+        let (benchmark, joined) = benchmarks
+            .split_first()
+            .ok_or_else(|| anyhow::anyhow!("no accuracy file given"))?;
+        let report = freedarts::correlate::correlate(&scores, benchmark, joined, &columns, &[])?;
         Ok((
             serde_json::to_string_pretty(&report)? + "\n",
             report.render_text(),

@@ -18,9 +18,12 @@ pub struct CorrelateArgs {
         value_name = "SCORES.jsonl"
     )]
     pub scores: Vec<PathBuf>,
-    /// NAS-Bench-201 accuracy CSV (columns arch, cifar10_valid, cifar10_test, ...).
+    /// NAS-Bench-201 accuracy CSV (columns arch, cifar10_valid, cifar10_test, ...). Given again,
+    /// the next file's columns are joined to the first's, row by row on `arch`, or on `index`
+    /// in a file without `arch` (e.g. ../shared/data/nb201/accuracies_extra.csv); name the
+    /// columns to read from it with --columns.
     #[arg(long, value_name = "FILE.csv", required_unless_present = "supernet")]
-    pub benchmark: Option<PathBuf>,
+    pub benchmark: Vec<PathBuf>,
     /// Rank aggregates of the files' proxies to add as proxies of their own (comma-separated):
     /// `a+b` (mean rank) or `a*b` (product of ranks, AZ-NAS).
     #[arg(long, value_delimiter = ',', value_name = "A+B|A*B", value_parser = super::args::parse_proxy_set)]
@@ -41,7 +44,9 @@ pub struct CorrelateArgs {
         requires = "genotypes"
     )]
     pub accuracy_column: String,
-    /// Accuracy columns to correlate with (comma-separated) [default: every one in the file].
+    /// Accuracy columns to correlate with (comma-separated): any of the six standard names
+    /// (cifar10_valid ... imagenet16_test) or any other column of a --benchmark file, which is
+    /// read only when named here [default: every standard one in the files].
     #[arg(long, value_delimiter = ',')]
     pub columns: Vec<String>,
     /// Write every metric as JSON.
@@ -101,16 +106,20 @@ pub fn correlate(args: &CorrelateArgs) -> Result<()> {
     if let (Some(result), Some(genotypes)) = (&args.supernet, &args.genotypes) {
         return correlate_supernet(args, result, genotypes);
     }
-    let benchmark = args
+    let (benchmark, joined) = args
         .benchmark
-        .as_deref()
+        .split_first()
         .context("--benchmark is required with score files")?;
     let mut inputs: Vec<(&str, Option<&std::path::Path>)> = args
         .scores
         .iter()
         .map(|p| ("score file", Some(p.as_path())))
         .collect();
-    inputs.push(("--benchmark", Some(benchmark)));
+    inputs.extend(
+        args.benchmark
+            .iter()
+            .map(|p| ("--benchmark", Some(p.as_path()))),
+    );
     check_paths(
         &inputs,
         &[
@@ -119,8 +128,13 @@ pub fn correlate(args: &CorrelateArgs) -> Result<()> {
             ("--draw", args.draw.as_deref()),
         ],
     )?;
-    let report =
-        freedarts::correlate::correlate(&args.scores, benchmark, &args.columns, &args.ensemble)?;
+    let report = freedarts::correlate::correlate(
+        &args.scores,
+        benchmark,
+        joined,
+        &args.columns,
+        &args.ensemble,
+    )?;
     print!("{}", report.render_text());
     if let Some(path) = &args.output {
         write_json(path, "--output", &report)?;

@@ -49,6 +49,9 @@ pub struct CorrelationReport {
     pub format: &'static str,
     pub score_files: Vec<PathBuf>,
     pub benchmark: PathBuf,
+    /// Tables whose columns were joined to `benchmark`'s (`--benchmark` given again).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub joined_benchmarks: Vec<PathBuf>,
     pub top_fractions: Vec<f64>,
     /// Whether a larger value of each proxy predicts a better network, from the headers.
     pub larger_is_better: Vec<(String, bool)>,
@@ -331,10 +334,12 @@ fn same_run(
 }
 
 /// Correlates every proxy of `score_files` with the benchmark's accuracy `columns` (all of
-/// them when empty).
+/// them when empty). `benchmark` is the accuracy table, `joined` more tables whose columns
+/// join it ([`Nb201Benchmark::load_joined`]); `columns` may name any column of either.
 pub fn correlate(
     score_files: &[PathBuf],
     benchmark_path: &Path,
+    joined: &[PathBuf],
     columns: &[String],
     ensembles: &[ProxySet],
 ) -> Result<CorrelationReport, CorrelateError> {
@@ -348,7 +353,7 @@ pub fn correlate(
     for set in &sets {
         add_ensemble(&mut scores, set)?;
     }
-    let bench = Nb201Benchmark::load(benchmark_path)?;
+    let bench = Nb201Benchmark::load_joined(benchmark_path, joined, columns)?;
     let columns: Vec<String> = if columns.is_empty() {
         bench.columns().to_vec()
     } else {
@@ -429,6 +434,7 @@ pub fn correlate(
         format: "freedarts.correlation/1",
         score_files: score_files.to_vec(),
         benchmark: benchmark_path.to_path_buf(),
+        joined_benchmarks: joined.to_vec(),
         top_fractions: TOP_FRACTIONS.to_vec(),
         larger_is_better: scores.proxies,
         results,

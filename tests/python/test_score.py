@@ -123,6 +123,19 @@ def test_correlate_equals_cli(cli, nb201_csv, tmp_path):
     assert py.to_markdown(tmp_path / "py.md") == (tmp_path / "py.md").read_text()
 
 
+def test_correlate_joins_a_second_accuracy_file_like_the_cli(cli, nb201_csv, tmp_path):
+    out = tmp_path / "s.jsonl"
+    scores = freedarts.score("sample:20", ["params"], output=out)
+    extra = nb201_csv.with_name("accuracies_extra.csv")
+    cli.run("correlate", out, "--benchmark", nb201_csv, "--benchmark", extra, "--columns",
+            "cifar10valid_test,cifar10_test", "--output", tmp_path / "cli.json")
+    py = freedarts.correlate(scores, [nb201_csv, extra], columns=["cifar10valid_test",
+                                                                   "cifar10_test"])
+    assert json.loads(py.to_json()) == json.loads((tmp_path / "cli.json").read_text())
+    assert py.raw["joined_benchmarks"] == [str(extra)]
+    assert py.get("params", "cifar10valid_test")["n"] == 20
+
+
 def test_ctrl_c_stops_between_networks(tmp_path):
     out = tmp_path / "s.jsonl"
     script = textwrap.dedent(
