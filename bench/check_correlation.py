@@ -2,7 +2,8 @@
 """Independent cross-check of `freedarts correlate -o CORRELATION.json`.
 
 Reads the same score files (JSON Lines: a {"header": ...} line, then one {"arch": ...} row
-per cell) and NAS-Bench-201 CSV itself, and recomputes every number of the JSON with code we
+per cell) and NAS-Bench-201 CSVs (joined as `correlate` joins repeated --benchmark files)
+itself, and recomputes every number of the JSON with code we
 did not write: Kendall's tau-b, Spearman's rho and Pearson's r from scipy.stats; precision at
 the top k and the best accuracy in the top k with numpy, from their definitions (k =
 ceil(fraction * n) in exact arithmetic, ties at the cut-off broken at random: the JSON holds
@@ -35,8 +36,6 @@ from scipy import stats
 TOLERANCE = 1e-9
 SCORE_FORMAT = "freedarts.scores/1"
 REPORT_FORMAT = "freedarts.correlation/1"
-ACCURACY_COLUMNS = ["cifar10_valid", "cifar10_test", "cifar100_valid", "cifar100_test",
-                    "imagenet16_valid", "imagenet16_test"]
 OP = "(none|skip_connect|nor_conv_1x1|nor_conv_3x3|avg_pool_3x3)"
 ARCH = re.compile(rf"\|{OP}~0\|\+\|{OP}~0\|{OP}~1\|\+\|{OP}~0\|{OP}~1\|{OP}~2\|")
 
@@ -118,19 +117,41 @@ def merge_row(entry, obj, proxies, where):
         entry[name] = value
 
 
-def load_benchmark(path):
-    """Returns the accuracy columns in file order and {arch: [accuracy per column]}."""
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        columns = [c for c in reader.fieldnames or [] if c in ACCURACY_COLUMNS]
-        if "arch" not in (reader.fieldnames or []) or not columns:
-            raise InputError(f"{path}: needs an `arch` column and an accuracy column")
-        table = {}
-        for line, row in enumerate(reader, 2):
-            arch = arch_key(row["arch"], f"{path}:{line}")
-            if arch in table:
-                raise InputError(f"{path}:{line}: {arch} appears twice")
-            table[arch] = [float(row[c]) for c in columns]
+def load_benchmark(paths, wanted):
+    """Returns the accuracy columns and {arch: [accuracy per column]}: the columns in `wanted`
+    (those of the report), from the first file, then from each later file joined on `arch`,
+    or on `index` in a file without `arch` (as `correlate`'s repeated --benchmark)."""
+    columns, table, arch_of_index = [], {}, {}
+    for k, path in enumerate(paths):
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            names = reader.fieldnames or []
+            mine = [c for c in names if c not in ("arch", "index") and c in wanted]
+            key = "arch" if "arch" in names else "index"
+            if (k == 0 and key != "arch") or key not in names or not mine:
+                raise InputError(f"{path}: needs an `arch` (or, joined, `index`) column and "
+                                 "an accuracy column")
+            if set(mine) & set(columns):
+                raise InputError(f"{path}: a column read from an earlier file")
+            seen = set()
+            for line, row in enumerate(reader, 2):
+                arch = (arch_key(row["arch"], f"{path}:{line}") if key == "arch"
+                        else arch_of_index.get(row["index"]))
+                if k > 0 and arch not in table:
+                    raise InputError(f"{path}:{line}: not a row of {paths[0]}")
+                if arch in seen:
+                    raise InputError(f"{path}:{line}: {arch} appears twice")
+                seen.add(arch)
+                if k == 0:
+                    table[arch] = []
+                    if "index" in names:
+                        arch_of_index[row["index"]] = arch
+                table[arch].extend(float(row[c]) for c in mine)
+            if len(seen) != len(table):
+                raise InputError(f"{path}: does not cover every row of {paths[0]}")
+            columns.extend(mine)
+    if set(wanted) - set(columns):
+        raise InputError(f"no file has the column(s) {sorted(set(wanted) - set(columns))}")
     return columns, table
 
 
@@ -234,7 +255,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("correlation", help="JSON written by `freedarts correlate -o`")
     parser.add_argument("scores", nargs="+", help="the score files given to correlate")
-    parser.add_argument("--benchmark", required=True, help="NAS-Bench-201 accuracies CSV")
+    parser.add_argument("--benchmark", required=True, action="append",
+                        help="NAS-Bench-201 accuracies CSV; again: a table joined to it")
     args = parser.parse_args()
     try:
         with open(args.correlation, encoding="utf-8") as f:
@@ -242,7 +264,7 @@ def main():
         if not isinstance(report, dict) or report.get("format") != REPORT_FORMAT:
             raise InputError(f"{args.correlation}: not a {REPORT_FORMAT} file")
         proxies, rows = load_scores(args.scores)
-        columns, table = load_benchmark(args.benchmark)
+        columns, table = load_benchmark(args.benchmark, {r["column"] for r in report["results"]})
         expected, unmatched = recompute(proxies, rows, table, columns, report["top_fractions"])
         checked, bad = compare(report, proxies, expected, unmatched)
     except (OSError, ValueError, KeyError, TypeError, InputError) as e:
