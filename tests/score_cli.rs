@@ -679,6 +679,38 @@ fn correlate_refuses_incomparable_input() {
         );
         assert!(stderr(&out).contains("none of the"), "{}", stderr(&out));
     }
+
+    // A file whose build defined `params` otherwise (its header says so): its rows, of other
+    // cells than the first file's, would pool two functions under one name.
+    let mut text: Vec<String> = lines(&a);
+    let mut header: serde_json::Value = serde_json::from_str(&text[0]).unwrap();
+    let proxies = header["header"]["proxies"].as_array_mut().unwrap();
+    let params = proxies.iter_mut().find(|p| p["name"] == "params").unwrap();
+    params["description"] = "parameters, counted another way".into();
+    text[0] = header.to_string();
+    text.truncate(2);
+    let other = tmp("other-definition.jsonl");
+    std::fs::write(&other, text.join("\n") + "\n").unwrap();
+    let mut rows = lines(&a);
+    rows.remove(1);
+    let rest = tmp("rest.jsonl");
+    std::fs::write(&rest, rows.join("\n") + "\n").unwrap();
+    for pair in [[&rest, &other], [&other, &rest]] {
+        let out = freedarts(&[
+            "correlate",
+            &path(pair[0].clone()),
+            &path(pair[1].clone()),
+            "--benchmark",
+            &bench,
+        ]);
+        assert!(
+            !out.status.success()
+                && stderr(&out).contains("defines `params` as")
+                && stderr(&out).contains("counted another way"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }
 
 /// `--space darts-imagenet` places genotypes in NetworkImageNet (mobile setting): DARTS_V2 has

@@ -85,6 +85,16 @@ pub enum CorrelateError {
         arch: String,
         message: String,
     },
+    #[error(
+        "{path} defines `{proxy}` as {this}, {first} as {was}: the builds that wrote them compute it differently; score one again with this build"
+    )]
+    ProxyDefinition {
+        path: PathBuf,
+        first: PathBuf,
+        proxy: String,
+        this: String,
+        was: String,
+    },
     #[error("{path}: {arch} scored twice with different values for `{proxy}`")]
     Conflict {
         path: PathBuf,
@@ -159,6 +169,7 @@ fn read_scores(paths: &[PathBuf]) -> Result<Scores, CorrelateError> {
                     }
                     for (earlier_path, e) in &earlier {
                         same_run(path, &h, earlier_path, e)?;
+                        same_proxies(path, &h, earlier_path, e)?;
                     }
                     earlier.push((path.clone(), h.clone()));
                     for e in h
@@ -299,7 +310,9 @@ fn add_ensemble(scores: &mut Scores, set: &ProxySet) -> Result<(), CorrelateErro
 }
 
 /// Files can only be merged when their networks were the same: same skeleton and seed, and
-/// the same image batch where both used one. Proxies and shards may differ.
+/// the same image batch where both used one. Proxies and shards may differ, but a proxy in
+/// both must be defined alike (its description and direction in the headers): a build that
+/// changed what `fisher` computes must not have its rows pooled with an older build's.
 fn same_run(
     path: &Path,
     h: &Map<String, Value>,
@@ -327,6 +340,48 @@ fn same_run(
                 key,
                 this,
                 was,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The first proxy that headers `h` and `first` both list but define differently.
+fn same_proxies(
+    path: &Path,
+    h: &Map<String, Value>,
+    first_path: &Path,
+    first: &Map<String, Value>,
+) -> Result<(), CorrelateError> {
+    let listed = |h: &Map<String, Value>| -> Vec<Value> {
+        h.get("proxies")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let earlier = listed(first);
+    for p in listed(h) {
+        let name = p.get("name").and_then(Value::as_str);
+        let Some(was) = earlier
+            .iter()
+            .find(|e| name.is_some() && e.get("name").and_then(Value::as_str) == name)
+        else {
+            continue;
+        };
+        if *was != p {
+            let show = |v: &Value| {
+                let description = v.get("description").map_or("none".into(), Value::to_string);
+                match v.get("larger_is_better").and_then(Value::as_bool) {
+                    Some(false) => format!("{description} (smaller is better)"),
+                    _ => description,
+                }
+            };
+            return Err(CorrelateError::ProxyDefinition {
+                path: path.into(),
+                first: first_path.into(),
+                proxy: name.unwrap_or_default().to_string(),
+                this: show(&p),
+                was: show(was),
             });
         }
     }

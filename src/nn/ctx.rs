@@ -301,6 +301,8 @@ pub struct Probe {
     pub leaf: Tensor<4>,
     /// The bias included in `output`, if the layer has one.
     pub bias: Option<Tensor<1>>,
+    /// Weights per output channel (`c_in / groups * kh * kw`; a linear layer's `d_in`).
+    pub fan_in: usize,
 }
 
 impl<'a> Forward<'a> {
@@ -363,8 +365,8 @@ impl<'a> Forward<'a> {
     }
 
     /// Adds a tracked zero leaf to a layer output (which includes `bias`, if any) when
-    /// probing is on.
-    pub fn probe(&self, y: Tensor<4>, bias: Option<Tensor<1>>) -> Tensor<4> {
+    /// probing is on; `fan_in` is the layer's number of weights per output channel.
+    pub fn probe(&self, y: Tensor<4>, bias: Option<Tensor<1>>, fan_in: usize) -> Tensor<4> {
         match self.probes.borrow_mut().as_mut() {
             None => y,
             Some(probes) => {
@@ -373,6 +375,7 @@ impl<'a> Forward<'a> {
                     output: y.clone().detach(),
                     leaf: leaf.clone(),
                     bias: bias.map(Tensor::detach),
+                    fan_in,
                 });
                 y + leaf
             }

@@ -130,7 +130,7 @@ impl Conv2d {
         let [c_out, c_in_group, kh, kw] = f.params.r4(self.weight).dims();
         let [n, _, h, w] = y.dims();
         f.add_macs((n * h * w * c_out * c_in_group * kh * kw) as u64);
-        f.probe(y, None)
+        f.probe(y, None, c_in_group * kh * kw)
     }
 }
 
@@ -453,7 +453,7 @@ impl Linear {
         f.add_macs((n * d_out * d_in) as u64);
         let y = x.matmul(w.transpose()) + b.clone().unsqueeze::<2>();
         if f.is_probing() {
-            f.probe(y.reshape([n, d_out, 1, 1]), Some(b))
+            f.probe(y.reshape([n, d_out, 1, 1]), Some(b), d_in)
                 .reshape([n, d_out])
         } else {
             y

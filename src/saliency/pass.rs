@@ -44,7 +44,7 @@ pub enum ReluMasks {
 /// objective with respect to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProbeSum {
-    /// Sum over channels of 0.5 * mean_n (sum_hw a * da)^2 (Fisher).
+    /// Sum over channels of fan_in * 0.5 * mean_n (sum_hw a * da)^2 (Fisher).
     Fisher,
     /// Sum of (a - bias) * da: for a layer linear in its weight W, this equals
     /// sum W * dObjective/dW without computing weight gradients (SynFlow's fast path).
@@ -281,8 +281,10 @@ pub fn run(
             let output = p.output.inner();
             let term = match kind {
                 ProbeSum::Fisher => {
+                    // The zero-cost-proxy code spreads each channel's value over the
+                    // channel's weights and sums those: fan_in copies of it.
                     let g_nk = (output * grad).reshape([n, c, h * w]).sum_dim(2);
-                    (g_nk.powf_scalar(2.0).sum() / n as f64) * 0.5
+                    (g_nk.powf_scalar(2.0).sum() / n as f64) * (0.5 * p.fan_in as f64)
                 }
                 ProbeSum::WeightSaliency => {
                     let output = match p.bias {
