@@ -584,6 +584,53 @@ fn a_second_benchmark_file_joins_by_index() {
     );
 }
 
+/// A file whose header defines a proxy otherwise (written by a build that computes it
+/// differently) is not resumed: the error names the proxy and the build, and the file is
+/// left as it was. A changed proxy list is named as the list.
+#[test]
+fn resuming_refuses_another_definition_of_a_proxy() {
+    let p = tmp("definition.jsonl");
+    let out = score(&p, &["-j", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut text = lines(&p);
+    let mut header: serde_json::Value = serde_json::from_str(&text[0]).unwrap();
+    let proxies = header["header"]["proxies"].as_array_mut().unwrap();
+    let params = proxies.iter_mut().find(|p| p["name"] == "params").unwrap();
+    params["description"] = "parameters, counted another way".into();
+    text[0] = header.to_string();
+    text.truncate(4);
+    let written = text.join("\n") + "\n";
+    std::fs::write(&p, &written).unwrap();
+    let out = score(&p, &[]);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success()
+            && err
+                .contains("proxies.params.description: \"parameters, counted another way\" there")
+            && err.contains("computes this proxy differently"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), written);
+    let mut args = vec![
+        "score",
+        "--archs",
+        "sample:12",
+        "--proxy",
+        "synflow,params",
+        "-q",
+        "-o",
+    ];
+    let o = path(p.clone());
+    args.push(&o);
+    let out = freedarts(&args);
+    assert!(
+        stderr(&out)
+            .contains(r#"proxies: ["synflow","params","random"] there, ["synflow","params"] now"#),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// `score -o` on a file that is not a score file of ours refuses and leaves it untouched
 /// (no torn-line truncation, no header appended after foreign rows).
 #[test]

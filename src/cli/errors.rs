@@ -148,6 +148,12 @@ pub fn score_error(e: ScoreError) -> anyhow::Error {
                  the data the file was scored on or pick another --output"
             )
         }
+        ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) if e.is_other_definition() => {
+            anyhow!(
+                "{e}: the build that wrote the file computes this proxy differently; finish \
+                 the file with that build or pick another --output"
+            )
+        }
         ScoreError::File(e @ ScoreFileError::SettingsChanged { .. }) => {
             anyhow!("{e}: resume with the same flags or pick another --output")
         }

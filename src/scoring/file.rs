@@ -46,6 +46,12 @@ impl ScoreFileError {
     pub fn is_other_images(&self) -> bool {
         matches!(self, Self::SettingsChanged { key, .. } if key.strip_prefix("data.") == Some(BATCH_SHA256))
     }
+
+    /// A resume refused because a proxy of the same name is defined otherwise: the file was
+    /// written by a build that computes it differently.
+    pub fn is_other_definition(&self) -> bool {
+        matches!(self, Self::SettingsChanged { key, .. } if key.starts_with("proxies.") && key.ends_with(".description"))
+    }
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ScoreFileError {
@@ -266,6 +272,7 @@ fn check_same_settings(
         let (was, now) = (old.get(key), new.get(key));
         let difference = match (key.as_str(), was, now) {
             ("data", Some(was), Some(now)) => batch_difference(was, now),
+            ("proxies", Some(was), Some(now)) => proxy_difference(was, now),
             _ => (was != now).then(|| (key.clone(), show(was), show(now))),
         };
         if let Some((key, was, now)) = difference {
@@ -282,6 +289,51 @@ fn check_same_settings(
 
 fn show(v: Option<&Value>) -> String {
     v.map_or("absent".to_string(), Value::to_string)
+}
+
+/// The first difference of two headers' `proxies`: the list of names when those differ,
+/// else the first proxy whose definition differs, as (`proxies.<name>.<field>`, there, now).
+fn proxy_difference(old: &Value, new: &Value) -> Option<(String, String, String)> {
+    if old == new {
+        return None;
+    }
+    let names = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .map(|ps| ps.iter().map(|p| p["name"].clone()).collect())
+            .unwrap_or_default()
+    };
+    let (was_names, now_names) = (names(old), names(new));
+    let whole = || Some(("proxies".into(), old.to_string(), new.to_string()));
+    if was_names != now_names {
+        return Some((
+            "proxies".into(),
+            Value::from(was_names).to_string(),
+            Value::from(now_names).to_string(),
+        ));
+    }
+    let (Some(was), Some(now)) = (old.as_array(), new.as_array()) else {
+        return whole();
+    };
+    for (a, b) in was.iter().zip(now) {
+        let (Value::Object(a), Value::Object(b)) = (a, b) else {
+            return whole();
+        };
+        let fields: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        // The description first: it is what tells the reader what changed.
+        let mut fields: Vec<&String> = fields.into_iter().collect();
+        fields.sort_by_key(|f| *f != "description");
+        for field in fields {
+            if a.get(field) != b.get(field) {
+                let name = a.get("name").and_then(Value::as_str).unwrap_or("?");
+                return Some((
+                    format!("proxies.{name}.{field}"),
+                    show(a.get(field)),
+                    show(b.get(field)),
+                ));
+            }
+        }
+    }
+    whole()
 }
 
 /// The key holding the fingerprint of the image batch ([`ImageBatch::sha256`]).
