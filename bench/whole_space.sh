@@ -7,7 +7,8 @@
 # continues on another machine); bench/whole_space.sh --status [OUTDIR] prints how far the run
 # is and how long the rest would take at the rate so far, and changes nothing. NICE=19 runs it
 # at the lowest priority, FREEDARTS=PATH with another binary (a copy, so that rebuilding does
-# not change it mid-run). While it runs, do not `git stash` or check out: git replaces the
+# not change it mid-run), PROXIES=a,b,... with other proxies (default the six data proxies; a
+# run is one proxy list: resuming a shard with another is refused). While it runs, do not `git stash` or check out: git replaces the
 # shard file, and the run goes on appending to the old, deleted one (its rows can still be
 # copied from /proc/PID/fd/3 before the run ends). A relative OUTDIR is taken from the
 # repository root.
@@ -35,6 +36,7 @@ main() {
     data=${DATA:-../shared/data/cifar10/train_first200_exact.bin}
     benchmark=${BENCHMARK:-../shared/data/nb201/accuracies.csv}
     fd=${FREEDARTS:-./target/release/freedarts}
+    proxies=${PROXIES:-snip,grasp,fisher,grad_norm,jacob_cov,nwot}
     [ -x "$fd" ] || { echo "error: $fd not found: run cargo build --release first, or set FREEDARTS" >&2; exit 1; }
     [ -e "$data" ] || { echo "error: $data not found: set DATA to a CIFAR-10 batch file or folder" >&2; exit 1; }
     mkdir -p "$out"
@@ -44,7 +46,7 @@ main() {
         # Paused by killing the score process (`pkill -f 'score --archs all'`): the stretch is
         # logged as stopped, and the next run goes on from the shard's complete rows.
         if ! nice -n "${NICE:-0}" $fd score --archs all --shard "$i/16" \
-            --proxy snip,grasp,fisher,grad_norm,jacob_cov,nwot --data "$data" -o "$shard" -j 2 -q; then
+            --proxy "$proxies" --data "$data" -o "$shard" -j 2 -q; then
             echo "shard $i stop $(date -u +%FT%TZ)" >> "$out/times.log"
             exit 1
         fi
