@@ -584,6 +584,15 @@ fn a_second_benchmark_file_joins_by_index() {
     );
 }
 
+/// Rewrites the header line `text[0]` as a build that defines `params` otherwise would write it.
+fn redefine_params(text: &mut [String]) {
+    let mut header: serde_json::Value = serde_json::from_str(&text[0]).unwrap();
+    let proxies = header["header"]["proxies"].as_array_mut().unwrap();
+    let params = proxies.iter_mut().find(|p| p["name"] == "params").unwrap();
+    params["description"] = "parameters, counted another way".into();
+    text[0] = header.to_string();
+}
+
 /// A file whose header defines a proxy otherwise (written by a build that computes it
 /// differently) is not resumed: the error names the proxy and the build, and the file is
 /// left as it was. A changed proxy list is named as the list.
@@ -593,11 +602,7 @@ fn resuming_refuses_another_definition_of_a_proxy() {
     let out = score(&p, &["-j", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let mut text = lines(&p);
-    let mut header: serde_json::Value = serde_json::from_str(&text[0]).unwrap();
-    let proxies = header["header"]["proxies"].as_array_mut().unwrap();
-    let params = proxies.iter_mut().find(|p| p["name"] == "params").unwrap();
-    params["description"] = "parameters, counted another way".into();
-    text[0] = header.to_string();
+    redefine_params(&mut text);
     text.truncate(4);
     let written = text.join("\n") + "\n";
     std::fs::write(&p, &written).unwrap();
@@ -730,11 +735,7 @@ fn correlate_refuses_incomparable_input() {
     // A file whose build defined `params` otherwise (its header says so): its rows, of other
     // cells than the first file's, would pool two functions under one name.
     let mut text: Vec<String> = lines(&a);
-    let mut header: serde_json::Value = serde_json::from_str(&text[0]).unwrap();
-    let proxies = header["header"]["proxies"].as_array_mut().unwrap();
-    let params = proxies.iter_mut().find(|p| p["name"] == "params").unwrap();
-    params["description"] = "parameters, counted another way".into();
-    text[0] = header.to_string();
+    redefine_params(&mut text);
     text.truncate(2);
     let other = tmp("other-definition.jsonl");
     std::fs::write(&other, text.join("\n") + "\n").unwrap();
