@@ -269,6 +269,26 @@ fn presets_record_their_expansion() {
     );
     assert_eq!(v["refine"]["expanded"].as_array().unwrap().len(), 1);
     assert_eq!(v["refine"]["arch"], v["architecture"]);
+    // A batch size given replaces the preset's, even when it is the default one (64 was once
+    // taken for "not given" and silently became 16).
+    let o = common::freedarts(&[
+        "search",
+        "--preset",
+        "best",
+        "--batch-size",
+        "64",
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+        "--json",
+        &common::path(json.clone()),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let note = v["proxy"]["notes"][0].as_str().unwrap();
+    assert!(note.contains("--batch-size 64"), "{note}");
+    assert_eq!(v["provenance"]["options"]["batch_size"], 64);
     let scores = dir.join("s.jsonl");
     let o = common::freedarts(&[
         "score",
@@ -328,6 +348,23 @@ fn bad_strategy_flags_get_one_line() {
             vec!["search", "--preset", "best", "--proxy", "snip"],
             "cannot be used with",
         ),
+        // Every other setting a preset makes is refused beside it too, not silently replaced.
+        (
+            vec!["search", "--preset", "best", "--bn", "eval"],
+            "cannot be used with",
+        ),
+        (
+            vec!["search", "--preset", "best", "--alpha-abs", "false"],
+            "cannot be used with",
+        ),
+        (
+            vec!["search", "--preset", "best", "--refine-proxy", "nwot"],
+            "cannot be used with",
+        ),
+        (
+            vec!["search", "--preset", "freedarts", "--refine-steps", "2"],
+            "cannot be used with",
+        ),
         (
             vec![
                 "score",
@@ -337,6 +374,10 @@ fn bad_strategy_flags_get_one_line() {
                 "synflow+nwot",
             ],
             "not among the scored proxies",
+        ),
+        (
+            vec!["score", "-o", "never-written.jsonl", "--ensemble=-synflow"],
+            "needs two proxies or more",
         ),
     ] {
         let o = common::freedarts(&args);

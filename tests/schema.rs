@@ -145,7 +145,7 @@ fn score_files_match_the_schema() {
     let dir = std::env::temp_dir().join(format!("freedarts-schema-score-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let validator = score_file_schema();
-    let runs: [&[&str]; 3] = [
+    let runs: [&[&str]; 5] = [
         &[
             "--archs",
             "sample:5",
@@ -178,6 +178,31 @@ fn score_files_match_the_schema() {
             "--cells",
             "5",
         ],
+        // The optional header keys: a preset and its rank aggregate.
+        &[
+            "--preset",
+            "best",
+            "--archs",
+            "sample:2",
+            "--batch-size",
+            "4",
+            "--channels",
+            "4",
+            "--cells-per-stage",
+            "1",
+        ],
+        &[
+            "--space",
+            "darts-imagenet",
+            "--archs",
+            "sample:1",
+            "--proxy",
+            "synflow,params",
+            "--channels",
+            "4",
+            "--cells",
+            "3",
+        ],
     ];
     let mut lines = Vec::new();
     for (k, args) in runs.iter().enumerate() {
@@ -203,7 +228,13 @@ fn score_files_match_the_schema() {
     row["synflow"] = "big".into();
     let mut arch = lines[1].clone();
     arch["arch"] = "|conv~0|".into();
-    for bad in [header, row, arch] {
+    let mut preset = lines
+        .iter()
+        .find(|v| v["header"]["preset"] == "best")
+        .expect("the preset run's header")
+        .clone();
+    preset["header"]["ensembles"] = serde_json::json!(["synflow"]);
+    for bad in [header, row, arch, preset] {
         assert!(!validator.is_valid(&bad), "accepted {bad}");
     }
     std::fs::remove_dir_all(&dir).ok();

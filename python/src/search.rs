@@ -208,7 +208,7 @@ pub fn search(
         };
         opts.alpha_abs = opts.space.official_alpha_abs();
         if let Some(p) = preset {
-            p.apply(&mut opts, SearchOptions::default().batch_size);
+            p.apply(&mut opts);
         }
         if let Some(a) = alpha_abs {
             opts.alpha_abs = a;

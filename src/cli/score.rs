@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 
 use freedarts::saliency::ensemble::ProxySet;
 use freedarts::saliency::{all_measures as all_proxies, measure_by_name as proxy_by_name};
@@ -192,7 +192,7 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     space.validate().map_err(|e| score_error(e.into()))?;
     let batch = if proxies.iter().any(|p| p.needs_data()) {
-        args.data.batch_size
+        args.data.batch()
     } else {
         1
     };
@@ -208,6 +208,12 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         )
     })?;
     for set in &ensembles {
+        // One measure is not an aggregate: its row would repeat the proxy's under its name.
+        ensure!(
+            set.measures.len() > 1,
+            "invalid setting: --ensemble {set}: a rank aggregate needs two proxies or more \
+             (a+b or a*b)"
+        );
         if let Some(m) = set
             .measures
             .iter()
@@ -231,7 +237,7 @@ pub fn score(args: &ScoreArgs) -> Result<()> {
         preset,
         seed: args.seed,
         data,
-        batch_size: args.data.batch_size,
+        batch_size: args.data.batch(),
         shuffle_seed: args.data.shuffle_seed,
         cifar_format: args.data.cifar_format(),
         shard: args.shard,

@@ -18,7 +18,7 @@ use freedarts::search::strategy::Strategy;
 use freedarts::search::{DataSource, ProcedureKind, ProxyKind, SearchOptions, run_search};
 use freedarts::seeds::{SeedList, SeedsError, run_seeds};
 
-use super::args::data::{DEFAULT_BATCH, DataArgs};
+use super::args::data::DataArgs;
 use super::args::device::DeviceArgs;
 use super::args::output::{check_paths, write_json};
 use super::args::space::SpaceArgs;
@@ -218,7 +218,7 @@ pub struct SearchArgs {
     /// A named configuration: freedarts (the paper: one-shot SynFlow, the defaults) or best
     /// (the most accurate training-free search measured for the space; it generates its images
     /// when --data is not given). The result says what it expanded to.
-    #[arg(long, value_enum, conflicts_with_all = ["proxy", "strategy", "perturb_proxy", "edge_order", "inits", "refine"])]
+    #[arg(long, value_enum, conflicts_with_all = PRESET_SETS)]
     pub preset: Option<PresetArg>,
     /// Saliency: synflow (data-free, the FreeDARTS default), snip or grasp (one real batch).
     #[arg(long, value_enum, default_value_t = ProxyArg::Synflow)]
@@ -310,6 +310,22 @@ pub struct SearchArgs {
     pub verbose: bool,
 }
 
+/// The flags a preset sets, refused beside `--preset` (a batch size is the exception: one given
+/// replaces the preset's).
+const PRESET_SETS: [&str; 11] = [
+    "proxy",
+    "strategy",
+    "perturb_proxy",
+    "edge_order",
+    "inits",
+    "refine",
+    "refine_proxy",
+    "refine_inits",
+    "refine_steps",
+    "bn",
+    "alpha_abs",
+];
+
 impl SearchArgs {
     fn options(&self) -> Result<SearchOptions> {
         let space = self.space.config()?;
@@ -334,7 +350,7 @@ impl SearchArgs {
             seed: self.seed,
             init_from: self.init_from.clone(),
             data: self.data.data.clone(),
-            batch_size: self.data.batch_size,
+            batch_size: self.data.batch(),
             shuffle_seed: self.data.shuffle_seed,
             benchmark: self.benchmark.clone(),
             cross_check_f64: self.cross_check_f64,
@@ -355,7 +371,11 @@ impl SearchArgs {
             ..SearchOptions::default()
         };
         if let Some(preset) = self.preset {
-            Preset::from(preset).apply(&mut opts, DEFAULT_BATCH);
+            Preset::from(preset).apply(&mut opts);
+            // A batch size given is the user's; the preset's applies when none is.
+            if let Some(b) = self.data.batch_size {
+                opts.batch_size = b;
+            }
         }
         Ok(opts)
     }

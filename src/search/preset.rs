@@ -88,9 +88,10 @@ impl Preset {
     }
 
     /// Sets the preset's choices in `opts` (its space, seed, skeleton and outputs stay; the
-    /// preset's strategy, proxies, BatchNorm mode and |alpha| replace the flags'); a
-    /// batch size other than the default `default_batch` is the user's and is kept.
-    pub fn apply(self, opts: &mut SearchOptions, default_batch: usize) {
+    /// preset's strategy, proxies, BatchNorm mode, |alpha|, initialisations, refinement and
+    /// batch size replace what `opts` had). A caller that lets the user override one of them
+    /// (a batch size given, Python's keywords) sets it again afterwards.
+    pub fn apply(self, opts: &mut SearchOptions) {
         let e = self.expansion(&opts.space);
         opts.strategy = e.strategy;
         opts.proxy = e.proxy;
@@ -102,9 +103,7 @@ impl Preset {
         opts.alpha_abs = e.alpha_abs.unwrap_or(opts.space.official_alpha_abs());
         opts.inits = e.inits;
         opts.refine = e.refine.then(RefineOptions::default);
-        if let Some(b) = e.batch_size
-            && opts.batch_size == default_batch
-        {
+        if let Some(b) = e.batch_size {
             opts.batch_size = b;
         }
         if opts.needs_data() && opts.data.is_none() {

@@ -16,9 +16,10 @@ pub struct DataArgs {
     /// official batch files, or `synthetic` for seeded Gaussian images.
     #[arg(long, value_name = "PATH|synthetic", value_parser = parse_source)]
     pub data: Option<DataSource>,
-    /// Images in the batch, 1 to 65536 (and at most the records of --data).
-    #[arg(long, default_value_t = DEFAULT_BATCH, value_parser = super::range(1, super::bounds::BATCH))]
-    pub batch_size: usize,
+    /// Images in the batch, 1 to 65536 (and at most the records of --data) [default: 64, or
+    /// the preset's].
+    #[arg(long, value_parser = super::range(1, super::bounds::BATCH))]
+    pub batch_size: Option<usize>,
     /// Draw the batch at random with this seed instead of taking the first images in order.
     #[arg(long)]
     pub shuffle_seed: Option<u64>,
@@ -38,6 +39,11 @@ pub enum CifarFormatArg {
 }
 
 impl DataArgs {
+    /// The batch size given, else the default.
+    pub fn batch(&self) -> usize {
+        self.batch_size.unwrap_or(DEFAULT_BATCH)
+    }
+
     pub fn cifar_format(&self) -> Option<CifarFormat> {
         self.cifar_format.map(|f| match f {
             CifarFormatArg::Cifar10 => CifarFormat::Cifar10,
