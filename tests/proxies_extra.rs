@@ -243,19 +243,26 @@ fn supernet_correlation_sums_importances() {
 fn presets_record_their_expansion() {
     let dir = common::temp_dir("preset");
     let json = dir.join("best.json");
-    let o = common::freedarts(&[
-        "search",
-        "--preset",
-        "best",
-        "--channels",
-        "4",
-        "--cells-per-stage",
-        "1",
-        "--json",
-        &common::path(json.clone()),
-    ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // `search --preset best` on a tiny skeleton with `extra` flags; its JSON result.
+    let best = |extra: &[&str]| -> Value {
+        let json_path = common::path(json.clone());
+        let mut args = vec![
+            "search",
+            "--preset",
+            "best",
+            "--channels",
+            "4",
+            "--cells-per-stage",
+            "1",
+            "--json",
+            &json_path,
+        ];
+        args.extend_from_slice(extra);
+        let o = common::freedarts(&args);
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    };
+    let v = best(&[]);
     assert_eq!(v["provenance"]["options"]["preset"], "best");
     let note = v["proxy"]["notes"][0].as_str().unwrap();
     assert!(note.starts_with("preset best: --strategy"), "{note}");
@@ -271,21 +278,7 @@ fn presets_record_their_expansion() {
     assert_eq!(v["refine"]["arch"], v["architecture"]);
     // A batch size given replaces the preset's, even when it is the default one (64 was once
     // taken for "not given" and silently became 16).
-    let o = common::freedarts(&[
-        "search",
-        "--preset",
-        "best",
-        "--batch-size",
-        "64",
-        "--channels",
-        "4",
-        "--cells-per-stage",
-        "1",
-        "--json",
-        &common::path(json.clone()),
-    ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v = best(&["--batch-size", "64"]);
     let note = v["proxy"]["notes"][0].as_str().unwrap();
     assert!(note.contains("--batch-size 64"), "{note}");
     assert_eq!(v["provenance"]["options"]["batch_size"], 64);
